@@ -1,0 +1,1 @@
+"""Responses API client: profiles, HTTP, SSE, typed events, errors."""

@@ -1,0 +1,1 @@
+"""Offline backend: a deterministic, local implementation of the Responses API."""

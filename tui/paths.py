@@ -1,0 +1,27 @@
+"""Where responses-tui keeps its files.
+
+`RESPONSES_TUI_HOME` wins (tests and several installs use it); otherwise the XDG data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The directory that holds the index and the offline backend's own storage."""
+    env = os.environ if env is None else env
+    if env.get("RESPONSES_TUI_HOME"):
+        return Path(env["RESPONSES_TUI_HOME"]).expanduser()
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "responses-tui"
+
+
+def index_dir(env: Mapping[str, str] | None = None) -> Path:
+    return data_dir(env) / "index"
+
+
+def backend_dir(env: Mapping[str, str] | None = None) -> Path:
+    return data_dir(env) / "offline-backend"

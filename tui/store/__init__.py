@@ -1,0 +1,1 @@
+"""Local index: TinyDB shards of every response we created or imported."""
