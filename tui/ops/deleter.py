@@ -1,0 +1,77 @@
+"""Delete responses on the server and in the index, with bounded concurrency.
+
+A 404 counts as already gone. A response whose delete failed stays in the index, untouched,
+and is listed in the report with the reason, so nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from tui.api.client import ResponsesClient
+from tui.api.errors import ApiError, NotFoundError
+from tui.store.index import Index
+
+
+@dataclass
+class DeleteReport:
+    deleted: list[str] = field(default_factory=list)  # gone on the server (or already gone)
+    already_gone: list[str] = field(default_factory=list)  # subset of deleted: it was a 404
+    failed: dict[str, str] = field(default_factory=dict)  # id -> reason
+    forgotten: list[str] = field(default_factory=list)  # removed from the index
+
+
+def subtree_ids(index: Index, server: str, response_id: str) -> list[str]:
+    """The response and all its descendants known to the index, deepest last."""
+    forest = index.forest(server)
+    key = (server, response_id)
+    return [response_id] + [rid for _s, rid in forest.descendants(key)]
+
+
+async def delete_responses(
+    client: ResponsesClient | None,
+    index: Index,
+    *,
+    server: str,
+    ids: Iterable[str],
+    local_only: bool = False,
+    concurrency: int = 4,
+    progress: Callable[[int, int], None] | None = None,
+) -> DeleteReport:
+    """Delete `ids` on the server (unless `local_only`) and forget the ones that went."""
+    targets = list(dict.fromkeys(ids))
+    report = DeleteReport()
+    if local_only:
+        report.deleted = list(targets)
+    else:
+        if client is None:
+            raise ValueError("a client is needed to delete on the server")
+        gate = asyncio.Semaphore(max(1, concurrency))
+        done = 0
+
+        async def one(rid: str) -> None:
+            nonlocal done
+            async with gate:
+                try:
+                    await client.delete(rid)
+                    report.deleted.append(rid)
+                except NotFoundError:
+                    report.deleted.append(rid)
+                    report.already_gone.append(rid)
+                except ApiError as error:
+                    report.failed[rid] = str(error)
+            done += 1
+            if progress is not None:
+                progress(done, len(targets))
+
+        await asyncio.gather(*(one(rid) for rid in targets))
+        position = {rid: n for n, rid in enumerate(targets)}
+        report.deleted.sort(key=position.__getitem__)
+        report.already_gone.sort(key=position.__getitem__)
+    for rid in report.deleted:
+        if index.get(server, rid) is not None:
+            index.remove(server, rid)
+            report.forgotten.append(rid)
+    return report

@@ -1,0 +1,76 @@
+"""The forest as an indented text tree, for `responses-tui list`.
+
+A chain without forks stays at one indentation level, so a 1,000-turn conversation does not
+march off the right edge; each fork opens one level with tree glyphs. Iterative throughout.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tui.forest import Forest
+from tui.store.index import Index
+from tui.store.records import NodeSummary
+from tui.text import one_line
+
+PREVIEW_WIDTH = 48
+
+
+def forest_lines(index: Index, server: str) -> list[str]:
+    forest = index.forest(server)
+    lines: list[str] = []
+    for root in forest.roots():
+        lines.extend(_conversation_lines(index, forest, root))
+    return lines
+
+
+def _conversation_lines(index: Index, forest: Forest, root) -> list[str]:
+    lines: list[str] = []
+    # Stack of (segment head, prefix for its first line, prefix for the following lines).
+    stack = [(root, "", "")]
+    while stack:
+        head, first_prefix, rest_prefix = stack.pop()
+        segment = forest.segment_of(head)
+        for n, key in enumerate(segment.keys):
+            prefix = first_prefix if n == 0 else rest_prefix
+            lines.append(prefix + node_line(index.get(*key), orphan=forest.is_orphan(key)))
+        children = forest.segment_children(head)
+        for i in reversed(range(len(children))):
+            last = i == len(children) - 1
+            stack.append(
+                (
+                    children[i],
+                    rest_prefix + ("└─ " if last else "├─ "),
+                    rest_prefix + ("   " if last else "│  "),
+                )
+            )
+    return lines
+
+
+def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
+    if node is None:
+        return "?"
+    when = datetime.fromtimestamp(node.created_at or 0, UTC).strftime("%Y-%m-%d %H:%M")
+    said = (
+        one_line(node.input_preview, PREVIEW_WIDTH)
+        if node.input_recorded
+        else "(input not recorded)"
+    )
+    answer = one_line(node.output_preview, PREVIEW_WIDTH)
+    return (
+        f"{node.id}  {one_line(node.model, 40)}  {when}  {said} → {answer}{markers(node, orphan)}"
+    )
+
+
+def markers(node: NodeSummary, orphan: bool = False) -> str:
+    marks = []
+    status = str(node.status)
+    if status != "stored":
+        marks.append(status.replace("_", " "))
+    if node.ancestor_missing:
+        marks.append("ancestor missing")
+    elif orphan:
+        marks.append("parent unknown")
+    if node.has_tools:
+        marks.append("tools")
+    return "  [" + ", ".join(marks) + "]" if marks else ""
