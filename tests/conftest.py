@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-# Read when textual is imported / when an App is created: clear them before anything imports textual.
+# Read when textual is imported or an App is created: clear them before textual loads.
 for _var in ("NO_COLOR", "TEXTUAL_THEME"):
     os.environ.pop(_var, None)
 

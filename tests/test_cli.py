@@ -131,8 +131,9 @@ def test_delete_subtree_on_server_and_locally(branched, capsys):
 def test_delete_refuses_without_confirmation(branched, capsys, monkeypatch):
     assert run("import", branched["b"]["id"]) == 0
     capsys.readouterr()
-    monkeypatch.setattr("sys.stdin", open(os.devnull))
-    assert run("delete", branched["b"]["id"]) == 2
+    with open(os.devnull) as devnull:
+        monkeypatch.setattr("sys.stdin", devnull)
+        assert run("delete", branched["b"]["id"]) == 2
     assert "pass --yes" in capsys.readouterr().err
     with Index.open(index_dir()) as index:
         assert len(index.nodes()) == 3
@@ -189,7 +190,7 @@ def test_key_never_printed_on_auth_failure(capsys, monkeypatch):
     import threading
 
     class EchoKey(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (stdlib name)
+        def do_GET(self):
             key = self.headers.get("Authorization", "")
             body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}"}})
             self.send_response(401)

@@ -41,30 +41,57 @@ class CliError(Exception):
 # ---------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _connection_options(suppress: bool) -> argparse.ArgumentParser:
+    """The connection options, accepted before or after the subcommand.
+
+    The copy given to subcommands uses SUPPRESS defaults, so an option given before the
+    subcommand is not overwritten by the subcommand's default (an argparse pitfall).
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
     common = argparse.ArgumentParser(add_help=False)
     conn = common.add_argument_group("connection")
     conn.add_argument(
         "--profile",
+        default=default(None),
         help="fireworks, openai, local, or a saved profile "
         "(default: $RESPONSES_TUI_PROFILE, else fireworks when FIREWORKS_API_KEY is set, "
         "else local)",
     )
-    conn.add_argument("--base-url", help="any Responses API server, e.g. http://localhost:8000/v1")
-    conn.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the key")
+    conn.add_argument(
+        "--base-url",
+        default=default(None),
+        help="any Responses API server, e.g. http://localhost:8000/v1",
+    )
+    conn.add_argument(
+        "--api-key-env",
+        default=default(None),
+        metavar="VAR",
+        help="environment variable holding the key",
+    )
     conn.add_argument(
         "--header",
         action="append",
-        default=[],
+        default=default([]),
         metavar="'NAME: VALUE'",
         help="extra request header; ${VAR} in the value is read from the environment",
     )
-    conn.add_argument("--model", help="model for new responses (default: the profile's)")
+    conn.add_argument(
+        "--model", default=default(None), help="model for new responses (default: the profile's)"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    top = _connection_options(suppress=False)
+    common = _connection_options(suppress=True)
 
     parser = argparse.ArgumentParser(
         prog="responses-tui",
         description="Browse, fork and prune stored Responses API conversations.",
-        parents=[common],
+        parents=[top],
     )
     parser.add_argument("--version", action="version", version=f"responses-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -459,9 +486,8 @@ def cmd_profiles_list(args: argparse.Namespace) -> int:
         else:
             key = "no key"
         origin = "saved" if name in custom else "built in"
-        print(
-            f"{mark} {name:<12} {profile.base_url}  {key}  model {profile.default_model}  [{origin}]"
-        )
+        model = profile.default_model or "-"
+        print(f"{mark} {name:<12} {profile.base_url}  {key}  model {model}  [{origin}]")
     return EXIT_OK
 
 

@@ -1,0 +1,170 @@
+"""Connection profiles: where to send requests, which environment variable holds the key.
+
+A profile never holds the key itself, only the name of the variable, so saving a profile can
+never write a secret. Header values may reference variables as `${NAME}`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from tui.api.errors import MissingApiKey
+
+LOCAL_BASE_URL = "http://offline.invalid/v1"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    base_url: str
+    api_key_env: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    default_model: str = ""
+    # Header -> variable: sent only when the variable is set (e.g. Fireworks' account header).
+    optional_env_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def local(self) -> bool:
+        return self.base_url == LOCAL_BASE_URL
+
+    def api_key(self, env: Mapping[str, str]) -> str | None:
+        """The key from its variable; MissingApiKey when the profile needs one and it is unset."""
+        if not self.api_key_env:
+            return None
+        key = env.get(self.api_key_env, "").strip()
+        if not key:
+            raise MissingApiKey(
+                f"the {self.name} profile needs an API key: set {self.api_key_env} "
+                f"(or choose another profile with --profile; `local` needs none)"
+            )
+        return key
+
+    def resolved_headers(self, env: Mapping[str, str]) -> dict[str, str]:
+        """Extra headers with `${VAR}` references filled in from the environment."""
+        out: dict[str, str] = {}
+        for name, value in self.headers.items():
+            missing = [v for v in _ENV_REF.findall(value) if not env.get(v)]
+            if missing:
+                raise MissingApiKey(
+                    f"header {name!r} of the {self.name} profile needs ${missing[0]}, "
+                    "which is not set"
+                )
+            out[name] = _ENV_REF.sub(lambda m: env[m.group(1)], value)
+        for name, var in self.optional_env_headers.items():
+            if env.get(var):
+                out[name] = env[var]
+        return out
+
+    def secrets(self, env: Mapping[str, str]) -> list[str]:
+        """Every value that must never be shown: the key and env-filled header values."""
+        found = []
+        if self.api_key_env and env.get(self.api_key_env):
+            found.append(env[self.api_key_env])
+        for value in self.headers.values():
+            found.extend(env[v] for v in _ENV_REF.findall(value) if env.get(v))
+            if not _ENV_REF.search(value) and len(value) >= 8:
+                found.append(value)
+        return found
+
+
+BUILTIN_PROFILES: dict[str, Profile] = {
+    "fireworks": Profile(
+        name="fireworks",
+        base_url="https://api.fireworks.ai/inference/v1",
+        api_key_env="FIREWORKS_API_KEY",
+        default_model="accounts/fireworks/models/qwen3-235b-a22b",
+        optional_env_headers={"x-fireworks-account-id": "FIREWORKS_ACCOUNT_ID"},
+    ),
+    "openai": Profile(
+        name="openai",
+        base_url="https://api.openai.com/v1",
+        api_key_env="OPENAI_API_KEY",
+        default_model="gpt-5-mini",
+    ),
+    "local": Profile(name="local", base_url=LOCAL_BASE_URL, default_model="offline-echo"),
+}
+
+
+def default_profile_name(env: Mapping[str, str]) -> str:
+    """$RESPONSES_TUI_PROFILE, else fireworks when its key is set, else the offline backend."""
+    chosen = env.get("RESPONSES_TUI_PROFILE", "").strip()
+    if chosen:
+        return chosen
+    return "fireworks" if env.get("FIREWORKS_API_KEY", "").strip() else "local"
+
+
+def resolve_profile(
+    name: str, env: Mapping[str, str], custom: Mapping[str, Profile] | None = None
+) -> Profile:
+    custom = custom or {}
+    if name in custom:
+        return custom[name]
+    if name in BUILTIN_PROFILES:
+        return BUILTIN_PROFILES[name]
+    known = ", ".join([*BUILTIN_PROFILES, *sorted(custom)])
+    raise ValueError(f"unknown profile {name!r} (known: {known})")
+
+
+def validate_base_url(url: str) -> str:
+    """The URL without a trailing slash; ValueError with the reason when it is not usable."""
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"bad base URL {text!r}: it must start with http:// or https://")
+    if not parts.hostname or " " in text:
+        raise ValueError(f"bad base URL {text!r}: no host name")
+    if parts.query or parts.fragment:
+        raise ValueError(f"bad base URL {text!r}: no query or fragment allowed")
+    try:
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError:
+        raise ValueError(f"bad base URL {text!r}: bad port") from None
+    return text.rstrip("/")
+
+
+def validate_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers fit to save: a secret-bearing header must reference a variable, not hold a value."""
+    out = {}
+    for name, value in headers.items():
+        clean = name.strip()
+        if not clean or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", clean):
+            raise ValueError(f"bad header name {name!r}")
+        if clean.lower() in _SECRET_HEADERS and not _ENV_REF.search(value):
+            raise ValueError(
+                f"header {clean!r} holds a literal secret: write it as ${{VARIABLE}} "
+                "so the value stays in the environment"
+            )
+        out[clean] = value.strip()
+    return out
+
+
+def profile_to_dict(profile: Profile) -> dict[str, Any]:
+    return {
+        "name": profile.name,
+        "base_url": validate_base_url(profile.base_url),
+        "api_key_env": profile.api_key_env,
+        "headers": validate_headers(profile.headers),
+        "default_model": profile.default_model,
+    }
+
+
+def profile_from_dict(data: Mapping[str, Any]) -> Profile:
+    name = str(data.get("name") or "").strip()
+    if not name:
+        raise ValueError("a saved profile has no name")
+    headers = data.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ValueError(f"profile {name!r}: headers must be an object")
+    return Profile(
+        name=name,
+        base_url=validate_base_url(str(data.get("base_url") or "")),
+        api_key_env=(str(data["api_key_env"]) if data.get("api_key_env") else None),
+        headers={str(k): str(v) for k, v in headers.items()},
+        default_model=str(data.get("default_model") or ""),
+    )

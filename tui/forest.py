@@ -1,0 +1,216 @@
+"""The pure tree model: responses linked by `previous_response_id`, as a forest.
+
+Keys are opaque hashables (the index uses `(server, response_id)`). A node whose parent is not
+in the forest is an orphan and counts as a root. Children are ordered by creation time (ties by
+key). Branch segments are maximal runs without forks: each starts at a root or at a child of a
+fork and continues while a node has exactly one child. They let a UI show a 1,000-turn chain
+as one tree node. Every walk is iterative, so depth never hits the recursion limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Key = Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    key: Key
+    parent: Key | None
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    head: Key
+    keys: tuple[Key, ...]
+    parent_segment_head: Key | None
+
+    @property
+    def tail(self) -> Key:
+        return self.keys[-1]
+
+
+def _order(ref: NodeRef) -> tuple[float, str]:
+    return (ref.created_at or 0.0, str(ref.key))
+
+
+@dataclass
+class Forest:
+    _refs: dict[Key, NodeRef] = field(default_factory=dict)
+    _children: dict[Key, list[Key]] = field(default_factory=dict)
+    _roots: list[Key] = field(default_factory=list)
+    _segments: dict[Key, Segment] | None = None
+    _segment_of: dict[Key, Key] | None = None
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def build(cls, refs: Iterable[NodeRef]) -> Forest:
+        forest = cls()
+        forest._refs = {ref.key: ref for ref in refs}
+        forest._rebuild()
+        return forest
+
+    def _rebuild(self) -> None:
+        self._break_cycles()
+        children: dict[Key, list[NodeRef]] = {}
+        roots: list[NodeRef] = []
+        for ref in self._refs.values():
+            if ref.parent is not None and ref.parent in self._refs:
+                children.setdefault(ref.parent, []).append(ref)
+            else:
+                roots.append(ref)
+        self._children = {k: [r.key for r in sorted(v, key=_order)] for k, v in children.items()}
+        self._roots = [r.key for r in sorted(roots, key=_order)]
+        self._segments = None
+        self._segment_of = None
+
+    def _break_cycles(self) -> None:
+        """A cycle (a corrupt or hostile parent link) would hide nodes from every root.
+        Cut each cycle at its oldest node, which then becomes a root."""
+        state: dict[Key, int] = {}  # 1 = on the current walk, 2 = done
+        for start in list(self._refs):
+            if start in state:
+                continue
+            walk: list[Key] = []
+            key: Key | None = start
+            while key is not None and key in self._refs and key not in state:
+                state[key] = 1
+                walk.append(key)
+                key = self._refs[key].parent
+            if key is not None and state.get(key) == 1:
+                cycle = walk[walk.index(key) :]
+                cut = min(cycle, key=lambda k: _order(self._refs[k]))
+                ref = self._refs[cut]
+                self._refs[cut] = NodeRef(ref.key, None, ref.created_at)
+            for k in walk:
+                state[k] = 2
+
+    def add(self, ref: NodeRef) -> None:
+        """Add or replace a node. A new leaf whose parent is known is added in place;
+        anything else rebuilds (still fast: linear)."""
+        fresh = ref.key not in self._refs
+        self._refs[ref.key] = ref
+        if fresh and ref.parent is not None and ref.parent in self._refs and ref.parent != ref.key:
+            siblings = self._children.setdefault(ref.parent, [])
+            siblings.append(ref.key)
+            if len(siblings) > 1 and _order(self._refs[siblings[-2]]) > _order(ref):
+                siblings.sort(key=lambda k: _order(self._refs[k]))
+            self._segments = None
+            self._segment_of = None
+        else:
+            self._rebuild()
+
+    def remove(self, key: Key) -> None:
+        """Remove one node; its children become orphans (roots)."""
+        if key in self._refs:
+            del self._refs[key]
+            self._rebuild()
+
+    # ------------------------------------------------------------ queries
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._refs
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def keys(self) -> Iterator[Key]:
+        return iter(self._refs)
+
+    def ref(self, key: Key) -> NodeRef:
+        return self._refs[key]
+
+    def roots(self) -> list[Key]:
+        return list(self._roots)
+
+    def is_orphan(self, key: Key) -> bool:
+        """True when the node names a parent the forest does not hold."""
+        parent = self._refs[key].parent
+        return parent is not None and parent not in self._refs
+
+    def parent(self, key: Key) -> Key | None:
+        parent = self._refs[key].parent
+        return parent if parent is not None and parent in self._refs else None
+
+    def children(self, key: Key) -> list[Key]:
+        return list(self._children.get(key, ()))
+
+    def path_to_root(self, key: Key) -> list[Key]:
+        """Root first, `key` last."""
+        path = [key]
+        current = self.parent(key)
+        while current is not None:
+            path.append(current)
+            current = self.parent(current)
+        path.reverse()
+        return path
+
+    def conversation_root(self, key: Key) -> Key:
+        return self.path_to_root(key)[0]
+
+    def siblings(self, key: Key) -> list[Key]:
+        """All children of the same parent (or all roots), `key` included, in order."""
+        parent = self.parent(key)
+        return self.roots() if parent is None else self.children(parent)
+
+    def descendants(self, key: Key) -> list[Key]:
+        """Every node below `key`, pre-order (a parent before its children), `key` excluded."""
+        out: list[Key] = []
+        stack = list(reversed(self._children.get(key, ())))
+        while stack:
+            current = stack.pop()
+            out.append(current)
+            stack.extend(reversed(self._children.get(current, ())))
+        return out
+
+    def depth(self, key: Key) -> int:
+        return len(self.path_to_root(key)) - 1
+
+    # ------------------------------------------------------------ segments
+
+    def _build_segments(self) -> None:
+        segments: dict[Key, Segment] = {}
+        segment_of: dict[Key, Key] = {}
+        stack: list[tuple[Key, Key | None]] = [(r, None) for r in reversed(self._roots)]
+        while stack:
+            head, parent_head = stack.pop()
+            keys = [head]
+            current = head
+            kids = self._children.get(current, ())
+            while len(kids) == 1:
+                current = kids[0]
+                keys.append(current)
+                kids = self._children.get(current, ())
+            segments[head] = Segment(head, tuple(keys), parent_head)
+            for k in keys:
+                segment_of[k] = head
+            stack.extend((child, head) for child in reversed(kids))
+        self._segments, self._segment_of = segments, segment_of
+
+    def segments(self) -> dict[Key, Segment]:
+        if self._segments is None:
+            self._build_segments()
+        assert self._segments is not None
+        return self._segments
+
+    def segment_of(self, key: Key) -> Segment:
+        """The segment that contains `key`."""
+        self.segments()
+        assert self._segment_of is not None and self._segments is not None
+        return self._segments[self._segment_of[key]]
+
+    def segment_children(self, head: Key) -> list[Key]:
+        """Heads of the segments that fork off the end of the segment starting at `head`."""
+        segment = self.segment_of(head)
+        return self.children(segment.tail)
+
+    def has_fork(self, key: Key) -> bool:
+        return len(self._children.get(key, ())) > 1
+
+    def stats(self) -> dict[str, Any]:
+        return {"nodes": len(self._refs), "roots": len(self._roots)}

@@ -1,0 +1,72 @@
+"""Deterministic offline replies. They say plainly that no model was involved.
+
+The reply is built only from the request (the text, the turn number, earlier turns in the
+branch, the instructions, the tools), so the same request always gets the same answer. It
+uses a little Markdown (a list and a code block) so the app's rendering is exercised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+OFFLINE_MODEL = "offline-echo"
+
+
+def _quote(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def offline_reply(
+    user_text: str,
+    *,
+    turn: int,
+    earlier_inputs: Sequence[str] = (),
+    instructions: str | None = None,
+    tool_labels: Sequence[str] = (),
+) -> str:
+    words = re.findall(r"\w+", user_text)
+    digest = hashlib.sha256(user_text.encode("utf-8")).hexdigest()[:8]
+    lines = [
+        f"**Offline backend** · turn {turn} · no model was called; this reply is generated "
+        "deterministically from your message.",
+        "",
+        f"You said: “{_quote(user_text) or '(nothing)'}”",
+        "",
+        f"- Words: {len(words)} · characters: {len(user_text)} · fingerprint `{digest}`",
+    ]
+    if earlier_inputs:
+        lines.append(
+            f"- Context: {len(earlier_inputs)} earlier turn"
+            f"{'s' if len(earlier_inputs) != 1 else ''} in this branch, "
+            f"starting with “{_quote(earlier_inputs[0], 60)}”"
+        )
+    else:
+        lines.append("- Context: this is the first turn of a new conversation")
+    if instructions:
+        lines.append(f"- Instructions: “{_quote(instructions, 80)}”")
+    if tool_labels:
+        lines.append(f"- Tools offered: {', '.join(tool_labels)}")
+    longest = max(words, key=len) if words else ""
+    lines += [
+        "",
+        "```text",
+        f"turn={turn} words={len(words)} longest={longest!r}",
+        "```",
+        "",
+        "Set an API key (see `responses-tui --help`) to talk to a real model.",
+    ]
+    return "\n".join(lines)
+
+
+def split_deltas(text: str, size: int = 3) -> list[str]:
+    """The text in small pieces (about `size` words each, spaces kept) for streaming."""
+    tokens = re.findall(r"\S+\s*|\s+", text)
+    return ["".join(tokens[i : i + size]) for i in range(0, len(tokens), size)] or [""]
+
+
+def count_tokens(text: str) -> int:
+    """A stable stand-in for a tokenizer: about one token per four characters."""
+    return max(1, (len(text) + 3) // 4) if text else 0

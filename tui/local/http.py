@@ -1,0 +1,92 @@
+"""Serve the offline backend over HTTP on loopback (`responses-tui serve`).
+
+Standard library only. Streams go out with chunked transfer encoding, so any HTTP/1.1 client
+(curl, the official SDKs) reads events as they are produced.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from tui.local.server import OfflineBackend
+
+MAX_BODY = 32 * 1024 * 1024
+
+
+def make_handler(backend: OfflineBackend) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "responses-tui-offline"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.send_error(413)
+                return
+            body = self.rfile.read(length) if length else b""
+            url = urlsplit(self.path)
+            query = dict(parse_qsl(url.query))
+            answer = backend.handle(self.command, url.path, query, body)
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            if isinstance(answer.body, bytes):
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+                return
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                first = True
+                for chunk in answer.body:
+                    if not first and answer.delay > 0:
+                        time.sleep(answer.delay)
+                    first = False
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            finally:
+                close = getattr(answer.body, "close", None)
+                if close is not None:
+                    close()
+
+        do_GET = do_POST = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # requests carry keys in headers; never log them
+
+    return Handler
+
+
+def serve(
+    backend: OfflineBackend,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    ready: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve until `stop` is set (or KeyboardInterrupt). `ready(port)` gets the bound port."""
+    server = ThreadingHTTPServer((host, port), make_handler(backend))
+    server.daemon_threads = True
+    try:
+        if ready is not None:
+            ready(server.server_address[1])
+        if stop is None:
+            server.serve_forever(poll_interval=0.2)
+            return
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
+        thread.daemon = True
+        thread.start()
+        while not stop.wait(0.2):
+            pass
+        server.shutdown()
+    finally:
+        server.server_close()

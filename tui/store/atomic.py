@@ -1,0 +1,126 @@
+"""Crash-safe files: write a temp file, fsync it, rename it over the target, fsync the directory.
+
+A reader therefore sees the old file or the new one, never half of one. `AtomicJSONStorage`
+is a TinyDB storage built on that, with the parsed data cached in memory (TinyDB re-reads its
+storage on every operation; re-parsing a file each time is what makes stock TinyDB slow).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Atomically replace `path` with `data`, mode 0600."""
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        temp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(temp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temp_files(directory: Path) -> int:
+    """Delete temp files left by a crash mid-write (only call while holding the index lock)."""
+    removed = 0
+    for temp in directory.rglob(".*.tmp"):
+        try:
+            temp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def move_aside(path: Path) -> Path:
+    """Rename an unreadable file to `<name>.corrupt-<timestamp>` so it is never overwritten."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, target)
+    return target
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage: atomic writes, 0600, in-memory cache, corrupt files moved aside.
+
+    A file that is not a JSON object of tables (truncated, garbage, someone else's JSON) is
+    renamed aside and a message is appended to `warnings`; the storage then starts empty.
+    """
+
+    def __init__(self, path: str | Path, warnings: list[str] | None = None) -> None:
+        self.path = Path(path)
+        self.warnings = warnings if warnings is not None else []
+        self.moved_aside: Path | None = None
+        self._cache: dict[str, Any] | None = None
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_bytes() or b"{}")
+                if not _is_tinydb_shape(data):
+                    raise ValueError("not a TinyDB document")
+                self._cache = data
+            except (ValueError, UnicodeDecodeError, OSError) as error:
+                reason = "not valid JSON" if isinstance(error, ValueError) else str(error)
+                if isinstance(error, ValueError) and str(error) == "not a TinyDB document":
+                    reason = "not an index file"
+                self.moved_aside = move_aside(self.path)
+                self.warnings.append(
+                    f"{self.path.name} was unreadable ({reason}); it was moved aside to "
+                    f"{self.moved_aside.name} and a fresh one started"
+                )
+
+    def read(self) -> dict[str, Any] | None:
+        return self._cache
+
+    def write(self, data: dict[str, Any]) -> None:
+        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        write_private_file(self.path, encoded)
+        self._cache = data
+
+    def close(self) -> None:
+        pass
+
+
+def _is_tinydb_shape(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    for table in data.values():
+        if not isinstance(table, dict):
+            return False
+        for doc_id, doc in table.items():
+            if not (isinstance(doc_id, str) and doc_id.isdigit() and isinstance(doc, dict)):
+                return False
+    return True

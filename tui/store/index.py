@@ -1,0 +1,356 @@
+"""The local index: every response we created or imported, plus profiles and tool presets.
+
+Layout (one directory, files 0600, directory 0700):
+
+- `index.lock`: the single-writer lock.
+- `catalog.json`: TinyDB with the `profiles` and `presets` tables and index metadata.
+- `shards/NNNNNN.nodes.json`: TinyDB, the small summaries of up to `SHARD_SIZE` responses.
+- `shards/NNNNNN.bodies.json`: TinyDB, their full response JSON and recorded input items.
+
+Why shards: TinyDB rewrites its whole file on every write, so one file of 10,000 responses
+costs ~85 ms per append. Here an append rewrites one small summary shard and one body shard,
+and opening reads only the summaries. Bodies are loaded on demand through a small LRU.
+Every write is atomic (see `atomic.py`); an unreadable file is moved aside with a warning,
+and a summary shard is rebuilt from its body shard when that one is intact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from tinydb import Query, TinyDB
+
+from tui.forest import Forest, NodeRef
+from tui.store.atomic import AtomicJSONStorage, remove_stale_temp_files
+from tui.store.lock import IndexLock
+from tui.store.records import NodeSummary, Status, summarize
+
+SHARD_SIZE = 64
+BODY_CACHE_SHARDS = 8
+SCHEMA_VERSION = 1
+_PROFILE_FIELDS = ("name", "base_url", "api_key_env", "headers", "default_model")
+
+Key = tuple[str, str]
+
+
+class Index:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.warnings: list[str] = []
+        self._lock = IndexLock(self.directory)
+        self._catalog: TinyDB | None = None
+        self._node_shards: dict[int, TinyDB] = {}
+        self._body_shards: OrderedDict[int, TinyDB] = OrderedDict()
+        self._nodes: dict[Key, NodeSummary] = {}
+        self._doc_ids: dict[Key, int] = {}
+        self._shard_counts: dict[int, int] = {}
+        self._forests: dict[str, Forest] = {}
+        self._open = False
+
+    # ------------------------------------------------------------ open / close
+
+    @classmethod
+    def open(cls, directory: Path) -> Index:
+        index = cls(directory)
+        index._do_open()
+        return index
+
+    def _do_open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.directory, 0o700)
+        self._lock.acquire()
+        try:
+            remove_stale_temp_files(self.directory)
+            self._shards_dir.mkdir(exist_ok=True, mode=0o700)
+            self._catalog = TinyDB(
+                self.directory / "catalog.json", storage=AtomicJSONStorage, warnings=self.warnings
+            )
+            meta = self._catalog.table("meta")
+            if not meta.all():
+                meta.insert({"schema": SCHEMA_VERSION})
+            for path in sorted(self._shards_dir.glob("*.nodes.json")):
+                number = path.name.split(".", 1)[0]
+                if number.isdigit():
+                    self._load_shard(int(number))
+            self._open = True
+        except BaseException:
+            self._lock.release()
+            raise
+
+    @property
+    def _shards_dir(self) -> Path:
+        return self.directory / "shards"
+
+    def _load_shard(self, number: int) -> None:
+        warnings_before = len(self.warnings)
+        db = TinyDB(self._node_path(number), storage=AtomicJSONStorage, warnings=self.warnings)
+        self._node_shards[number] = db
+        table = db.table("nodes")
+        if len(self.warnings) > warnings_before:
+            self._rebuild_shard_from_bodies(number, table)
+        count = 0
+        for doc in table.all():
+            try:
+                summary = NodeSummary.from_doc(dict(doc))
+            except (TypeError, ValueError):
+                continue
+            summary.shard = number
+            self._nodes[summary.key] = summary
+            self._doc_ids[summary.key] = doc.doc_id
+            count += 1
+        self._shard_counts[number] = count
+
+    def _rebuild_shard_from_bodies(self, number: int, table: Any) -> None:
+        bodies = self._bodies(number).table("bodies").all()
+        docs = []
+        for body in bodies:
+            response = body.get("response")
+            if not isinstance(response, dict):
+                continue
+            summary = summarize(
+                response,
+                server=str(body.get("server")),
+                profile=str(body.get("profile") or ""),
+                input_items=body.get("input"),
+            )
+            summary.shard = number
+            docs.append(summary.to_doc())
+        if docs:
+            table.insert_multiple(docs)
+            self.warnings.append(
+                f"rebuilt {len(docs)} response summaries of shard {number} from their bodies"
+            )
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        for db in [*self._node_shards.values(), *self._body_shards.values()]:
+            db.close()
+        if self._catalog is not None:
+            self._catalog.close()
+        self._lock.release()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ shards
+
+    def _node_path(self, number: int) -> Path:
+        return self._shards_dir / f"{number:06d}.nodes.json"
+
+    def _body_path(self, number: int) -> Path:
+        return self._shards_dir / f"{number:06d}.bodies.json"
+
+    def _bodies(self, number: int) -> TinyDB:
+        db = self._body_shards.get(number)
+        if db is not None:
+            self._body_shards.move_to_end(number)
+            return db
+        db = TinyDB(self._body_path(number), storage=AtomicJSONStorage, warnings=self.warnings)
+        self._body_shards[number] = db
+        while len(self._body_shards) > BODY_CACHE_SHARDS:
+            _, old = self._body_shards.popitem(last=False)
+            old.close()
+        return db
+
+    def _shard_for_new(self) -> int:
+        if self._shard_counts:
+            last = max(self._shard_counts)
+            if self._shard_counts[last] < SHARD_SIZE:
+                return last
+            return last + 1
+        return 0
+
+    def _nodes_table(self, number: int):
+        db = self._node_shards.get(number)
+        if db is None:
+            db = TinyDB(self._node_path(number), storage=AtomicJSONStorage, warnings=self.warnings)
+            self._node_shards[number] = db
+            self._shard_counts.setdefault(number, 0)
+        return db.table("nodes")
+
+    # ------------------------------------------------------------ responses
+
+    def add_response(
+        self,
+        response: dict[str, Any],
+        *,
+        server: str,
+        profile: str,
+        input_items: list[dict[str, Any]] | None = None,
+        status: Status | None = None,
+        keep_input: bool = True,
+    ) -> NodeSummary:
+        """Insert or update one response. `input_items=None` means "not recorded"; an update
+        without input keeps the input recorded earlier (when `keep_input`)."""
+        rid = response.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise ValueError("a response without an id cannot be indexed")
+        key = (server, rid)
+        existing = self._nodes.get(key)
+        if existing is not None and input_items is None and keep_input and existing.input_recorded:
+            input_items = self.load_body(server, rid).get("input")
+        summary = summarize(
+            response, server=server, profile=profile, input_items=input_items, status=status
+        )
+        body = {
+            "server": server,
+            "id": rid,
+            "profile": profile,
+            "response": response,
+            "input": input_items,
+        }
+        if existing is None:
+            number = self._shard_for_new()
+            summary.shard = number
+            self._bodies(number).table("bodies").insert(body)
+            doc_id = self._nodes_table(number).insert(summary.to_doc())
+            self._doc_ids[key] = doc_id
+            self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
+        else:
+            summary.shard = existing.shard
+            summary.ancestor_missing = existing.ancestor_missing and summary.parent is not None
+            if status is None and existing.status in (Status.DELETED, Status.MISSING):
+                summary.status = existing.status
+            bodies = self._bodies(existing.shard).table("bodies")
+            ids = [
+                d.doc_id for d in bodies.search((Query().server == server) & (Query().id == rid))
+            ]
+            if ids:
+                bodies.update(body, doc_ids=ids)
+            else:
+                bodies.insert(body)
+            self._nodes_table(existing.shard).update(summary.to_doc(), doc_ids=[self._doc_ids[key]])
+        self._nodes[key] = summary
+        self._forest_add(summary, fresh=existing is None or existing.parent != summary.parent)
+        return summary
+
+    def get(self, server: str, response_id: str) -> NodeSummary | None:
+        return self._nodes.get((server, response_id))
+
+    def find(self, response_id: str) -> list[NodeSummary]:
+        return [n for (s, rid), n in self._nodes.items() if rid == response_id]
+
+    def nodes(self, server: str | None = None) -> list[NodeSummary]:
+        out = [n for n in self._nodes.values() if server is None or n.server == server]
+        out.sort(key=lambda n: (n.created_at, n.id))
+        return out
+
+    def servers(self) -> list[str]:
+        return sorted({server for server, _ in self._nodes})
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def load_body(self, server: str, response_id: str) -> dict[str, Any]:
+        """{"response": ..., "input": list | None} for one indexed response."""
+        summary = self._nodes.get((server, response_id))
+        if summary is None:
+            raise KeyError(f"{response_id} is not in the index")
+        bodies = self._bodies(summary.shard).table("bodies")
+        found = bodies.search((Query().server == server) & (Query().id == response_id))
+        if not found:
+            return {"response": {"id": response_id}, "input": None}
+        doc = found[0]
+        return {"response": doc.get("response") or {}, "input": doc.get("input")}
+
+    def _update_summary(self, summary: NodeSummary) -> None:
+        self._nodes_table(summary.shard).update(
+            summary.to_doc(), doc_ids=[self._doc_ids[summary.key]]
+        )
+
+    def set_status(self, server: str, response_id: str, status: Status) -> None:
+        summary = self._require(server, response_id)
+        summary.status = Status(status)
+        self._update_summary(summary)
+
+    def set_flag(self, server: str, response_id: str, *, ancestor_missing: bool) -> None:
+        summary = self._require(server, response_id)
+        summary.ancestor_missing = ancestor_missing
+        self._update_summary(summary)
+
+    def _require(self, server: str, response_id: str) -> NodeSummary:
+        summary = self._nodes.get((server, response_id))
+        if summary is None:
+            raise KeyError(f"{response_id} is not in the index")
+        return summary
+
+    def remove(self, server: str, response_id: str) -> None:
+        key = (server, response_id)
+        summary = self._nodes.pop(key, None)
+        if summary is None:
+            return
+        doc_id = self._doc_ids.pop(key)
+        self._nodes_table(summary.shard).remove(doc_ids=[doc_id])
+        self._shard_counts[summary.shard] = max(0, self._shard_counts[summary.shard] - 1)
+        bodies = self._bodies(summary.shard).table("bodies")
+        bodies.remove((Query().server == server) & (Query().id == response_id))
+        forest = self._forests.get(server)
+        if forest is not None:
+            forest.remove(key)
+
+    def remove_many(self, server: str, response_ids: Iterable[str]) -> None:
+        for rid in response_ids:
+            self.remove(server, rid)
+
+    # ------------------------------------------------------------ forest
+
+    def forest(self, server: str) -> Forest:
+        """The forest of one server, built once and then kept up to date."""
+        forest = self._forests.get(server)
+        if forest is None:
+            forest = Forest.build(
+                NodeRef(n.key, (server, n.parent) if n.parent else None, n.created_at)
+                for n in self._nodes.values()
+                if n.server == server
+            )
+            self._forests[server] = forest
+        return forest
+
+    def _forest_add(self, summary: NodeSummary, *, fresh: bool) -> None:
+        forest = self._forests.get(summary.server)
+        if forest is None:
+            return
+        ref = NodeRef(
+            summary.key,
+            (summary.server, summary.parent) if summary.parent else None,
+            summary.created_at,
+        )
+        if fresh or summary.key not in forest:
+            forest.add(ref)
+
+    # ------------------------------------------------------------ profiles and presets
+
+    def profiles(self) -> list[dict[str, Any]]:
+        assert self._catalog is not None
+        return [dict(p) for p in self._catalog.table("profiles").all()]
+
+    def save_profile(self, profile: dict[str, Any]) -> None:
+        """Save (or replace) a profile. Only the whitelisted fields are written: never a key."""
+        assert self._catalog is not None
+        clean = {k: profile.get(k) for k in _PROFILE_FIELDS}
+        self._catalog.table("profiles").upsert(clean, Query().name == clean["name"])
+
+    def remove_profile(self, name: str) -> bool:
+        assert self._catalog is not None
+        return bool(self._catalog.table("profiles").remove(Query().name == name))
+
+    def presets(self) -> list[dict[str, Any]]:
+        assert self._catalog is not None
+        return [dict(p) for p in self._catalog.table("presets").all()]
+
+    def save_preset(self, preset: dict[str, Any]) -> None:
+        assert self._catalog is not None
+        self._catalog.table("presets").upsert(dict(preset), Query().name == preset["name"])
+
+    def remove_preset(self, name: str) -> bool:
+        assert self._catalog is not None
+        return bool(self._catalog.table("presets").remove(Query().name == name))

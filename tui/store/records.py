@@ -1,0 +1,109 @@
+"""What the index keeps about one response, in a small summary kept in memory.
+
+The full response JSON and the input items live in separate body files and are loaded on
+demand; the summary holds only what the forest and the listing need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from tui.api import items
+from tui.text import one_line
+
+PREVIEW_CHARS = 200
+
+
+class Status(StrEnum):
+    STORED = "stored"  # the server has it and it can be continued
+    NOT_STORED = "not_stored"  # created with store: false; we saw it, the server did not keep it
+    DELETED = "deleted"  # we deleted it on the server, kept locally on request
+    INCOMPLETE = "incomplete"  # cut stream, cancelled, failed or max tokens
+    MISSING = "missing"  # the server no longer has it (404 on re-check: deleted or expired)
+
+
+@dataclass
+class NodeSummary:
+    server: str
+    id: str
+    parent: str | None
+    created_at: float
+    model: str
+    profile: str
+    status: Status
+    input_preview: str = ""
+    output_preview: str = ""
+    input_recorded: bool = False
+    has_tools: bool = False
+    ancestor_missing: bool = False
+    tool_labels: list[str] = field(default_factory=list)
+    shard: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.server, self.id)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["status"] = str(self.status)
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> NodeSummary:
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in doc.items() if k in known}
+        try:
+            data["status"] = Status(data.get("status", "stored"))
+        except ValueError:
+            data["status"] = Status.STORED
+        return cls(**data)
+
+
+def derive_status(response: dict[str, Any]) -> Status:
+    if response.get("store") is False:
+        return Status.NOT_STORED
+    if response.get("status") in ("incomplete", "failed", "cancelled", "in_progress", "queued"):
+        return Status.INCOMPLETE
+    return Status.STORED
+
+
+def output_preview(response: dict[str, Any]) -> str:
+    text = items.response_text(response)
+    if not text.strip():
+        for item in response.get("output") or []:
+            kind = items.item_type(item)
+            if kind == "mcp_approval_request":
+                return one_line(f"[approval requested: {item.get('name', '?')}]", PREVIEW_CHARS)
+            if kind == "function_call":
+                return one_line(f"[function call: {item.get('name', '?')}]", PREVIEW_CHARS)
+    return one_line(text, PREVIEW_CHARS)
+
+
+def summarize(
+    response: dict[str, Any],
+    *,
+    server: str,
+    profile: str,
+    input_items: list[dict[str, Any]] | None,
+    status: Status | None = None,
+) -> NodeSummary:
+    parent = response.get("previous_response_id")
+    created = response.get("created_at")
+    return NodeSummary(
+        server=server,
+        id=str(response.get("id")),
+        parent=parent if isinstance(parent, str) and parent else None,
+        created_at=float(created) if isinstance(created, int | float) else 0.0,
+        model=one_line(response.get("model") or "", 120),
+        profile=profile,
+        status=status or derive_status(response),
+        input_preview=one_line(items.input_text(input_items), PREVIEW_CHARS)
+        if input_items is not None
+        else "",
+        output_preview=output_preview(response),
+        input_recorded=input_items is not None,
+        has_tools=items.uses_tools(response),
+        tool_labels=[one_line(t, 40) for t in items.tool_names(response.get("tools"))],
+    )
