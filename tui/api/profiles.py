@@ -85,7 +85,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         name="openai",
         base_url="https://api.openai.com/v1",
         api_key_env="OPENAI_API_KEY",
-        default_model="gpt-5-mini",
+        default_model="gpt-4.1-mini",
     ),
     "local": Profile(name="local", base_url=LOCAL_BASE_URL, default_model="offline-echo"),
 }

@@ -233,6 +233,51 @@ class Index:
         self._forest_add(summary, fresh=existing is None or existing.parent != summary.parent)
         return summary
 
+    def add_many(
+        self,
+        records: Iterable[tuple[dict[str, Any], list[dict[str, Any]] | None]],
+        *,
+        server: str,
+        profile: str,
+    ) -> int:
+        """Insert many new responses at once (imports, sync, benchmarks): one write per shard
+        instead of one per response. Responses already indexed go through `add_response`."""
+        added = 0
+        batch: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        for response, input_items in records:
+            rid = response.get("id")
+            if not isinstance(rid, str) or not rid:
+                raise ValueError("a response without an id cannot be indexed")
+            if (server, rid) in self._nodes:
+                self.add_response(response, server=server, profile=profile, input_items=input_items)
+                continue
+            number = self._shard_for_new()
+            summary = summarize(response, server=server, profile=profile, input_items=input_items)
+            summary.shard = number
+            self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
+            self._nodes_table(number)  # make sure the shard exists for counting
+            self._nodes[summary.key] = summary
+            nodes, bodies = batch.setdefault(number, ([], []))
+            nodes.append(summary)
+            bodies.append(
+                {
+                    "server": server,
+                    "id": rid,
+                    "profile": profile,
+                    "response": response,
+                    "input": input_items,
+                }
+            )
+            added += 1
+        for number, (nodes, bodies) in batch.items():
+            self._bodies(number).table("bodies").insert_multiple(bodies)
+            doc_ids = self._nodes_table(number).insert_multiple(n.to_doc() for n in nodes)
+            for summary, doc_id in zip(nodes, doc_ids, strict=True):
+                self._doc_ids[summary.key] = doc_id
+        if added:
+            self._forests.pop(server, None)  # rebuilt on next use
+        return added
+
     def get(self, server: str, response_id: str) -> NodeSummary | None:
         return self._nodes.get((server, response_id))
 
