@@ -31,7 +31,9 @@ from tui.api.profiles import Profile
 
 KEY = "sk-secret-value-123456"
 HOST = "api.example.test"
-PROFILE = Profile(name="test", base_url=f"https://{HOST}/v1", api_key_env="X_KEY", default_model="m")
+PROFILE = Profile(
+    name="test", base_url=f"https://{HOST}/v1", api_key_env="X_KEY", default_model="m"
+)
 RID = "resp_" + "a" * 32
 
 
@@ -126,6 +128,14 @@ async def chunks(*parts: bytes, error: Exception | None = None) -> AsyncIterator
         raise error
 
 
+def _decodes(piece: bytes) -> bool:
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 async def collect(client: ResponsesClient, body: dict[str, Any], acc: StreamAccumulator | None):
     events = []
     async for event in client.stream(body, acc):
@@ -157,6 +167,20 @@ async def test_401_is_auth_error_and_never_leaks_the_key():
     assert "secret-value" not in message
     assert info.value.status == 401
     assert len(rec.requests) == 1  # auth errors are not retried
+
+
+async def test_auth_error_redacts_a_key_that_does_not_look_like_one():
+    plain = "correcthorsebatterystaple"  # no sk-/fw- prefix: only the known-secret list catches it
+    rec = Recorder(lambda r, n: httpx.Response(403, text=f"key {plain} is not allowed here"))
+    client = ResponsesClient(
+        PROFILE, env={"X_KEY": plain}, transport=httpx.MockTransport(rec), sleep=rec.sleep
+    )
+    async with client:
+        with pytest.raises(AuthError) as info:
+            await client.retrieve(RID)
+    assert plain not in str(info.value)
+    assert "403" in str(info.value)
+    assert "not allowed" in str(info.value)
 
 
 async def test_404_on_retrieve_is_not_found():
@@ -358,9 +382,7 @@ async def test_stream_cut_midway_keeps_partial_text():
 
 
 async def test_stream_read_error_midway_keeps_partial_text():
-    body = chunks(
-        created(), delta("Par"), delta("tial"), error=httpx.ReadError("connection reset")
-    )
+    body = chunks(created(), delta("Par"), delta("tial"), error=httpx.ReadError("connection reset"))
     rec = Recorder(lambda r, n: sse_response(body))
     async with make(rec) as client:
         with pytest.raises(StreamInterrupted) as info:
@@ -448,6 +470,15 @@ async def test_stream_with_done_marker_completes():
     assert final["output"][0]["content"][0]["text"] == "Hi"
 
 
+async def test_stream_final_event_without_blank_line_completes():
+    body = created() + delta("end") + completed("end").rstrip(b"\n")
+    rec = Recorder(lambda r, n: sse_response(body))
+    async with make(rec) as client:
+        final = await client.create_streamed(BODY)
+    assert final["status"] == "completed"
+    assert final["output"][0]["content"][0]["text"] == "end"
+
+
 async def test_stream_done_marker_without_terminal_event_is_interrupted():
     body = created() + delta("Hi") + b"data: [DONE]\n\n"
     rec = Recorder(lambda r, n: sse_response(body))
@@ -459,15 +490,13 @@ async def test_stream_done_marker_without_terminal_event_is_interrupted():
 
 async def test_stream_split_utf8_and_crlf():
     text = "héllo → wörld ✓"
-    raw = (
-        created()
-        + delta(text, ascii_only=False)
-        + completed(text, ascii_only=False)
-    ).replace(b"\n", b"\r\n")
+    raw = (created() + delta(text, ascii_only=False) + completed(text, ascii_only=False)).replace(
+        b"\n", b"\r\n"
+    )
     # Cut every few bytes, which splits multi-byte characters and CR from LF.
     pieces = [raw[i : i + 3] for i in range(0, len(raw), 3)]
     assert any(p.endswith(b"\r") for p in pieces)
-    assert any(p[-1:] >= b"\x80" for p in pieces)  # a piece ends inside a UTF-8 sequence
+    assert any(not _decodes(p) for p in pieces)  # some piece splits a UTF-8 character
     rec = Recorder(lambda r, n: sse_response(chunks(*pieces)))
     acc = StreamAccumulator(BODY)
     async with make(rec) as client:

@@ -161,5 +161,9 @@ async def test_delete_partial_failure_keeps_the_failed_ones(index, backend):
     assert report.already_gone == [r3["id"]]
     assert list(report.failed) == [r2["id"]]
     assert "storage unavailable" in report.failed[r2["id"]]
-    assert [n.id for n in index.nodes()] == [r2["id"]]
+    # r3 went; r2 failed and stays; r1 is gone on the server but r2 still hangs from it, so it
+    # stays in the tree as a tombstone marked deleted.
+    assert [n.id for n in index.nodes()] == [r1["id"], r2["id"]]
+    assert report.tombstoned == [r1["id"]]
+    assert str(index.get(SERVER, r1["id"]).status) == "deleted"
     assert json.dumps(report.failed)  # plain strings, printable

@@ -428,6 +428,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
     note = f" ({len(report.already_gone)} were already gone)" if report.already_gone else ""
     verb = "forgot" if args.local_only else "deleted"
     print(f"{verb} {gone} of {len(ids)}{note}")
+    if report.tombstoned:
+        print(
+            f"kept {len(report.tombstoned)} in the index marked deleted: later turns still "
+            "hang from them"
+        )
     for rid, reason in report.failed.items():
         print(
             f"responses-tui: error: {rid} not deleted: {reason} (kept in the index)",

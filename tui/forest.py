@@ -43,6 +43,8 @@ class Forest:
     _refs: dict[Key, NodeRef] = field(default_factory=dict)
     _children: dict[Key, list[Key]] = field(default_factory=dict)
     _roots: list[Key] = field(default_factory=list)
+    _awaited: set[Key] = field(default_factory=set)  # parents that orphans name
+    _cut: set[Key] = field(default_factory=set)  # nodes whose parent link closed a cycle
     _segments: dict[Key, Segment] | None = None
     _segment_of: dict[Key, Key] | None = None
 
@@ -55,23 +57,31 @@ class Forest:
         forest._rebuild()
         return forest
 
+    def _link(self, key: Key) -> Key | None:
+        """The parent link as the forest uses it (None where a cycle was cut)."""
+        return None if key in self._cut else self._refs[key].parent
+
     def _rebuild(self) -> None:
         self._break_cycles()
         children: dict[Key, list[NodeRef]] = {}
         roots: list[NodeRef] = []
         for ref in self._refs.values():
-            if ref.parent is not None and ref.parent in self._refs:
-                children.setdefault(ref.parent, []).append(ref)
+            parent = None if ref.key in self._cut else ref.parent
+            if parent is not None and parent in self._refs:
+                children.setdefault(parent, []).append(ref)
             else:
                 roots.append(ref)
         self._children = {k: [r.key for r in sorted(v, key=_order)] for k, v in children.items()}
         self._roots = [r.key for r in sorted(roots, key=_order)]
+        self._awaited = {r.parent for r in roots if r.parent is not None}
         self._segments = None
         self._segment_of = None
 
     def _break_cycles(self) -> None:
         """A cycle (a corrupt or hostile parent link) would hide nodes from every root.
-        Cut each cycle at its oldest node, which then becomes a root."""
+        Cut each cycle at its oldest node, which then becomes a root. The refs are kept as
+        given, so removing a node later rebuilds exactly like a fresh build would."""
+        self._cut = set()
         state: dict[Key, int] = {}  # 1 = on the current walk, 2 = done
         for start in list(self._refs):
             if start in state:
@@ -84,16 +94,14 @@ class Forest:
                 key = self._refs[key].parent
             if key is not None and state.get(key) == 1:
                 cycle = walk[walk.index(key) :]
-                cut = min(cycle, key=lambda k: _order(self._refs[k]))
-                ref = self._refs[cut]
-                self._refs[cut] = NodeRef(ref.key, None, ref.created_at)
+                self._cut.add(min(cycle, key=lambda k: _order(self._refs[k])))
             for k in walk:
                 state[k] = 2
 
     def add(self, ref: NodeRef) -> None:
         """Add or replace a node. A new leaf whose parent is known is added in place;
         anything else rebuilds (still fast: linear)."""
-        fresh = ref.key not in self._refs
+        fresh = ref.key not in self._refs and ref.key not in self._awaited
         self._refs[ref.key] = ref
         if fresh and ref.parent is not None and ref.parent in self._refs and ref.parent != ref.key:
             siblings = self._children.setdefault(ref.parent, [])
@@ -123,18 +131,20 @@ class Forest:
         return iter(self._refs)
 
     def ref(self, key: Key) -> NodeRef:
-        return self._refs[key]
+        """The node as the forest sees it (a parent link that closed a cycle reads None)."""
+        ref = self._refs[key]
+        return NodeRef(ref.key, None, ref.created_at) if key in self._cut else ref
 
     def roots(self) -> list[Key]:
         return list(self._roots)
 
     def is_orphan(self, key: Key) -> bool:
         """True when the node names a parent the forest does not hold."""
-        parent = self._refs[key].parent
+        parent = self._link(key)
         return parent is not None and parent not in self._refs
 
     def parent(self, key: Key) -> Key | None:
-        parent = self._refs[key].parent
+        parent = self._link(key)
         return parent if parent is not None and parent in self._refs else None
 
     def children(self, key: Key) -> list[Key]:

@@ -30,6 +30,7 @@ del _CONTROL_MULTI[ord("\n")]
 _CONTROL_MULTI[ord("\t")] = "    "
 _CONTROL_SINGLE[ord("\t")] = " "
 _CONTROL_SINGLE[ord("\n")] = " "
+_CONTROL_SINGLE[ord("\r")] = " "
 
 
 def sanitize(text: object, multiline: bool = False) -> str:

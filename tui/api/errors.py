@@ -169,7 +169,9 @@ def parse_error_body(content: bytes | str) -> tuple[str | None, str | None, str 
 
 
 _PREVIOUS_MISSING = re.compile(
-    r"(?i)previous[ _]response.*not[ _]found|invalid .?previous_response_id"
+    # OpenAI/Fireworks "not found", and Codex's terse "Invalid `previous_response_id`." (but not
+    # the 400 for a malformed id, which says what an id should look like).
+    r"(?i)previous[ _]response.*not[ _]found|^invalid .?previous_response_id.?\.?$"
 )
 
 
@@ -189,11 +191,7 @@ def error_for_status(
     kw: dict[str, Any] = {"status": status, "code": code, "param": param, "body": None}
     if (
         sent_previous_id
-        and (
-            code == "previous_response_not_found"
-            or param == "previous_response_id"
-            or _PREVIOUS_MISSING.search(message or "")
-        )
+        and (code == "previous_response_not_found" or _PREVIOUS_MISSING.search(message or ""))
         and status in (400, 404)
     ):
         return PreviousResponseNotFound(

@@ -114,10 +114,12 @@ class OfflineBackend:
                     return self.retrieve(rest[0])
                 if method == "DELETE":
                     return self.delete(rest[0])
-            elif len(rest) == 2 and rest[1] == "input_items" and method == "GET":
-                return self.input_items(rest[0], query)
-            elif len(rest) == 2 and rest[1] == "cancel" and method == "POST":
-                return self.cancel(rest[0])
+            elif len(rest) == 2 and rest[1] == "input_items":
+                if method == "GET":
+                    return self.input_items(rest[0], query)
+            elif len(rest) == 2 and rest[1] == "cancel":
+                if method == "POST":
+                    return self.cancel(rest[0])
             else:
                 return _error(404, f"Unknown endpoint: {method} {path}")
         except Exception as error:  # the backend must answer, never crash its carrier
@@ -287,6 +289,8 @@ class OfflineBackend:
             created = max(round(self.clock(), 3), round(self._last_created + 0.001, 3))
             self._last_created = created
             rid = self.ids.response()
+            while self.store.get(rid) is not None:  # a seeded factory over old storage
+                rid = self.ids.response()
         response: dict[str, Any] = {
             "id": rid,
             "object": "response",

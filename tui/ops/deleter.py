@@ -1,7 +1,9 @@
 """Delete responses on the server and in the index, with bounded concurrency.
 
 A 404 counts as already gone. A response whose delete failed stays in the index, untouched,
-and is listed in the report with the reason, so nothing is lost silently.
+and is listed in the report with the reason, so nothing is lost silently. A deleted response
+that still has later turns in the index is kept as a tombstone (status "deleted") so their
+branch stays attached; "forget locally" removes it regardless.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError
 from tui.store.index import Index
+from tui.store.records import Status
 
 
 @dataclass
@@ -21,6 +24,9 @@ class DeleteReport:
     already_gone: list[str] = field(default_factory=list)  # subset of deleted: it was a 404
     failed: dict[str, str] = field(default_factory=dict)  # id -> reason
     forgotten: list[str] = field(default_factory=list)  # removed from the index
+    # Deleted on the server but kept in the index, marked deleted, because later turns that
+    # still exist hang from it (removing it would cut their branch off the tree).
+    tombstoned: list[str] = field(default_factory=list)
 
 
 def subtree_ids(index: Index, server: str, response_id: str) -> list[str]:
@@ -70,8 +76,17 @@ async def delete_responses(
         position = {rid: n for n, rid in enumerate(targets)}
         report.deleted.sort(key=position.__getitem__)
         report.already_gone.sort(key=position.__getitem__)
-    for rid in report.deleted:
-        if index.get(server, rid) is not None:
+    forest = index.forest(server)
+    # Deepest first, so a parent sees its children already gone.
+    for rid in reversed(report.deleted):
+        if index.get(server, rid) is None:
+            continue
+        if not local_only and forest.children((server, rid)):
+            index.set_status(server, rid, Status.DELETED)
+            report.tombstoned.append(rid)
+        else:
             index.remove(server, rid)
             report.forgotten.append(rid)
+    report.forgotten.reverse()
+    report.tombstoned.reverse()
     return report

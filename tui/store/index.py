@@ -211,7 +211,9 @@ class Index:
         if existing is None:
             number = self._shard_for_new()
             summary.shard = number
-            self._bodies(number).table("bodies").insert(body)
+            # upsert: a crash between the two writes can leave a body without its summary.
+            bodies = self._bodies(number).table("bodies")
+            bodies.upsert(body, (Query().server == server) & (Query().id == rid))
             doc_id = self._nodes_table(number).insert(summary.to_doc())
             self._doc_ids[key] = doc_id
             self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
