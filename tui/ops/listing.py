@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from tui.forest import Forest
 from tui.store.index import Index
-from tui.store.records import NodeSummary
+from tui.store.records import NodeSummary, status_words
 from tui.text import one_line
 
 PREVIEW_WIDTH = 48
@@ -63,14 +63,5 @@ def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
 
 
 def markers(node: NodeSummary, orphan: bool = False) -> str:
-    marks = []
-    status = str(node.status)
-    if status != "stored":
-        marks.append(status.replace("_", " "))
-    if node.ancestor_missing:
-        marks.append("ancestor missing")
-    elif orphan:
-        marks.append("parent unknown")
-    if node.has_tools:
-        marks.append("tools")
+    marks = status_words(node, orphan)
     return "  [" + ", ".join(marks) + "]" if marks else ""

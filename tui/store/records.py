@@ -61,6 +61,28 @@ class NodeSummary:
         return cls(**data)
 
 
+STATUS_WORDS = {
+    Status.NOT_STORED: "not stored",
+    Status.DELETED: "deleted",
+    Status.INCOMPLETE: "incomplete",
+    Status.MISSING: "missing",
+}
+
+
+def status_words(node: NodeSummary, orphan: bool = False) -> list[str]:
+    """The markers a listing or a label shows for a node, in words."""
+    words = []
+    if node.status in STATUS_WORDS:
+        words.append(STATUS_WORDS[node.status])
+    if node.ancestor_missing:
+        words.append("ancestor missing")
+    elif orphan:
+        words.append("parent unknown")
+    if node.has_tools:
+        words.append("tools")
+    return words
+
+
 def derive_status(response: dict[str, Any]) -> Status:
     if response.get("store") is False:
         return Status.NOT_STORED
