@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[top],
     )
     parser.add_argument("--version", action="version", version=f"responses-tui {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed a small branched example into the offline backend (first look)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", parents=[common], help="print the forest as an indented tree")
@@ -180,14 +185,23 @@ def _fail(message: str, code: int = EXIT_ERROR) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """The interactive browser (issue 3). Until it lands, say so and show the forest."""
-    print(
-        "responses-tui: the interactive browser is not built yet; "
-        "use the subcommands (see --help). Here is your forest:",
-        file=sys.stderr,
-    )
-    args.all = False
-    return cmd_list(args)
+    """The interactive browser."""
+    from tui.ui.app import ResponsesApp
+
+    with open_index() as index:
+        profile = choose_profile(args, index)
+        backend = None
+        if getattr(args, "demo", False):
+            from tui.demo import seed_demo
+
+            if not profile.local:
+                raise CliError("--demo seeds the offline backend: use it without --profile")
+            seeded = asyncio.run(seed_demo(index, profile))
+            if seeded:
+                print(f"seeded {seeded} demo responses", file=sys.stderr)
+        app = ResponsesApp(index, profile, backend=backend)
+        app.run()
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- shared helpers

@@ -1,0 +1,2 @@
+"""The Textual app: screens, widgets and their styles. Talks to the pure layers (api, store,
+forest, ops) only through their public functions."""

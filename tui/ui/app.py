@@ -1,0 +1,653 @@
+"""The browser: forest on the left, transcript and composer on the right."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, Tree
+
+from tui.api import items
+from tui.api.events import ResponseEvent, StreamEvent, TextDelta
+from tui.api.profiles import Profile
+from tui.local.server import OfflineBackend
+from tui.ops.connect import make_client, server_id
+from tui.ops.conversation import CannotSend, TurnPlan, plan_sibling, plan_turn, send_turn
+from tui.ops.deleter import delete_responses, subtree_ids
+from tui.ops.export import export_markdown
+from tui.store.index import Index
+from tui.store.records import Status
+from tui.text import one_line
+from tui.ui.commands import ActionCommands
+from tui.ui.composer import Composer, ComposerInput
+from tui.ui.forest_view import ForestView
+from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
+from tui.ui.transcript import Transcript
+
+Key = tuple[str, str]
+TREE_ACTIONS = {
+    "reply",
+    "new_conversation",
+    "edit",
+    "regenerate",
+    "delete",
+    "delete_subtree",
+    "copy_answer",
+    "copy_id",
+    "copy_path",
+    "filter",
+    "parent",
+    "prev_sibling",
+    "next_sibling",
+    "help",
+    "quit",
+}
+NEEDS_NODE = {
+    "reply",
+    "edit",
+    "regenerate",
+    "delete",
+    "delete_subtree",
+    "copy_answer",
+    "copy_id",
+    "copy_path",
+    "parent",
+    "prev_sibling",
+    "next_sibling",
+}
+
+
+def short_id(response_id: str, keep: int = 8) -> str:
+    """`resp_7ac89468…`: enough to recognise, short enough for a status line."""
+    prefix, sep, rest = response_id.partition("_")
+    if not sep or len(rest) <= keep + 1:
+        return response_id
+    return f"{prefix}_{rest[:keep]}…"
+
+
+class ResponsesApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "responses-tui"
+    COMMANDS: ClassVar = App.COMMANDS | {ActionCommands}
+    BINDINGS: ClassVar = [
+        Binding("enter", "reply", "Reply", show=False),
+        Binding("n", "new_conversation", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("r", "regenerate", "Regen"),
+        Binding("d", "delete", "Delete"),
+        Binding("D", "delete_subtree", "Del tree", show=False),
+        Binding("y", "copy_answer", "Copy"),
+        Binding("Y", "copy_id", "Copy id", show=False),
+        Binding("c", "copy_path", "Copy path", show=False),
+        Binding("slash", "filter", "Filter"),
+        Binding("p", "parent", "Parent", show=False),
+        Binding("left_square_bracket", "prev_sibling", "Prev branch", show=False),
+        Binding("right_square_bracket", "next_sibling", "Next branch", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("escape", "cancel_stream", "Cancel", show=True),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        index: Index,
+        profile: Profile,
+        *,
+        env: Mapping[str, str] | None = None,
+        backend: OfflineBackend | None = None,
+        clock: Callable[[], float] = time.time,
+        debounce: float = 0.06,
+    ) -> None:
+        super().__init__()
+        self.index = index
+        self.profile = profile
+        self.server = server_id(profile)
+        self.client = make_client(profile, env, backend=backend)
+        self.clock = clock
+        self.debounce = debounce
+        self.current: Key | None = None
+        self.mode = "reply"  # reply | new | edit
+        self.edit_target: Key | None = None
+        self.streaming = False
+        self.live_key: Key | None = None
+        self._refresh_timer: Any = None
+        self.forest_view = ForestView(index, self.server, clock, id="forest")
+        self.transcript = Transcript(id="transcript")
+        self.composer = Composer(id="composer")
+        self.filter_input = Input(placeholder="filter: text, id, model", id="filter")
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="⑂")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield self.filter_input
+                yield self.forest_view
+            with Vertical(id="right"):
+                yield self.transcript
+                yield self.composer
+        yield Footer()
+
+    def on_mount(self) -> None:
+        where = (
+            "offline backend (no model, no network)"
+            if self.profile.local
+            else f"{self.profile.name} · {self.server}"
+        )
+        self.sub_title = f"{where} · {self.default_model}"
+        self.filter_input.display = False
+        self.forest_view.rebuild()
+        latest = self._latest_key()
+        if latest is None:
+            self.mode = "new"
+            self.call_after_refresh(self._welcome)
+            self.composer.input.focus()
+        else:
+            self.forest_view.reveal(latest)
+            self.forest_view.focus()
+        self._update_target()
+
+    async def _welcome(self) -> None:
+        text = Text()
+        text.append("No conversations yet.\n\n", style="bold")
+        text.append("Type a message below and press ctrl+s to start one.\n")
+        text.append("Every reply becomes a node in the tree on the left; reply to any node\n")
+        text.append("to fork the conversation there. Press ? for all keys.\n")
+        if self.profile.local:
+            text.append(
+                "\nThis is the built-in offline backend: replies are generated without a "
+                "model.\nSet FIREWORKS_API_KEY (or use --profile) to talk to a real one.",
+                style="dim",
+            )
+        await self.transcript.show_message(text)
+
+    def _latest_key(self) -> Key | None:
+        nodes = self.index.nodes(self.server)
+        return nodes[-1].key if nodes else None
+
+    @property
+    def default_model(self) -> str:
+        return self.profile.default_model or "?"
+
+    # ------------------------------------------------------------ cursor → transcript
+
+    @on(Tree.NodeHighlighted, "#forest")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        key = event.node.data
+        if key is None:
+            return
+        self.current = key
+        self._update_target()
+        if self.live_key is not None and key == self.live_key and self.streaming:
+            return
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+        self._refresh_timer = self.set_timer(self.debounce, self._show_current)
+
+    async def _show_current(self) -> None:
+        self._refresh_timer = None
+        await self.show_path(self.current)
+
+    async def show_path(self, key: Key | None) -> None:
+        if key is None or self.index.get(*key) is None:
+            if not self.index.nodes(self.server):
+                await self._welcome()
+            return
+        forest = self.index.forest(self.server)
+        path = forest.path_to_root(key)
+        turns = []
+        for k in path:
+            summary = self.index.get(*k)
+            if summary is None:
+                continue
+            turns.append((summary, self.index.load_body(*k), forest.is_orphan(k)))
+        below = self._below_note(key)
+        await self.transcript.show(turns, now=self.clock(), current=key, below=below)
+
+    def _below_note(self, key: Key) -> str:
+        forest = self.index.forest(self.server)
+        children = forest.children(key)
+        if not children:
+            return ""
+        if len(children) == 1:
+            more = len(forest.segment_of(children[0]).keys)
+            return f"↓ continues for {more} more turn{'s' if more != 1 else ''} in this branch"
+        return f"⑂ {len(children)} branches continue from here"
+
+    # ------------------------------------------------------------ composer target
+
+    def _update_target(self) -> None:
+        text = Text()
+        parent = self._reply_parent()
+        if self.mode == "edit" and self.edit_target is not None:
+            text.append("✎ editing ", style="bold yellow")
+            text.append(short_id(self.edit_target[1]), style="bold")
+            text.append(" → new sibling branch")
+        elif parent is None:
+            text.append("✚ new conversation", style="bold green")
+        else:
+            forest = self.index.forest(self.server)
+            forks = len(forest.children(parent)) if parent in forest else 0
+            text.append("↳ reply to ", style="bold")
+            text.append(short_id(parent[1]), style="bold cyan")
+            if forks:
+                text.append(" · new branch", style="yellow")
+        model, tools = self._next_settings()
+        text.append(f"  ·  {one_line(model, 40)}", style="dim")
+        text.append("  ·  tools: " + (", ".join(tools) if tools else "none"), style="dim")
+        self.composer.set_target(text)
+
+    def _reply_parent(self) -> Key | None:
+        if self.mode == "new":
+            return None
+        return self.current
+
+    def _next_settings(self) -> tuple[str, list[str]]:
+        source = self.edit_target if self.mode == "edit" else self._reply_parent()
+        if source is None or self.index.get(*source) is None:
+            return self.default_model, []
+        response = self.index.load_body(*source)["response"] or {}
+        return str(response.get("model") or self.default_model), items.tool_names(
+            response.get("tools")
+        )
+
+    # ------------------------------------------------------------ actions: writing
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        focused = self.focused
+        in_text = isinstance(focused, ComposerInput | Input)
+        if action in TREE_ACTIONS and in_text:
+            return False
+        if action in NEEDS_NODE and self.current is None:
+            return None
+        if action == "cancel_stream":
+            return bool(self.streaming)
+        return True
+
+    def action_reply(self) -> None:
+        self.mode = "reply"
+        self.edit_target = None
+        self._update_target()
+        self.composer.input.focus()
+
+    def action_new_conversation(self) -> None:
+        self.mode = "new"
+        self.edit_target = None
+        self._update_target()
+        self.composer.input.focus()
+
+    def action_edit(self) -> None:
+        if self.current is None:
+            return
+        body = self.index.load_body(*self.current)
+        recorded = body.get("input")
+        self.mode = "edit"
+        self.edit_target = self.current
+        self.composer.set_text(items.input_text(recorded) if recorded is not None else "")
+        self._update_target()
+        self.composer.input.focus()
+
+    def action_regenerate(self) -> None:
+        if self.current is None:
+            return
+        try:
+            plan = plan_sibling(
+                self.index,
+                self.server,
+                self.current[1],
+                text=None,
+                default_model=self.default_model,
+            )
+        except CannotSend as error:
+            self.notify(str(error), severity="error", title="Cannot regenerate")
+            return
+        self._start_send(plan, items.input_text(plan.input_items), keep_text=True)
+
+    @on(ComposerInput.Submitted)
+    def _submitted(self, event: ComposerInput.Submitted) -> None:
+        text = event.text
+        try:
+            if self.mode == "edit" and self.edit_target is not None:
+                plan = plan_sibling(
+                    self.index,
+                    self.server,
+                    self.edit_target[1],
+                    text=text,
+                    default_model=self.default_model,
+                )
+            else:
+                parent = self._reply_parent()
+                plan = plan_turn(
+                    self.index,
+                    self.server,
+                    text=text,
+                    parent=parent[1] if parent else None,
+                    default_model=self.default_model,
+                )
+        except CannotSend as error:
+            self.notify(str(error), severity="warning")
+            return
+        self._start_send(plan, text, keep_text=False)
+
+    @on(ComposerInput.Leave)
+    def _leave_composer(self) -> None:
+        if self.streaming:
+            self.action_cancel_stream()
+            return
+        if self.mode == "edit":
+            self.mode = "reply"
+            self.edit_target = None
+            self.composer.set_text("")
+            self._update_target()
+        self.forest_view.focus()
+
+    def _start_send(self, plan: TurnPlan, text: str, *, keep_text: bool) -> None:
+        if self.streaming:
+            self.notify("A reply is still streaming: esc cancels it.", severity="warning")
+            return
+        self.streaming = True
+        self.refresh_bindings()
+        self.composer.input.read_only = True
+        self._send_worker(plan, text, keep_text)
+
+    @work(group="send", exclusive=True)
+    async def _send_worker(self, plan: TurnPlan, text: str, keep_text: bool) -> None:
+        if plan.parent:
+            await self.show_path((self.server, plan.parent))
+        else:
+            await self.transcript.show([], now=self.clock(), current=None)
+        target = f"{plan.kind} · {plan.model}"
+        await self.transcript.start_live(text, target)
+        created = False
+
+        async def on_event(event: StreamEvent, _acc: Any) -> None:
+            nonlocal created
+            if isinstance(event, ResponseEvent) and event.type == "response.created":
+                created = True
+                self._on_created(plan, event.response, keep_text)
+            elif isinstance(event, TextDelta):
+                await self.transcript.live_delta(event.delta)
+
+        cancelled = False
+        result = None
+        try:
+            result = await send_turn(
+                self.client,
+                self.index,
+                plan,
+                server=self.server,
+                profile=self.profile.name,
+                on_event=on_event,
+            )
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            self.streaming = False
+            self.composer.input.read_only = False
+            self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
+
+    def _on_created(self, plan: TurnPlan, response: dict[str, Any], keep_text: bool) -> None:
+        rid = response.get("id")
+        if not isinstance(rid, str):
+            return
+        provisional = {**response, "previous_response_id": plan.parent}
+        provisional.setdefault("model", plan.model)
+        self.index.add_response(
+            provisional,
+            server=self.server,
+            profile=self.profile.name,
+            input_items=plan.input_items,
+            status=Status.INCOMPLETE,
+        )
+        key = (self.server, rid)
+        self.live_key = key
+        self.forest_view.add_response(key, pending=True)
+        self.forest_view.reveal(key)
+        if not keep_text:
+            self.composer.set_text("")
+        self.composer.input.read_only = False
+        if self.mode == "edit":
+            self.mode = "reply"
+            self.edit_target = None
+
+    async def _after_send(
+        self,
+        plan: TurnPlan,
+        result: Any,
+        cancelled: bool,
+        created: bool,
+        text: str,
+        keep_text: bool,
+    ) -> None:
+        key = self.live_key
+        self.live_key = None
+        self.refresh_bindings()
+        if cancelled:
+            await self.transcript.end_live(
+                "⚠ cancelled: the partial answer is kept, marked incomplete"
+            )
+            self.notify("Reply cancelled; the partial answer is kept.", severity="warning")
+        elif result is not None and result.error is not None:
+            await self.transcript.end_live()
+            self.notify(
+                str(result.error), severity="error", title="Send failed", timeout=10, markup=False
+            )
+            if not created and not keep_text and not self.composer.text.strip():
+                self.composer.set_text(text)  # nothing was created: the text stays yours
+        else:
+            await self.transcript.end_live()
+        if key is not None:
+            self.forest_view.add_response(key)
+            self.forest_view.refresh_label(key)
+            self.current = key
+            await self.show_path(key)
+        elif self.current is not None:
+            await self.show_path(self.current)
+        self._update_target()
+
+    def action_cancel_stream(self) -> None:
+        if self.streaming:
+            self.workers.cancel_group(self, "send")
+
+    # ------------------------------------------------------------ actions: navigation
+
+    def _goto(self, key: Key | None) -> None:
+        if key is not None:
+            self.forest_view.reveal(key)
+
+    def action_parent(self) -> None:
+        if self.current is not None:
+            self._goto(self.index.forest(self.server).parent(self.current))
+
+    def _sibling(self, step: int) -> None:
+        if self.current is None:
+            return
+        forest = self.index.forest(self.server)
+        probe: Key | None = self.current
+        while probe is not None:
+            siblings = forest.siblings(probe)
+            if len(siblings) > 1:
+                if forest.parent(probe) is None:
+                    siblings = list(reversed(siblings))  # roots are shown newest first
+                position = siblings.index(probe) + step
+                if 0 <= position < len(siblings):
+                    self._goto(siblings[position])
+                else:
+                    self.bell()
+                return
+            probe = forest.parent(probe)
+        self.bell()
+
+    def action_prev_sibling(self) -> None:
+        self._sibling(-1)
+
+    def action_next_sibling(self) -> None:
+        self._sibling(+1)
+
+    def action_first(self) -> None:
+        self.forest_view.action_first()
+
+    def action_last(self) -> None:
+        self.forest_view.action_last()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    # ------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        self.filter_input.display = True
+        self.filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        query = event.value.strip().lower()
+        if not query:
+            self.forest_view.filter_keys = None
+        else:
+            self.forest_view.filter_keys = {
+                n.key
+                for n in self.index.nodes(self.server)
+                if query in n.input_preview.lower()
+                or query in n.output_preview.lower()
+                or query in n.id.lower()
+                or query in n.model.lower()
+            }
+        self.forest_view.rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.forest_view.focus()
+        if self.forest_view.last_line >= 0:
+            self.forest_view.move_cursor_to_line(0)
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and self.focused is self.filter_input:
+            self.filter_input.value = ""
+            self.filter_input.display = False
+            self.forest_view.filter_keys = None
+            self.forest_view.rebuild([self.current] if self.current else [])
+            self.forest_view.focus()
+            event.stop()
+
+    # ------------------------------------------------------------ copy
+
+    def copy_text(self, text: str, what: str) -> None:
+        self.copy_to_clipboard(text)  # OSC 52: works over SSH
+        try:
+            import pyperclip
+
+            pyperclip.copy(text)
+        except Exception:  # no native clipboard here: OSC 52 is the way
+            pass
+        self.notify(f"Copied {what}", timeout=3)
+
+    def action_copy_answer(self) -> None:
+        if self.current is None:
+            return
+        response = self.index.load_body(*self.current)["response"]
+        text = items.response_text(response)
+        if not text:
+            self.notify("This response has no answer text.", severity="warning")
+            return
+        self.copy_text(text, f"the answer ({len(text)} characters)")
+
+    def action_copy_id(self) -> None:
+        if self.current is not None:
+            self.copy_text(self.current[1], f"id {self.current[1]}")
+
+    def action_copy_path(self) -> None:
+        if self.current is None:
+            return
+        markdown = export_markdown(self.index, self.server, self.current[1])
+        turns = len(self.index.forest(self.server).path_to_root(self.current))
+        self.copy_text(markdown, f"the path as Markdown ({turns} turns)")
+
+    # ------------------------------------------------------------ delete
+
+    def action_delete(self) -> None:
+        self._ask_delete(subtree=False)
+
+    def action_delete_subtree(self) -> None:
+        self._ask_delete(subtree=True)
+
+    def _ask_delete(self, *, subtree: bool) -> None:
+        if self.current is None:
+            return
+        if self.streaming:
+            self.notify("Wait for the reply to finish (or esc to cancel it).", severity="warning")
+            return
+        key = self.current
+        forest = self.index.forest(self.server)
+        ids = subtree_ids(self.index, self.server, key[1]) if subtree else [key[1]]
+        kept = 0 if subtree else len(forest.descendants(key))
+        where = "the offline backend" if self.profile.local else self.server
+        plan = DeletePlan(len(ids), where, key[1], kept, subtree)
+
+        def chosen(choice: str | None) -> None:
+            if choice:
+                self._delete_worker(ids, local_only=choice == "local", anchor=key)
+
+        self.push_screen(DeleteScreen(plan), chosen)
+
+    @work(group="delete", exclusive=True)
+    async def _delete_worker(self, ids: list[str], *, local_only: bool, anchor: Key) -> None:
+        forest = self.index.forest(self.server)
+        parent = forest.parent(anchor)
+        progress: ProgressScreen | None = None
+        if len(ids) > 1:
+            progress = ProgressScreen(f"Deleting {len(ids)} responses…", len(ids))
+            await self.push_screen(progress)
+
+        def advance(done: int, _total: int) -> None:
+            if progress is not None:
+                progress.advance(done)
+
+        report = await delete_responses(
+            None if local_only else self.client,
+            self.index,
+            server=self.server,
+            ids=ids,
+            local_only=local_only,
+            progress=advance,
+        )
+        if progress is not None:
+            progress.dismiss()
+        self.forest_view.rebuild()
+        target = anchor if self.index.get(*anchor) is not None else parent
+        if target is None:
+            target = self._latest_key()
+        self.current = None
+        if target is not None:
+            self.forest_view.reveal(target)
+            await self.show_path(target)
+        else:
+            await self._welcome()
+        verb = "Forgot" if local_only else "Deleted"
+        message = f"{verb} {len(report.deleted)} of {len(ids)}"
+        if report.already_gone:
+            message += f" ({len(report.already_gone)} were already gone)"
+        if report.tombstoned:
+            message += f"; {len(report.tombstoned)} kept, marked deleted (later turns remain)"
+        if report.failed:
+            first = next(iter(report.failed.values()))
+            self.notify(
+                f"{message}. {len(report.failed)} failed and stay in the tree: {first}",
+                severity="error",
+                timeout=12,
+                markup=False,
+            )
+        else:
+            self.notify(message, timeout=5)
+
+    async def on_unmount(self) -> None:
+        await self.client.aclose()

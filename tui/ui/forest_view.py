@@ -1,0 +1,300 @@
+"""The forest as a Textual Tree: one tree node per branch segment head, its other turns as
+flat leaves, its forks as nested segment nodes.
+
+Nesting follows forks, not turns: a 1,000-turn chain without forks is one expandable node
+with 999 leaves (added only when expanded), so depth never approaches Textual's recursion
+limit. Conversations start collapsed and are filled in lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from tui.forest import Forest
+from tui.store.index import Index
+from tui.store.records import NodeSummary
+from tui.ui.labels import node_label
+
+Key = tuple[str, str]
+
+
+class ForestView(Tree[Key]):
+    """Tree of responses. `data` of every node is the response key (server, id)."""
+
+    BINDINGS = [
+        Binding("enter", "app.reply", "Reply", show=True),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("h", "fold", "Fold", show=False),
+        Binding("l", "unfold", "Unfold", show=False),
+        Binding("left", "fold", "Fold", show=False),
+        Binding("right", "unfold", "Unfold", show=False),
+        Binding("g", "first", "First", show=False),
+        Binding("G", "last", "Last", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("space", "toggle_node", "Fold", show=False),
+    ]
+
+    def __init__(self, index: Index, server: str, clock: Callable[[], float], **kw: Any) -> None:
+        super().__init__("forest", **kw)
+        self.index = index
+        self.server = server
+        self.clock = clock
+        self.show_root = False
+        self.auto_expand = False
+        self.guide_depth = 3
+        self._by_key: dict[Key, TreeNode[Key]] = {}
+        self._fv_filled: set[Key] = set()
+        self._fv_pending: set[Key] = set()
+        self.filter_keys: set[Key] | None = None  # nodes to show when filtering (with ancestors)
+        self.label_width = 40
+
+    # ------------------------------------------------------------ building
+
+    @property
+    def forest(self) -> Forest:
+        return self.index.forest(self.server)
+
+    def rebuild(self, expand: Iterable[Key] = ()) -> None:
+        """Rebuild from the index: roots only, plus the paths to `expand`."""
+        self.clear()
+        self._by_key.clear()
+        self._fv_filled.clear()
+        forest = self.forest
+        roots = forest.roots()
+        roots.sort(key=lambda k: forest.ref(k).created_at, reverse=True)  # newest first
+        for root in roots:
+            if self.filter_keys is not None and root not in self._visible_roots():
+                continue
+            self._add_segment(self.root, root)
+        for key in expand:
+            self.reveal(key, move=False)
+        if self.filter_keys:
+            for key in self.filter_keys:
+                self.reveal(key, move=False)
+
+    def _visible_roots(self) -> set[Key]:
+        if not hasattr(self, "_roots_cache") or self._roots_cache[0] is not self.filter_keys:
+            forest = self.forest
+            roots = {forest.conversation_root(k) for k in self.filter_keys or () if k in forest}
+            self._roots_cache = (self.filter_keys, roots)
+        return self._roots_cache[1]
+
+    def _summary(self, key: Key) -> NodeSummary | None:
+        return self.index.get(*key)
+
+    def _label_width(self, key: Key) -> int:
+        """Room for the preview: the pane width minus indentation and the details."""
+        width = self.size.width or 40
+        depth = 0
+        forest = self.forest
+        if key in forest:
+            current = forest.segment_of(key).head
+            while (parent := forest.parent(current)) is not None:
+                depth += 1
+                current = forest.segment_of(parent).head
+            if forest.segment_of(key).head != key:
+                depth += 1
+        return max(16, width - 3 - depth * self.guide_depth)
+
+    def relabel_all(self) -> None:
+        for key, node in list(self._by_key.items()):
+            is_head = node.parent is self.root or (
+                key in self.forest and self.forest.segment_of(key).head == key
+            )
+            node.set_label(self.label_for(key, head=is_head))
+
+    def on_resize(self) -> None:
+        self.relabel_all()
+
+    def label_for(self, key: Key, *, head: bool) -> Text:
+        summary = self._summary(key)
+        forest = self.forest
+        if summary is None:
+            return Text(key[1])
+        turns = len(forest.segment_of(key).keys) if head and key in forest else 1
+        node = self._by_key.get(key)
+        if node is not None and node.is_expanded:
+            turns = 1
+        return node_label(
+            summary,
+            now=self.clock(),
+            forks=len(forest.children(key)),
+            turns=turns,
+            orphan=forest.is_orphan(key),
+            width=self._label_width(key),
+            pending=key in self._fv_pending,
+        )
+
+    def _add_segment(self, parent: TreeNode[Key], head: Key) -> TreeNode[Key]:
+        forest = self.forest
+        segment = forest.segment_of(head)
+        has_more = len(segment.keys) > 1 or bool(forest.children(segment.tail))
+        node = parent.add(self.label_for(head, head=True), data=head, allow_expand=has_more)
+        self._by_key[head] = node
+        return node
+
+    def _fill(self, head: Key) -> None:
+        """Add a segment's other turns (leaves) and its forks (segment nodes)."""
+        if head in self._fv_filled:
+            return
+        node = self._by_key[head]
+        forest = self.forest
+        segment = forest.segment_of(head)
+        node.remove_children()
+        for key in segment.keys[1:]:
+            self._by_key[key] = node.add_leaf(self.label_for(key, head=False), data=key)
+        for child in forest.children(segment.tail):
+            if self.filter_keys is not None and not self._shows(child):
+                continue
+            self._add_segment(node, child)
+        self._fv_filled.add(head)
+
+    def _shows(self, head: Key) -> bool:
+        assert self.filter_keys is not None
+        forest = self.forest
+        if head in self.filter_keys:
+            return True
+        return any(k in self.filter_keys for k in forest.descendants(head)) or any(
+            k in self.filter_keys for k in forest.segment_of(head).keys
+        )
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Key]) -> None:
+        key = event.node.data
+        if key is not None:
+            self._fill(key)
+            event.node.set_label(self.label_for(key, head=True))
+
+    def on_tree_node_collapsed(self, event: Tree.NodeCollapsed[Key]) -> None:
+        key = event.node.data
+        if key is not None:
+            event.node.set_label(self.label_for(key, head=True))
+
+    def reveal(self, key: Key, *, move: bool = True) -> TreeNode[Key] | None:
+        """Make `key` visible (expanding its segments) and optionally move the cursor to it."""
+        forest = self.forest
+        if key not in forest:
+            return None
+        heads = []
+        current: Key | None = key
+        while current is not None:
+            head = forest.segment_of(current).head
+            heads.append(head)
+            current = forest.parent(head)
+        heads.reverse()
+        for n, head in enumerate(heads):
+            node = self._by_key.get(head)
+            if node is None:
+                return None
+            if (n < len(heads) - 1 or head != key) and not node.is_expanded:
+                self._fill(head)
+                node.expand()
+                node.set_label(self.label_for(head, head=True))
+        target = self._by_key.get(key)
+        if target is not None and move:
+            self.call_after_refresh(self._move_to, target)
+        return target
+
+    def _move_to(self, node: TreeNode[Key]) -> None:
+        self.move_cursor(node)
+        self.scroll_to_node(node, animate=False)
+
+    # ------------------------------------------------------------ updates
+
+    def refresh_label(self, key: Key) -> None:
+        node = self._by_key.get(key)
+        if node is not None:
+            is_head = self.forest.segment_of(key).head == key if key in self.forest else True
+            node.set_label(self.label_for(key, head=is_head or node.parent is self.root))
+
+    def add_response(self, key: Key, *, pending: bool = False) -> None:
+        """A new response arrived: put it in the tree and make it visible."""
+        if pending:
+            self._fv_pending.add(key)
+        else:
+            self._fv_pending.discard(key)
+        forest = self.forest
+        if key not in forest:
+            return
+        parent = forest.parent(key)
+        if parent is None:
+            self._by_key[key] = self.root.add(
+                self.label_for(key, head=True), data=key, allow_expand=False, before=0
+            )
+            return
+        # The parent's segment changed shape (a leaf turned into a fork, or a chain grew):
+        # rebuild that part of the tree from the parent's segment head.
+        head = forest.segment_of(parent).head
+        self._rebuild_from(head)
+
+    def _rebuild_from(self, head: Key) -> None:
+        forest = self.forest
+        node = self._by_key.get(head)
+        if node is None:
+            parent = forest.parent(head)
+            if parent is None:
+                self.rebuild()
+                return
+            self._rebuild_from(forest.segment_of(parent).head)
+            return
+        # Remove stale mappings under this node.
+        for key in [forest.segment_of(head).head, *forest.descendants(head)]:
+            if key != head:
+                self._by_key.pop(key, None)
+                self._fv_filled.discard(key)
+        self._fv_filled.discard(head)
+        segment = forest.segment_of(head)
+        node.allow_expand = len(segment.keys) > 1 or bool(forest.children(segment.tail))
+        if node.is_expanded:
+            self._fill(head)
+        else:
+            node.remove_children()
+        node.set_label(self.label_for(head, head=True))
+
+    def remove_keys(self, keys: Iterable[Key]) -> None:
+        """Responses left the index: rebuild, keeping the cursor near where it was."""
+        self.rebuild()
+
+    # ------------------------------------------------------------ actions
+
+    def action_fold(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+    def action_unfold(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+        elif node.children:
+            self.move_cursor(node.children[0])
+
+    def action_first(self) -> None:
+        self.move_cursor_to_line(0) if self.last_line >= 0 else None
+
+    def action_last(self) -> None:
+        if self.last_line >= 0:
+            self.move_cursor_to_line(self.last_line)
+
+    def node_for(self, key: Key) -> TreeNode[Key] | None:
+        return self._by_key.get(key)
+
+    def get_label_width(self, node: TreeNode[Key]) -> int:
+        return node._label.cell_len + 2  # avoids rendering every label to measure it
+
+    def render_label(self, node: TreeNode[Key], base_style: Style, style: Style) -> Text:
+        return super().render_label(node, base_style, style)

@@ -1,0 +1,73 @@
+"""Labels for the forest and the transcript, as `rich.text.Text` (never markup strings).
+
+Model text goes through `sanitize` and into `Text` objects, so `[bold]`, `[/]` and escape
+sequences in it are shown as the characters they are.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui.store.records import NodeSummary, Status, status_words  # noqa: F401 (re-export)
+from tui.text import one_line
+
+MARKERS = {
+    Status.NOT_STORED: ("◌", "not stored", "yellow"),
+    Status.DELETED: ("✗", "deleted", "red"),
+    Status.INCOMPLETE: ("…", "incomplete", "yellow"),
+    Status.MISSING: ("?", "missing on server", "red"),
+}
+
+
+def relative_time(created_at: float, now: float) -> str:
+    if not created_at:
+        return "?"
+    seconds = max(0, int(now - created_at))
+    if seconds < 60:
+        return "now"
+    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"
+
+
+def node_label(
+    node: NodeSummary,
+    *,
+    now: float,
+    forks: int = 0,
+    turns: int = 1,
+    orphan: bool = False,
+    width: int = 38,
+    pending: bool = False,
+) -> Text:
+    """One line of at most `width` cells: markers, what the user said (or the answer when the
+    input was not recorded), then dim details (turns, forks, tools, age)."""
+    prefix = Text()
+    if pending:
+        prefix.append("● ", style="bold cyan")
+    elif node.status in MARKERS:
+        glyph, _, colour = MARKERS[node.status]
+        prefix.append(glyph + " ", style=colour)
+    if node.ancestor_missing or orphan:
+        prefix.append("↥ ", style="red")
+    details = []
+    if turns > 1:
+        details.append(f"{turns} turns")
+    if forks > 1:
+        details.append(f"⑂{forks}")
+    if node.has_tools:
+        details.append("⚙")
+    details.append(relative_time(node.created_at, now))
+    suffix = "  " + " · ".join(details)
+    said = node.input_preview if node.input_recorded else ""
+    style = ""
+    if not said:
+        said = node.output_preview or "(input not recorded)"
+        style = "italic"
+    room = max(6, width - prefix.cell_len - len(suffix))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append_text(prefix)
+    text.append(one_line(said, room), style=style)
+    text.append(suffix, style="dim")
+    return text

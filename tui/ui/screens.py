@@ -1,0 +1,164 @@
+"""Modal screens: delete confirmation, delete progress, help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, ProgressBar, Static
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    count: int
+    server_label: str
+    first_id: str
+    kept_descendants: int  # descendants that stay (single delete of a node with children)
+    subtree: bool
+
+
+class DeleteScreen(ModalScreen[str | None]):
+    """Says exactly what goes; answers "server", "local" or None."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss_none", "Cancel"),
+        Binding("s", "choose('server')", "Delete on server", show=False),
+        Binding("f", "choose('local')", "Forget locally", show=False),
+    ]
+
+    def __init__(self, plan: DeletePlan) -> None:
+        super().__init__(classes="modal")
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        what = f"{plan.count} response{'s' if plan.count != 1 else ''}" + (
+            f" (the subtree under {plan.first_id})" if plan.subtree else f" ({plan.first_id})"
+        )
+        lines = Text()
+        lines.append("Delete ", style="bold")
+        lines.append(what, style="bold")
+        lines.append(f"\non {plan.server_label}.\n\n")
+        lines.append("Deleting on the server is permanent", style="bold red")
+        lines.append(": it cannot be continued or retrieved afterwards.")
+        if plan.kept_descendants:
+            lines.append(
+                f"\n\nIts {plan.kept_descendants} later turn"
+                f"{'s stay' if plan.kept_descendants != 1 else ' stays'} on the server; "
+                "it is kept in the tree, marked deleted, so the branch still hangs together."
+            )
+        with Vertical(id="dialog"):
+            yield Static(lines, id="delete-text")
+            with Horizontal(id="buttons"):
+                yield Button("Delete on server and locally [s]", variant="error", id="server")
+                yield Button("Forget locally only [f]", id="local")
+                yield Button("Cancel [esc]", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        choice = event.button.id
+        self.dismiss(choice if choice in ("server", "local") else None)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class ProgressScreen(ModalScreen[None]):
+    """Progress of a bulk operation; closed by the app when the work ends."""
+
+    def __init__(self, title: str, total: int) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.total = total
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield ProgressBar(total=self.total, show_eta=False, id="progress")
+
+    def advance(self, done: int) -> None:
+        self.query_one(ProgressBar).update(progress=done)
+
+
+HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Move",
+        [
+            ("↑ ↓  j k", "previous / next line"),
+            ("← →  h l", "fold / unfold (or go to parent / first child)"),
+            ("[  ]", "previous / next sibling branch"),
+            ("p", "parent response"),
+            ("g  G", "first / last line"),
+            ("/", "filter the forest by text (esc clears)"),
+        ],
+    ),
+    (
+        "Write",
+        [
+            ("enter", "reply from the highlighted response (a fork if it has replies)"),
+            ("n", "new conversation"),
+            ("e", "edit this turn's input and send it as a sibling"),
+            ("r", "regenerate: same input, new sibling"),
+            ("ctrl+s  ctrl+enter", "send (in the composer)"),
+            ("esc", "cancel a running reply (partial text kept) / leave the composer"),
+        ],
+    ),
+    (
+        "Manage",
+        [
+            ("d", "delete this response"),
+            ("D", "delete this response and everything below it"),
+            ("y", "copy the answer text"),
+            ("Y", "copy the response id"),
+            ("c", "copy the whole path as Markdown"),
+        ],
+    ),
+    (
+        "App",
+        [
+            ("ctrl+p", "command palette (every action)"),
+            ("?", "this help"),
+            ("q", "quit"),
+        ],
+    ),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("question_mark", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(classes="modal")
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        text.append("responses-tui keys\n", style="bold")
+        for title, rows in HELP_SECTIONS:
+            text.append(f"\n{title}\n", style="bold underline")
+            for keys, what in rows:
+                text.append(f"  {keys:<20}", style="bold cyan")
+                text.append(f"{what}\n")
+        text.append(
+            "\nThe tree: one line per turn; a fork opens a nested branch. Markers: "
+            "⑂ forks · ◌ not stored · ✗ deleted · … incomplete · ? missing on server · "
+            "↥ parent unknown · ⚙ tools.",
+            style="dim",
+        )
+        with VerticalScroll(id="dialog"):
+            yield Static(text)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,269 @@
+"""The transcript of the path root→highlighted node, and the live view of a streaming reply.
+
+Cost control (measured in textual-notes: a Markdown widget per message costs ~45 ms to lay
+out): only the last `RICH_TURNS` turns get Markdown widgets; older turns are one cheap
+`Static` of plain text each. Reasoning (`<think>` blocks, reasoning items) and tool activity
+are collapsed entries. All model text is sanitized and shown as `Text`, never as markup.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from tui.api import items
+from tui.store.records import NodeSummary, Status
+from tui.text import one_line, sanitize
+from tui.ui.labels import relative_time, status_words
+
+RICH_TURNS = 6
+OLD_TURN_LINES = 6
+
+
+def _plain(text: str, style: str = "") -> Static:
+    return Static(Text(sanitize(text, multiline=True), style=style), classes="plain")
+
+
+def _short(text: str, lines: int) -> str:
+    clean = sanitize(text, multiline=True).strip()
+    parts = clean.splitlines()
+    if len(parts) <= lines:
+        return clean
+    return "\n".join(parts[:lines]) + f"\n… ({len(parts) - lines} more lines)"
+
+
+class Turn(Vertical):
+    """One response: what the user sent, then what came back."""
+
+    def __init__(
+        self,
+        summary: NodeSummary,
+        body: dict[str, Any],
+        *,
+        now: float,
+        rich: bool,
+        current: bool,
+        orphan: bool = False,
+    ) -> None:
+        classes = "turn" + (" -current" if current else "") + (" -compact" if not rich else "")
+        super().__init__(classes=classes)
+        self.summary = summary
+        self.body = body
+        self.now = now
+        self.rich = rich
+        self.current = current
+        self.orphan = orphan
+
+    def compose(self) -> ComposeResult:
+        summary, response = self.summary, self.body.get("response") or {}
+        head = Text()
+        head.append("● " if self.current else "  ", style="bold")
+        head.append(summary.id, style="bold" if self.current else "dim")
+        head.append(
+            f"  {one_line(summary.model, 40)}  {relative_time(summary.created_at, self.now)}"
+        )
+        words = status_words(summary, self.orphan)
+        if words:
+            head.append("  [" + ", ".join(words) + "]", style="yellow")
+        yield Static(head, classes="turn-head")
+        recorded = self.body.get("input")
+        if recorded is None:
+            yield Static(
+                Text("you: (input not recorded: the server cannot return it)", style="italic dim"),
+                classes="user",
+            )
+        else:
+            said = items.input_text(recorded) or "(no text)"
+            user = Text("you: ", style="bold")
+            user.append(sanitize(_short(said, 40 if self.rich else OLD_TURN_LINES), multiline=True))
+            yield Static(user, classes="user")
+        yield from self._output(response)
+        if summary.status == Status.INCOMPLETE:
+            yield Static(
+                Text("⚠ incomplete: the reply was cut short", style="yellow"), classes="note"
+            )
+
+    def _output(self, response: dict[str, Any]) -> ComposeResult:
+        for item in response.get("output") or []:
+            kind = items.item_type(item)
+            if kind == "message":
+                text = items.content_text(item.get("content"))
+                reasoning, answer = items.split_think(text)
+                if reasoning:
+                    yield _collapsed("Reasoning", reasoning)
+                if not answer.strip():
+                    continue
+                if self.rich:
+                    yield Markdown(sanitize(answer, multiline=True), classes="answer")
+                else:
+                    yield _plain(_short(answer, OLD_TURN_LINES), "").add_class("answer")
+            elif kind == "reasoning":
+                text = "\n".join(
+                    items.content_text(item.get(k)) for k in ("summary", "content")
+                ).strip()
+                if text:
+                    yield _collapsed("Reasoning", text)
+            elif kind in (
+                "mcp_call",
+                "function_call",
+                "mcp_list_tools",
+                "tool_output",
+                "function_call_output",
+                "mcp_approval_request",
+            ):
+                yield _tool_entry(kind, item)
+            else:
+                yield _collapsed(f"[{one_line(kind, 30)}]", json.dumps(item, indent=1)[:4000])
+
+
+def _collapsed(title: str, body: str) -> Collapsible:
+    return Collapsible(
+        _plain(body, "dim"), title=Content(sanitize(title)), collapsed=True, classes="aside"
+    )
+
+
+def _tool_entry(kind: str, item: dict[str, Any]) -> Collapsible:
+    if kind == "mcp_call":
+        call = items.normalize_mcp_call(item)
+        name = ".".join(p for p in (call["server_label"], call["name"]) if p) or "mcp"
+        title = f"⚙ {name}({one_line(call['arguments'], 40)})"
+        if call["error"]:
+            title += " ✗"
+        detail = f"arguments: {call['arguments']}\n"
+        detail += f"error: {call['error']}" if call["error"] else f"output: {call['output'] or ''}"
+    elif kind == "function_call":
+        title = f"ƒ {item.get('name', 'function')}({one_line(item.get('arguments') or '', 40)})"
+        detail = f"call_id: {item.get('call_id', '')}\narguments: {item.get('arguments', '')}"
+    elif kind == "mcp_list_tools":
+        names = [str(t.get("name")) for t in item.get("tools") or [] if isinstance(t, dict)]
+        title = f"⚙ {item.get('server_label') or 'mcp'}: {len(names)} tools"
+        detail = "\n".join(names)
+    elif kind == "mcp_approval_request":
+        title = f"? approval requested: {item.get('name', '')}"
+        detail = f"arguments: {item.get('arguments', '')}"
+    else:
+        title = f"⚙ {kind}"
+        detail = str(item.get("output", ""))
+    return _collapsed(title, detail[:8000])
+
+
+class Transcript(VerticalScroll):
+    """The conversation path; also hosts the live turn while a reply streams."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.path_keys: list[tuple[str, str]] = []
+        self._stream: MarkdownStream | None = None
+        self._live: Markdown | None = None
+        self._live_raw = ""
+        self._live_written = ""
+        self._thinking: Static | None = None
+
+    async def show(
+        self,
+        turns: list[tuple[NodeSummary, dict[str, Any], bool]],
+        *,
+        now: float,
+        current: tuple[str, str] | None,
+        below: str = "",
+    ) -> None:
+        """Replace the content with these turns (summary, body, orphan), root first."""
+        await self.remove_children()
+        self._live = None
+        self._stream = None
+        widgets = []
+        count = len(turns)
+        for n, (summary, body, orphan) in enumerate(turns):
+            widgets.append(
+                Turn(
+                    summary,
+                    body,
+                    now=now,
+                    rich=n >= count - RICH_TURNS,
+                    current=summary.key == current,
+                    orphan=orphan,
+                )
+            )
+        if below:
+            widgets.append(Static(Text(below, style="dim italic"), classes="below"))
+        if not widgets:
+            widgets.append(Static(Text(""), classes="below"))
+        self.path_keys = [t[0].key for t in turns]
+        await self.mount_all(widgets)
+        self.scroll_end(animate=False)
+
+    async def show_message(self, text: Text) -> None:
+        await self.remove_children()
+        self.path_keys = []
+        await self.mount(Static(text, classes="welcome"))
+
+    # ------------------------------------------------------------ live turn
+
+    async def start_live(self, user_text: str, target: str) -> None:
+        """Show the user's message and an empty reply that fills as deltas arrive."""
+        head = Text("● sending… ", style="bold cyan")
+        head.append(one_line(target, 60), style="dim")
+        user = Text("you: ", style="bold")
+        user.append(sanitize(user_text, multiline=True))
+        self._thinking = Static(
+            Text("waiting for the first words…", style="dim italic"), classes="note"
+        )
+        self._live = Markdown("", classes="answer")
+        self._live_raw = ""
+        self._live_written = ""
+        self._stream = None
+        box = Vertical(
+            Static(head, classes="turn-head"),
+            Static(user, classes="user"),
+            self._thinking,
+            self._live,
+            classes="turn -current -live",
+        )
+        await self.mount(box)
+        self.anchor()
+
+    async def live_delta(self, delta: str) -> None:
+        if self._live is None:
+            return
+        self._live_raw += delta
+        reasoning, answer = items.split_think(self._live_raw)
+        if self._thinking is not None:
+            if reasoning and not answer:
+                self._thinking.update(
+                    Text(f"thinking… ({len(reasoning)} characters)", style="dim italic")
+                )
+            elif answer:
+                self._thinking.display = False
+        answer = sanitize(answer, multiline=True)
+        if not answer:
+            return
+        if self._stream is None:
+            # Created on the first real delta (textual 8.2.8: stop() before a write raises).
+            self._stream = Markdown.get_stream(self._live)
+        if answer.startswith(self._live_written):
+            fresh = answer[len(self._live_written) :]
+            if fresh:
+                await self._stream.write(fresh)
+        else:  # the answer changed shape (a late <think> tag): redraw once
+            await self._stream.stop()
+            await self._live.update(answer)
+            self._stream = Markdown.get_stream(self._live)
+        self._live_written = answer
+
+    async def end_live(self, note: str = "") -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        if note and self._live is not None:
+            await self.mount(Static(Text(note, style="yellow"), classes="note"))
+
+    @property
+    def live_text(self) -> str:
+        return self._live_raw
