@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Tree
 
 from tui.api import items
+from tui.api.client import ResponsesClient
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.api.profiles import Profile
 from tui.local.server import OfflineBackend
@@ -102,6 +103,7 @@ class ResponsesApp(App[None]):
         *,
         env: Mapping[str, str] | None = None,
         backend: OfflineBackend | None = None,
+        client: ResponsesClient | None = None,
         clock: Callable[[], float] = time.time,
         debounce: float = 0.06,
     ) -> None:
@@ -109,7 +111,7 @@ class ResponsesApp(App[None]):
         self.index = index
         self.profile = profile
         self.server = server_id(profile)
-        self.client = make_client(profile, env, backend=backend)
+        self.client = client or make_client(profile, env, backend=backend)
         self.clock = clock
         self.debounce = debounce
         self.current: Key | None = None
@@ -151,6 +153,7 @@ class ResponsesApp(App[None]):
             self.call_after_refresh(self._welcome)
             self.composer.input.focus()
         else:
+            self.current = latest  # usable before the tree has drawn its cursor
             self.forest_view.reveal(latest)
             self.forest_view.focus()
         self._update_target()
@@ -190,7 +193,12 @@ class ResponsesApp(App[None]):
             return
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
-        self._refresh_timer = self.set_timer(self.debounce, self._show_current)
+            self._refresh_timer = None
+        if self.debounce <= 0:
+            self.call_later(self._show_current)
+        else:
+            # Holding an arrow key fires this on every line: redraw only when the cursor rests.
+            self._refresh_timer = self.set_timer(self.debounce, self._show_current)
 
     async def _show_current(self) -> None:
         self._refresh_timer = None

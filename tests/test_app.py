@@ -1,0 +1,586 @@
+"""The browser, driven with Pilot against the offline backend (in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from ui_helpers import LOCAL, SERVER, build, key_of
+
+from tui.api.client import ResponsesClient
+from tui.api.items import input_text, response_text
+from tui.store.records import Status
+from tui.ui.screens import DeleteScreen, HelpScreen, ProgressScreen
+
+SIZE = (110, 34)
+
+
+async def settle(pilot, app) -> None:
+    """Let workers finish and the UI catch up."""
+    for _ in range(100):
+        await pilot.pause()
+        if not app.streaming and not any(w.is_running for w in app.workers):
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+
+
+async def goto(pilot, app, key) -> None:
+    app.forest_view.reveal(key)
+    await pilot.pause()
+    await pilot.pause()
+    assert app.current == key
+
+
+async def type_and_send(pilot, app, text: str) -> None:
+    app.composer.set_text(text)
+    await pilot.press("ctrl+s")
+    await settle(pilot, app)
+
+
+def children_inputs(index, key) -> list[str]:
+    forest = index.forest(SERVER)
+    return [index.get(*k).input_preview for k in forest.children(key)]
+
+
+# ------------------------------------------------------------------ first run and writing
+
+
+async def test_first_run_is_empty_and_starts_a_conversation(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.mode == "new"
+        assert app.focused is app.composer.input
+        assert "new conversation" in str(app.composer.target.render())
+        await type_and_send(pilot, app, "Hello, offline world")
+        nodes = index.nodes(SERVER)
+        assert [n.input_preview for n in nodes] == ["Hello, offline world"]
+        assert nodes[0].status == Status.STORED
+        assert app.current == nodes[0].key
+        assert app.composer.text == ""  # sent: the composer is ready for the next message
+        assert app.forest_view.node_for(nodes[0].key) is not None
+    index.close()
+
+
+async def test_enter_replies_to_the_highlighted_response(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        tail = key_of(index, "Show a tiny example")
+        await goto(pilot, app, tail)
+        await pilot.press("enter")
+        assert app.focused is app.composer.input
+        assert "reply to" in str(app.composer.target.render())
+        await type_and_send(pilot, app, "And with processes?")
+        assert children_inputs(index, tail) == ["And with processes?"]
+        new = index.forest(SERVER).children(tail)[0]
+        assert app.current == new
+        body = index.load_body(*new)
+        assert body["response"]["previous_response_id"] == tail[1]
+        assert "2 earlier turns" in response_text(body["response"])
+    index.close()
+
+
+async def test_reply_to_a_node_with_children_forks(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        root = key_of(index, "Plan a three-day trip")
+        await goto(pilot, app, root)
+        await pilot.press("enter")
+        assert "new branch" in str(app.composer.target.render())
+        await type_and_send(pilot, app, "Or Madrid?")
+        assert children_inputs(index, root) == [
+            "Make it vegetarian-friendly.",
+            "Actually, make it Porto instead of Lisbon.",
+            "Or Madrid?",
+        ]
+        # Instructions are not carried by previous_response_id: the fork resends them.
+        new = index.forest(SERVER).children(root)[-1]
+        assert index.load_body(*new)["response"]["instructions"] == "Be concise and practical."
+    index.close()
+
+
+async def test_n_starts_a_new_conversation(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        roots_before = len(index.forest(SERVER).roots())
+        await pilot.press("n")
+        assert "new conversation" in str(app.composer.target.render())
+        await type_and_send(pilot, app, "Fresh start")
+        forest = index.forest(SERVER)
+        assert len(forest.roots()) == roots_before + 1
+        assert index.get(*app.current).input_preview == "Fresh start"
+        assert forest.parent(app.current) is None
+    index.close()
+
+
+async def test_e_edits_a_turn_into_a_sibling(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        sintra = key_of(index, "Add a day trip to Sintra")
+        veg = key_of(index, "Make it vegetarian")
+        await goto(pilot, app, sintra)
+        await pilot.press("e")
+        assert app.composer.text == "Add a day trip to Sintra on day two."
+        assert "editing" in str(app.composer.target.render())
+        await type_and_send(pilot, app, "Add a day trip to Cascais on day two.")
+        assert children_inputs(index, veg)[-1] == "Add a day trip to Cascais on day two."
+        assert app.mode == "reply"
+    index.close()
+
+
+async def test_escape_leaves_an_edit_without_sending(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, key_of(index, "Add a day trip to Sintra"))
+        count = len(index)
+        await pilot.press("e", "escape")
+        assert app.mode == "reply" and app.composer.text == ""
+        assert app.focused is app.forest_view
+        assert len(index) == count
+    index.close()
+
+
+async def test_r_regenerates_with_the_same_input(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        sintra = key_of(index, "Add a day trip to Sintra")
+        veg = key_of(index, "Make it vegetarian")
+        await goto(pilot, app, sintra)
+        await pilot.press("r")
+        await settle(pilot, app)
+        inputs = children_inputs(index, veg)
+        assert inputs.count("Add a day trip to Sintra on day two.") == 2
+        new = app.current
+        assert new != sintra and index.forest(SERVER).parent(new) == veg
+        assert input_text(index.load_body(*new)["input"]) == "Add a day trip to Sintra on day two."
+    index.close()
+
+
+async def test_regenerate_without_recorded_input_says_why(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        key = key_of(index, "Explain Python's GIL")
+        body = index.load_body(*key)
+        index.add_response(
+            body["response"], server=SERVER, profile="local", input_items=None, keep_input=False
+        )
+        await goto(pilot, app, key)
+        count = len(index)
+        await pilot.press("r")
+        await pilot.pause()
+        assert len(index) == count
+        assert any("not recorded" in str(n.message) for n in app._notifications)
+    index.close()
+
+
+# ------------------------------------------------------------------ streaming
+
+
+async def test_streaming_shows_the_node_at_once_and_escape_keeps_the_partial(tmp_path):
+    app, index, _ = build(tmp_path, delta_delay=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        tail = key_of(index, "Show a tiny example")
+        await goto(pilot, app, tail)
+        await pilot.press("enter")
+        app.composer.set_text("Stream slowly please")
+        await pilot.press("ctrl+s")
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if app.live_key and len(app.transcript.live_text) > 40:
+                break
+        live = app.live_key
+        assert live is not None
+        # The tree has the node while the reply is still streaming.
+        assert app.forest_view.node_for(live) is not None
+        assert index.get(*live).status == Status.INCOMPLETE
+        await pilot.press("escape")
+        await settle(pilot, app)
+        summary = index.get(*live)
+        assert summary.status == Status.INCOMPLETE
+        partial = response_text(index.load_body(*live)["response"])
+        assert partial and "Set an API key" not in partial  # cut before the end
+        assert not app.streaming
+    index.close()
+
+
+async def test_failed_send_keeps_the_text_and_shows_the_message(tmp_path):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            400, json={"error": {"message": "model 'nope' does not exist", "type": "x"}}
+        )
+
+    client = ResponsesClient(LOCAL, env={}, transport=httpx.MockTransport(handler))
+    app, index, _ = build(tmp_path, client=client)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await goto(pilot, app, key_of(index, "Show a tiny example"))
+        count = len(index)
+        await pilot.press("enter")
+        await type_and_send(pilot, app, "This must not be lost")
+        assert app.composer.text == "This must not be lost"
+        assert len(index) == count
+        messages = [str(n.message) for n in app._notifications]
+        assert any("does not exist" in m for m in messages), messages
+    index.close()
+
+
+async def test_stream_cut_midway_keeps_partial_marked_incomplete(tmp_path):
+    created = {
+        "id": "resp_" + "c" * 32,
+        "object": "response",
+        "created_at": 1.0,
+        "status": "in_progress",
+        "model": "offline-echo",
+        "output": [],
+    }
+
+    async def body():
+        yield (
+            b"event: response.created\ndata: "
+            + httpx.Response(200, json={"type": "response.created", "response": created}).content
+            + b"\n\n"
+        )
+        for word in ("Half ", "an ", "answer"):
+            yield (
+                b'data: {"type":"response.output_text.delta","item_id":"m","output_index":0,'
+                b'"content_index":0,"delta":"' + word.encode() + b'"}\n\n'
+            )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
+
+    client = ResponsesClient(LOCAL, env={}, transport=httpx.MockTransport(handler))
+    app, index, _ = build(tmp_path, client=client)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n")
+        await type_and_send(pilot, app, "Tell me everything")
+        summary = index.get(SERVER, created["id"])
+        assert summary is not None and summary.status == Status.INCOMPLETE
+        assert response_text(index.load_body(SERVER, created["id"])["response"]) == (
+            "Half an answer"
+        )
+        assert any("stream" in str(n.message) for n in app._notifications)
+    index.close()
+
+
+# ------------------------------------------------------------------ navigation
+
+
+async def test_movement_keys(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        tree = app.forest_view
+        await pilot.press("g")
+        assert tree.cursor_line == 0
+        await pilot.press("j")
+        assert tree.cursor_line == 1
+        await pilot.press("k")
+        assert tree.cursor_line == 0
+        await pilot.press("down", "up")
+        assert tree.cursor_line == 0
+        await pilot.press("G")
+        assert tree.cursor_line == tree.last_line
+        # h / l fold and unfold the trip conversation.
+        root = key_of(index, "Plan a three-day trip")
+        await goto(pilot, app, root)
+        node = tree.node_for(root)
+        await pilot.press("l")
+        assert node.is_expanded
+        await pilot.press("h")
+        assert not node.is_expanded
+        await pilot.press("l")
+        assert node.is_expanded
+        await pilot.press("l")  # on an open node: into its first child
+        await pilot.pause()
+        assert app.current == key_of(index, "Make it vegetarian")
+        await pilot.press("h")  # on an open node: fold it; again: up to the parent
+        await pilot.press("h")
+        await pilot.pause()
+        assert app.current == root
+    index.close()
+
+
+async def test_parent_and_sibling_keys(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        sintra = key_of(index, "Add a day trip to Sintra")
+        budget = key_of(index, "Now a budget version")
+        veg = key_of(index, "Make it vegetarian")
+        porto = key_of(index, "Actually, make it Porto")
+        await goto(pilot, app, sintra)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.current == budget
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert app.current == sintra
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.current == veg
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.current == porto
+    index.close()
+
+
+async def test_transcript_shows_the_path_and_marks_the_current_turn(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        sintra = key_of(index, "Add a day trip to Sintra")
+        await goto(pilot, app, sintra)
+        await pilot.pause()
+        forest = index.forest(SERVER)
+        assert app.transcript.path_keys == forest.path_to_root(sintra)
+        current = app.transcript.query(".turn.-current")
+        assert len(current) == 1
+    index.close()
+
+
+# ------------------------------------------------------------------ delete
+
+
+async def test_d_deletes_a_leaf_on_the_server_and_locally(tmp_path):
+    app, index, backend = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        budget = key_of(index, "Now a budget version")
+        await goto(pilot, app, budget)
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, DeleteScreen)
+        text = str(app.screen.query_one("#delete-text").render())
+        assert "1 response" in text and "permanent" in text and "offline backend" in text
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert index.get(*budget) is None
+        assert backend.store.get(budget[1]) is None
+        assert app.current == key_of(index, "Make it vegetarian")
+    index.close()
+
+
+async def test_d_on_a_node_with_later_turns_keeps_a_tombstone(tmp_path):
+    app, index, backend = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        veg = key_of(index, "Make it vegetarian")
+        await goto(pilot, app, veg)
+        await pilot.press("d")
+        await pilot.pause()
+        assert "stay on the server" in str(app.screen.query_one("#delete-text").render())
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert backend.store.get(veg[1]) is None
+        assert index.get(*veg).status == Status.DELETED
+        assert len(index.forest(SERVER).children(veg)) == 2
+    index.close()
+
+
+async def test_shift_d_deletes_the_subtree_with_progress(tmp_path):
+    app, index, backend = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        veg = key_of(index, "Make it vegetarian")
+        doomed = [veg, key_of(index, "Add a day trip"), key_of(index, "Now a budget")]
+        await goto(pilot, app, veg)
+        await pilot.press("D")
+        await pilot.pause()
+        assert "3 responses" in str(app.screen.query_one("#delete-text").render())
+        seen_progress = []
+        original = app.push_screen
+
+        def spy(screen, *args, **kwargs):
+            seen_progress.append(isinstance(screen, ProgressScreen))
+            return original(screen, *args, **kwargs)
+
+        app.push_screen = spy
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert any(seen_progress)
+        assert all(index.get(*k) is None for k in doomed)
+        assert all(backend.store.get(k[1]) is None for k in doomed)
+        assert app.current == key_of(index, "Plan a three-day trip")
+    index.close()
+
+
+async def test_forget_locally_leaves_the_server_alone(tmp_path):
+    app, index, backend = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        budget = key_of(index, "Now a budget version")
+        await goto(pilot, app, budget)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("f")
+        await settle(pilot, app)
+        assert index.get(*budget) is None
+        assert backend.store.get(budget[1]) is not None
+    index.close()
+
+
+async def test_delete_can_be_cancelled(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        budget = key_of(index, "Now a budget version")
+        await goto(pilot, app, budget)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, DeleteScreen)
+        assert index.get(*budget) is not None
+    index.close()
+
+
+async def test_delete_failure_is_reported_and_kept(tmp_path):
+    app, index, _ = build(tmp_path)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"error": {"message": "disk on fire"}})
+
+    async def no_sleep(_s: float) -> None:
+        return None
+
+    app.client = ResponsesClient(
+        LOCAL, env={}, transport=httpx.MockTransport(handler), sleep=no_sleep
+    )
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        budget = key_of(index, "Now a budget version")
+        await goto(pilot, app, budget)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert index.get(*budget) is not None
+        assert any("disk on fire" in str(n.message) for n in app._notifications)
+    index.close()
+
+
+# ------------------------------------------------------------------ copy, filter, help, palette
+
+
+@pytest.fixture
+def native_clipboard(monkeypatch):
+    copied: list[str] = []
+    monkeypatch.setattr("pyperclip.copy", copied.append)
+    return copied
+
+
+async def test_copy_keys(tmp_path, native_clipboard):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        sintra = key_of(index, "Add a day trip to Sintra")
+        await goto(pilot, app, sintra)
+        await pilot.press("y")
+        answer = response_text(index.load_body(*sintra)["response"])
+        assert app.clipboard == answer
+        assert native_clipboard[-1] == answer
+        await pilot.press("Y")
+        assert app.clipboard == sintra[1]
+        await pilot.press("c")
+        markdown = app.clipboard
+        assert markdown.index("Plan a three-day trip") < markdown.index("Add a day trip")
+        assert "## Turn 3" in markdown
+        assert any("Copied" in str(n.message) for n in app._notifications)
+    index.close()
+
+
+async def test_copy_works_without_a_native_clipboard(tmp_path, monkeypatch):
+    import pyperclip
+
+    def broken(_text: str) -> None:
+        raise pyperclip.PyperclipException("no clipboard here")
+
+    monkeypatch.setattr("pyperclip.copy", broken)
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        key = key_of(index, "Show a tiny example")
+        await goto(pilot, app, key)
+        await pilot.press("Y")
+        assert app.clipboard == key[1]  # OSC 52 still carried it
+    index.close()
+
+
+async def test_slash_filters_the_forest(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g", "slash")
+        assert app.focused is app.filter_input
+        await pilot.press(*"port")
+        await pilot.pause()
+        shown = {node.data for node in app.forest_view._by_key.values() if node.data is not None}
+        visible_roots = [n.data for n in app.forest_view.root.children]
+        assert visible_roots == [key_of(index, "Plan a three-day trip")]
+        assert key_of(index, "Which port wine") in shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.forest_view.root.children) == 4
+        assert app.focused is app.forest_view
+    index.close()
+
+
+async def test_help_screen(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("Static").render())
+        for key in ("enter", "regenerate", "delete", "copy", "filter", "ctrl+s"):
+            assert key in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+    index.close()
+
+
+async def test_command_palette_runs_actions(tmp_path, native_clipboard):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        key = key_of(index, "Show a tiny example")
+        await goto(pilot, app, key)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"copy the response id")
+        await pilot.pause(0.4)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.clipboard == key[1]
+    index.close()
+
+
+async def test_q_quits(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert app._exit_renderables is not None or not app.is_running
+    assert app.return_code == 0
+    index.close()
+
+
+async def test_keys_typed_in_the_composer_are_text(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press(*"dq?y")
+        assert app.composer.text == "dq?y"
+        assert app.is_running and not isinstance(app.screen, DeleteScreen)
+    index.close()
+
+
+# ------------------------------------------------------------------ safety
+
+
+async def test_model_text_is_never_markup_or_escapes(tmp_path):
+    hostile = "[bold]x[/] [/] \x1b]52;c;SGVsbG8=\x07 \x1b[31mred\x1b[0m \x9b2J done"
+    app, index, _ = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, hostile)
+        key = app.current
+        label = app.forest_view.node_for(key).label.plain
+        assert "[bold]x[/]" in label
+        assert "\x1b" not in label and "\x9b" not in label and "\x07" not in label
+        screen_text = app.export_screenshot()
+        assert "[bold]x[/]" in screen_text.replace("&#160;", " ")
+        for turn in app.transcript.query(".user"):
+            plain = str(turn.render())
+            assert "\x1b" not in plain and "\x07" not in plain
+    index.close()

@@ -1,0 +1,61 @@
+"""Shared set-up for the app tests: a seeded offline backend, the demo data, a fixed clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from tui.api.profiles import resolve_profile
+from tui.demo import seed_demo
+from tui.local.server import OfflineBackend
+from tui.ops.connect import offline_backend, server_id
+from tui.store.index import Index
+from tui.ui.app import ResponsesApp
+
+T0 = 1_790_000_000.0
+LOCAL = resolve_profile("local", {})
+SERVER = server_id(LOCAL)
+
+
+def make_backend(directory: Path, delta_delay: float = 0.0) -> OfflineBackend:
+    backend = offline_backend(directory, seed=1, delta_delay=delta_delay)
+    backend.clock = lambda: T0
+    return backend
+
+
+def build(
+    tmp_path: Path,
+    *,
+    demo: bool = True,
+    delta_delay: float = 0.0,
+    **kw: Any,
+) -> tuple[ResponsesApp, Index, OfflineBackend]:
+    """An app over a fresh index (with the demo conversations unless `demo=False`).
+    Callable from sync code (snapshot tests) and from async tests alike."""
+    backend = make_backend(tmp_path / "backend", delta_delay)
+    index = Index.open(tmp_path / "index")
+    if demo:
+        _run(seed_demo(index, LOCAL, backend=backend))
+    app = ResponsesApp(index, LOCAL, backend=backend, clock=lambda: T0 + 7200, debounce=0, **kw)
+    return app, index, backend
+
+
+def _run(coro: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Inside a running loop (async tests): run in a helper thread with its own loop.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def key_of(index: Index, text: str) -> tuple[str, str]:
+    """The key of the (first) response whose input starts with `text`."""
+    for node in index.nodes(SERVER):
+        if node.input_preview.startswith(text):
+            return node.key
+    raise KeyError(text)
