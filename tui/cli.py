@@ -199,6 +199,11 @@ def run_app(args: argparse.Namespace) -> int:
             seeded = asyncio.run(seed_demo(index, profile))
             if seeded:
                 print(f"seeded {seeded} demo responses", file=sys.stderr)
+        if profile.local:
+            # A short pause between deltas, so the offline backend streams like a server.
+            from tui.ops.connect import offline_backend
+
+            backend = offline_backend(delta_delay=0.02)
         app = ResponsesApp(index, profile, backend=backend)
         app.run()
     return EXIT_OK

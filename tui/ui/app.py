@@ -29,6 +29,7 @@ from tui.text import one_line
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.forest_view import ForestView
+from tui.ui.labels import short_id
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.transcript import Transcript
 
@@ -63,14 +64,6 @@ NEEDS_NODE = {
     "prev_sibling",
     "next_sibling",
 }
-
-
-def short_id(response_id: str, keep: int = 8) -> str:
-    """`resp_7ac89468…`: enough to recognise, short enough for a status line."""
-    prefix, sep, rest = response_id.partition("_")
-    if not sep or len(rest) <= keep + 1:
-        return response_id
-    return f"{prefix}_{rest[:keep]}…"
 
 
 class ResponsesApp(App[None]):
@@ -161,13 +154,15 @@ class ResponsesApp(App[None]):
     async def _welcome(self) -> None:
         text = Text()
         text.append("No conversations yet.\n\n", style="bold")
-        text.append("Type a message below and press ctrl+s to start one.\n")
-        text.append("Every reply becomes a node in the tree on the left; reply to any node\n")
-        text.append("to fork the conversation there. Press ? for all keys.\n")
+        text.append("Type a message below and press ctrl+s to start one. ")
+        text.append(
+            "Every reply becomes a node in the tree on the left; reply to any node to fork "
+            "the conversation there. Press ? for all keys.\n"
+        )
         if self.profile.local:
             text.append(
                 "\nThis is the built-in offline backend: replies are generated without a "
-                "model.\nSet FIREWORKS_API_KEY (or use --profile) to talk to a real one.",
+                "model. Set FIREWORKS_API_KEY (or use --profile) to talk to a real one.",
                 style="dim",
             )
         await self.transcript.show_message(text)

@@ -46,7 +46,7 @@ class Composer(Vertical):
             tab_behavior="focus",
             compact=True,
             highlight_cursor_line=False,
-            placeholder="Message… (ctrl+s sends, esc returns to the tree)",
+            placeholder="Message… (ctrl+s sends)",
         )
         self.input.cursor_blink = False
 

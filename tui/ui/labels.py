@@ -19,6 +19,14 @@ MARKERS = {
 }
 
 
+def short_id(response_id: str, keep: int = 8) -> str:
+    """`resp_7ac89468…`: enough to recognise, short enough for a status line."""
+    prefix, sep, rest = response_id.partition("_")
+    if not sep or len(rest) <= keep + 1:
+        return response_id
+    return f"{prefix}_{rest[:keep]}…"
+
+
 def relative_time(created_at: float, now: float) -> str:
     if not created_at:
         return "?"

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, ProgressBar, Static
 
@@ -54,9 +55,11 @@ class DeleteScreen(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Static(lines, id="delete-text")
             with Horizontal(id="buttons"):
-                yield Button("Delete on server and locally [s]", variant="error", id="server")
-                yield Button("Forget locally only [f]", id="local")
-                yield Button("Cancel [esc]", id="cancel")
+                yield Button(
+                    Content("Delete on server and locally (s)"), variant="error", id="server"
+                )
+                yield Button(Content("Forget locally only (f)"), id="local")
+                yield Button(Content("Cancel (esc)"), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

@@ -21,7 +21,7 @@ from textual.widgets.markdown import MarkdownStream
 from tui.api import items
 from tui.store.records import NodeSummary, Status
 from tui.text import one_line, sanitize
-from tui.ui.labels import relative_time, status_words
+from tui.ui.labels import relative_time, short_id, status_words
 
 RICH_TURNS = 6
 OLD_TURN_LINES = 6
@@ -63,15 +63,14 @@ class Turn(Vertical):
 
     def compose(self) -> ComposeResult:
         summary, response = self.summary, self.body.get("response") or {}
-        head = Text()
+        head = Text(no_wrap=True, overflow="ellipsis")
         head.append("● " if self.current else "  ", style="bold")
-        head.append(summary.id, style="bold" if self.current else "dim")
-        head.append(
-            f"  {one_line(summary.model, 40)}  {relative_time(summary.created_at, self.now)}"
-        )
+        when = relative_time(summary.created_at, self.now)
+        head.append(when, style="bold" if self.current else "")
+        head.append(f" · {one_line(summary.model, 40)} · {short_id(summary.id)}")
         words = status_words(summary, self.orphan)
         if words:
-            head.append("  [" + ", ".join(words) + "]", style="yellow")
+            head.append("  " + ", ".join(words), style="yellow")
         yield Static(head, classes="turn-head")
         recorded = self.body.get("input")
         if recorded is None:
