@@ -584,3 +584,65 @@ async def test_model_text_is_never_markup_or_escapes(tmp_path):
             plain = str(turn.render())
             assert "\x1b" not in plain and "\x07" not in plain
     index.close()
+
+
+# ------------------------------------------------------------------ scale
+
+
+def _chain(index, n: int) -> tuple[str, str]:
+    parent = None
+    data = []
+    for i in range(n):
+        rid = f"resp_chain{i:026x}"
+        data.append(
+            (
+                {
+                    "id": rid,
+                    "object": "response",
+                    "created_at": 1_000.0 + i,
+                    "status": "completed",
+                    "model": "m",
+                    "previous_response_id": parent,
+                    "output": [
+                        {
+                            "type": "message",
+                            "role": "assistant",
+                            "content": [{"type": "output_text", "text": f"answer {i}"}],
+                        }
+                    ],
+                },
+                [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": f"q{i}"}],
+                    }
+                ],
+            )
+        )
+        parent = rid
+    index.add_many(data, server=SERVER, profile="local")
+    return (SERVER, parent)
+
+
+async def test_a_1000_turn_chain_is_one_segment_and_renders_cheaply(tmp_path):
+    from tui.ui.transcript import OLDER_SHOWN, RICH_TURNS, Turn
+
+    app, index, _ = build(tmp_path, demo=False)
+    tail = _chain(index, 1000)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await goto(pilot, app, tail)
+        await pilot.pause()
+        # One tree node for the chain's head, its other turns as flat leaves (no deep nesting).
+        head = app.forest_view.node_for(index.forest(SERVER).roots()[0])
+        assert len(head.children) == 999
+        assert app.forest_view.node_for(tail).parent is head
+        # The transcript: the last turns in full, older ones as one compact text.
+        assert len(app.transcript.query(Turn)) == RICH_TURNS
+        older = app.transcript.query_one(".older")
+        assert f"{1000 - RICH_TURNS - OLDER_SHOWN} earlier turns not shown" in str(older.render())
+        await pilot.press("g")
+        await pilot.pause()
+        assert app.forest_view.cursor_line == 0
+    index.close()

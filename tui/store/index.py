@@ -45,6 +45,7 @@ class Index:
         self._catalog: TinyDB | None = None
         self._node_shards: dict[int, TinyDB] = {}
         self._body_shards: OrderedDict[int, TinyDB] = OrderedDict()
+        self._body_ids: dict[int, dict[Key, int]] = {}  # per open body shard: key -> doc id
         self._nodes: dict[Key, NodeSummary] = {}
         self._doc_ids: dict[Key, int] = {}
         self._shard_counts: dict[int, int] = {}
@@ -156,10 +157,25 @@ class Index:
             return db
         db = TinyDB(self._body_path(number), storage=AtomicJSONStorage, warnings=self.warnings)
         self._body_shards[number] = db
+        self._body_ids[number] = {
+            (str(doc.get("server")), str(doc.get("id"))): doc.doc_id
+            for doc in db.table("bodies").all()
+        }
         while len(self._body_shards) > BODY_CACHE_SHARDS:
-            _, old = self._body_shards.popitem(last=False)
+            old_number, old = self._body_shards.popitem(last=False)
+            self._body_ids.pop(old_number, None)
             old.close()
         return db
+
+    def _write_body(self, number: int, key: Key, body: dict[str, Any]) -> None:
+        """Insert or replace the body of `key` in shard `number`."""
+        table = self._bodies(number).table("bodies")
+        ids = self._body_ids[number]
+        doc_id = ids.get(key)
+        if doc_id is not None and table.contains(doc_id=doc_id):
+            table.update(body, doc_ids=[doc_id])
+        else:
+            ids[key] = table.insert(body)
 
     def _shard_for_new(self) -> int:
         if self._shard_counts:
@@ -211,9 +227,8 @@ class Index:
         if existing is None:
             number = self._shard_for_new()
             summary.shard = number
-            # upsert: a crash between the two writes can leave a body without its summary.
-            bodies = self._bodies(number).table("bodies")
-            bodies.upsert(body, (Query().server == server) & (Query().id == rid))
+            # Replaces a body a crash may have left without its summary.
+            self._write_body(number, key, body)
             doc_id = self._nodes_table(number).insert(summary.to_doc())
             self._doc_ids[key] = doc_id
             self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
@@ -222,14 +237,7 @@ class Index:
             summary.ancestor_missing = existing.ancestor_missing and summary.parent is not None
             if status is None and existing.status in (Status.DELETED, Status.MISSING):
                 summary.status = existing.status
-            bodies = self._bodies(existing.shard).table("bodies")
-            ids = [
-                d.doc_id for d in bodies.search((Query().server == server) & (Query().id == rid))
-            ]
-            if ids:
-                bodies.update(body, doc_ids=ids)
-            else:
-                bodies.insert(body)
+            self._write_body(existing.shard, key, body)
             self._nodes_table(existing.shard).update(summary.to_doc(), doc_ids=[self._doc_ids[key]])
         self._nodes[key] = summary
         self._forest_add(summary, fresh=existing is None or existing.parent != summary.parent)
@@ -272,7 +280,9 @@ class Index:
             )
             added += 1
         for number, (nodes, bodies) in batch.items():
-            self._bodies(number).table("bodies").insert_multiple(bodies)
+            body_ids = self._bodies(number).table("bodies").insert_multiple(bodies)
+            for body, body_id in zip(bodies, body_ids, strict=True):
+                self._body_ids[number][(server, body["id"])] = body_id
             doc_ids = self._nodes_table(number).insert_multiple(n.to_doc() for n in nodes)
             for summary, doc_id in zip(nodes, doc_ids, strict=True):
                 self._doc_ids[summary.key] = doc_id
@@ -302,11 +312,11 @@ class Index:
         summary = self._nodes.get((server, response_id))
         if summary is None:
             raise KeyError(f"{response_id} is not in the index")
-        bodies = self._bodies(summary.shard).table("bodies")
-        found = bodies.search((Query().server == server) & (Query().id == response_id))
-        if not found:
+        table = self._bodies(summary.shard).table("bodies")
+        doc_id = self._body_ids[summary.shard].get((server, response_id))
+        doc = table.get(doc_id=doc_id) if doc_id is not None else None
+        if doc is None:
             return {"response": {"id": response_id}, "input": None}
-        doc = found[0]
         return {"response": doc.get("response") or {}, "input": doc.get("input")}
 
     def _update_summary(self, summary: NodeSummary) -> None:
@@ -339,7 +349,9 @@ class Index:
         self._nodes_table(summary.shard).remove(doc_ids=[doc_id])
         self._shard_counts[summary.shard] = max(0, self._shard_counts[summary.shard] - 1)
         bodies = self._bodies(summary.shard).table("bodies")
-        bodies.remove((Query().server == server) & (Query().id == response_id))
+        doc_id = self._body_ids[summary.shard].pop(key, None)
+        if doc_id is not None and bodies.contains(doc_id=doc_id):
+            bodies.remove(doc_ids=[doc_id])
         forest = self._forests.get(server)
         if forest is not None:
             forest.remove(key)

@@ -183,8 +183,8 @@ class ResponsesApp(App[None]):
         if key is None:
             return
         self.current = key
-        self._update_target()
         if self.live_key is not None and key == self.live_key and self.streaming:
+            self._update_target()
             return
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
@@ -197,6 +197,7 @@ class ResponsesApp(App[None]):
 
     async def _show_current(self) -> None:
         self._refresh_timer = None
+        self._update_target()
         await self.show_path(self.current)
 
     async def show_path(self, key: Key | None) -> None:

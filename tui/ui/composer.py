@@ -55,7 +55,9 @@ class Composer(Vertical):
         yield self.input
 
     def set_target(self, text: Text) -> None:
-        self.target.update(text)
+        if text.plain != getattr(self, "_target_plain", None):
+            self._target_plain = text.plain
+            self.target.update(text, layout=False)  # one fixed line: no re-layout
 
     @property
     def text(self) -> str:

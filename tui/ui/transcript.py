@@ -24,7 +24,9 @@ from tui.text import one_line, sanitize
 from tui.ui.labels import relative_time, short_id, status_words
 
 RICH_TURNS = 6
-OLD_TURN_LINES = 6
+OLD_TURN_LINES = 4
+OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
+OLD_LINE_CHARS = 160
 
 
 def _plain(text: str, style: str = "") -> Static:
@@ -153,6 +155,37 @@ def _tool_entry(kind: str, item: dict[str, Any]) -> Collapsible:
     return _collapsed(title, detail[:8000])
 
 
+def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now: float) -> Text:
+    """Older turns of a long path as compact plain text (a few lines of each answer)."""
+    text = Text()
+    hidden = max(0, len(turns) - OLDER_SHOWN)
+    if hidden:
+        text.append(
+            f"↑ {hidden} earlier turns not shown (c copies the whole path as Markdown)\n",
+            style="bold dim",
+        )
+    for summary, body, orphan in turns[hidden:]:
+        text.append("\n")
+        text.append(
+            f"{relative_time(summary.created_at, now)} · {short_id(summary.id)}", style="dim"
+        )
+        words = status_words(summary, orphan)
+        if words:
+            text.append("  " + ", ".join(words), style="yellow")
+        text.append("\n")
+        recorded = body.get("input")
+        said = items.input_text(recorded) if recorded is not None else "(input not recorded)"
+        text.append("you: ", style="bold")
+        text.append(one_line(said, OLD_LINE_CHARS) + "\n")
+        answer = items.response_text(body.get("response") or {})
+        lines = [one_line(line, OLD_LINE_CHARS) for line in answer.splitlines() if line.strip()]
+        for line in lines[:OLD_TURN_LINES]:
+            text.append(line + "\n")
+        if len(lines) > OLD_TURN_LINES:
+            text.append(f"… {len(lines) - OLD_TURN_LINES} more lines\n", style="dim italic")
+    return text
+
+
 class Transcript(VerticalScroll):
     """The conversation path; also hosts the live turn while a reply streams."""
 
@@ -177,15 +210,19 @@ class Transcript(VerticalScroll):
         await self.remove_children()
         self._live = None
         self._stream = None
-        widgets = []
-        count = len(turns)
-        for n, (summary, body, orphan) in enumerate(turns):
+        widgets: list[Any] = []
+        older, recent = turns[:-RICH_TURNS], turns[-RICH_TURNS:]
+        if older:
+            # One widget for all older turns: a 1,000-turn path costs one text layout, not
+            # thousands of widgets.
+            widgets.append(Static(older_turns_text(older, now), classes="older"))
+        for summary, body, orphan in recent:
             widgets.append(
                 Turn(
                     summary,
                     body,
                     now=now,
-                    rich=n >= count - RICH_TURNS,
+                    rich=True,
                     current=summary.key == current,
                     orphan=orphan,
                 )
@@ -262,6 +299,11 @@ class Transcript(VerticalScroll):
             self._stream = None
         if note and self._live is not None:
             await self.mount(Static(Text(note, style="yellow"), classes="note"))
+
+    async def on_unmount(self) -> None:
+        if self._stream is not None:  # the app closed mid-stream
+            await self._stream.stop()
+            self._stream = None
 
     @property
     def live_text(self) -> str:
