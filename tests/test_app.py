@@ -396,7 +396,9 @@ async def test_shift_d_deletes_the_subtree_with_progress(tmp_path):
         assert any(seen_progress)
         assert all(index.get(*k) is None for k in doomed)
         assert all(backend.store.get(k[1]) is None for k in doomed)
-        assert app.current == key_of(index, "Plan a three-day trip")
+        root = key_of(index, "Plan a three-day trip")
+        assert app.current == root
+        assert app.forest_view.node_for(root).is_expanded  # the view did not fold up
     index.close()
 
 
@@ -645,4 +647,30 @@ async def test_a_1000_turn_chain_is_one_segment_and_renders_cheaply(tmp_path):
         await pilot.press("g")
         await pilot.pause()
         assert app.forest_view.cursor_line == 0
+    index.close()
+
+
+async def test_a_new_conversation_appears_once_in_the_tree(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, app, "only once")
+        first = app.current
+        await type_and_send(pilot, app, "and then this")  # continues the conversation
+        await pilot.pause()
+        labels = [n.label.plain for n in app.forest_view.root.children]
+        assert len(labels) == 1, labels
+        assert index.forest(SERVER).parent(app.current) == first
+    index.close()
+
+
+async def test_f1_opens_help_from_the_composer(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.focused is app.composer.input
+        await pilot.press("question_mark")
+        assert app.composer.text == "?"  # in the composer, ? is text
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
     index.close()

@@ -85,6 +85,7 @@ class ResponsesApp(App[None]):
         Binding("left_square_bracket", "prev_sibling", "Prev branch", show=False),
         Binding("right_square_bracket", "next_sibling", "Next branch", show=False),
         Binding("question_mark", "help", "Help"),
+        Binding("f1", "help_anywhere", "Help", show=False),
         Binding("escape", "cancel_stream", "Cancel", show=True),
         Binding("q", "quit", "Quit"),
     ]
@@ -157,7 +158,7 @@ class ResponsesApp(App[None]):
         text.append("Type a message below and press ctrl+s to start one. ")
         text.append(
             "Every reply becomes a node in the tree on the left; reply to any node to fork "
-            "the conversation there. Press ? for all keys.\n"
+            "the conversation there. Press F1 (or ? outside the composer) for all keys.\n"
         )
         if self.profile.local:
             text.append(
@@ -419,9 +420,9 @@ class ResponsesApp(App[None]):
         if not keep_text:
             self.composer.set_text("")
         self.composer.input.read_only = False
-        if self.mode == "edit":
-            self.mode = "reply"
-            self.edit_target = None
+        # The next message continues from the reply just made, as in any chat.
+        self.mode = "reply"
+        self.edit_target = None
 
     async def _after_send(
         self,
@@ -504,7 +505,12 @@ class ResponsesApp(App[None]):
         self.forest_view.action_last()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_help_anywhere(self) -> None:
+        """F1: help even while typing in the composer (where ? is just a character)."""
+        self.action_help()
 
     # ------------------------------------------------------------ filter
 

@@ -64,7 +64,9 @@ class ForestView(Tree[Key]):
         return self.index.forest(self.server)
 
     def rebuild(self, expand: Iterable[Key] = ()) -> None:
-        """Rebuild from the index: roots only, plus the paths to `expand`."""
+        """Rebuild from the index: roots, the paths to `expand`, and every branch that was
+        open before (so a delete or a filter does not fold the user's view)."""
+        was_open = [key for key, node in self._by_key.items() if node.is_expanded]
         self.clear()
         self._by_key.clear()
         self._fv_filled.clear()
@@ -75,6 +77,10 @@ class ForestView(Tree[Key]):
             if self.filter_keys is not None and root not in self._visible_roots():
                 continue
             self._add_segment(self.root, root)
+        forest = self.forest
+        for key in was_open:
+            if key in forest:
+                self.open(key)
         for key in expand:
             self.reveal(key, move=False)
         if self.filter_keys:
@@ -203,6 +209,15 @@ class ForestView(Tree[Key]):
             self.call_after_refresh(self._move_to, target)
         return target
 
+    def open(self, key: Key) -> None:
+        """Reveal `key` and expand it (when it has anything below)."""
+        self.reveal(key, move=False)
+        node = self._by_key.get(key)
+        if node is not None and node.allow_expand and not node.is_expanded:
+            self._fill(key)
+            node.expand()
+            node.set_label(self.label_for(key, head=True))
+
     def _move_to(self, node: TreeNode[Key]) -> None:
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
@@ -226,6 +241,9 @@ class ForestView(Tree[Key]):
             return
         parent = forest.parent(key)
         if parent is None:
+            if key in self._by_key:  # already shown (it was added when it started streaming)
+                self.refresh_label(key)
+                return
             self._by_key[key] = self.root.add(
                 self.label_for(key, head=True), data=key, allow_expand=False, before=0
             )

@@ -44,8 +44,12 @@ class DeleteScreen(ModalScreen[str | None]):
         lines.append("Delete ", style="bold")
         lines.append(what, style="bold")
         lines.append(f"\non {plan.server_label}.\n\n")
-        lines.append("Deleting on the server is permanent", style="bold red")
-        lines.append(": it cannot be continued or retrieved afterwards.")
+        lines.append("Delete everywhere", style="bold")
+        lines.append(" removes it on the server and here. ")
+        lines.append("That is permanent", style="bold red")
+        lines.append(": it cannot be continued or retrieved afterwards.\n")
+        lines.append("Forget locally", style="bold")
+        lines.append(" only removes it from this index; the server keeps it.")
         if plan.kept_descendants:
             lines.append(
                 f"\n\nIts {plan.kept_descendants} later turn"
@@ -55,10 +59,8 @@ class DeleteScreen(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Static(lines, id="delete-text")
             with Horizontal(id="buttons"):
-                yield Button(
-                    Content("Delete on server and locally (s)"), variant="error", id="server"
-                )
-                yield Button(Content("Forget locally only (f)"), id="local")
+                yield Button(Content("Delete everywhere (s)"), variant="error", id="server")
+                yield Button(Content("Forget locally (f)"), id="local")
                 yield Button(Content("Cancel (esc)"), id="cancel")
 
     def on_mount(self) -> None:
@@ -112,7 +114,7 @@ HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("e", "edit this turn's input and send it as a sibling"),
             ("r", "regenerate: same input, new sibling"),
             ("ctrl+s  ctrl+enter", "send (in the composer)"),
-            ("esc", "cancel a running reply (partial text kept) / leave the composer"),
+            ("esc", "cancel a streaming reply (partial kept); leave the composer"),
         ],
     ),
     (
@@ -129,7 +131,7 @@ HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         "App",
         [
             ("ctrl+p", "command palette (every action)"),
-            ("?", "this help"),
+            ("?  F1", "this help (F1 works in the composer too)"),
             ("q", "quit"),
         ],
     ),
