@@ -674,3 +674,47 @@ async def test_f1_opens_help_from_the_composer(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
     index.close()
+
+
+async def test_reasoning_and_tool_activity_are_collapsed_entries(tmp_path):
+    from textual.widgets import Collapsible, Markdown
+
+    app, index, _ = build(tmp_path, demo=False)
+    response = {
+        "id": "resp_" + "7" * 32,
+        "object": "response",
+        "created_at": 1_790_000_000.0,
+        "status": "completed",
+        "model": "accounts/fireworks/models/qwen3",
+        "previous_response_id": None,
+        "output": [
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "weighing"}]},
+            {"type": "mcp_list_tools", "server_label": "wiki", "tools": [{"name": "read"}]},
+            {
+                "id": "call_1",
+                "type": "mcp_call",
+                "mcp": {"name": "read_wiki_structure", "arguments": {"repoName": "x"}},
+            },
+            {"type": "tool_output", "tool_call_id": "call_1", "output": "meta=None"},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "<think>secret plan</think>Paris."}],
+            },
+        ],
+    }
+    index.add_response(response, server=SERVER, profile="local", input_items=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await goto(pilot, app, (SERVER, response["id"]))
+        await pilot.pause()
+        entries = list(app.transcript.query(Collapsible))
+        titles = [str(c.title) for c in entries]
+        assert all(c.collapsed for c in entries)
+        assert titles.count("Reasoning") == 2  # the reasoning item and the <think> block
+        assert any("read_wiki_structure" in t and "repoName" in t for t in titles)
+        assert any("wiki: 1 tools" in t for t in titles)
+        answer = app.transcript.query(Markdown).last()
+        assert answer.source == "Paris."
+        assert "input not recorded" in str(app.transcript.query(".user").first().render())
+    index.close()
