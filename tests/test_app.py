@@ -585,6 +585,12 @@ async def test_model_text_is_never_markup_or_escapes(tmp_path):
         for turn in app.transcript.query(".user"):
             plain = str(turn.render())
             assert "\x1b" not in plain and "\x07" not in plain
+        # The offline reply quotes the text back: the answer is shown inert too.
+        from textual.widgets import Markdown
+
+        sources = [md.source for md in app.transcript.query(Markdown)]
+        assert sources and all("\x1b" not in s and "\x9b" not in s for s in sources)
+        assert any("[bold]x[/]" in s for s in sources)
     index.close()
 
 
@@ -717,4 +723,33 @@ async def test_reasoning_and_tool_activity_are_collapsed_entries(tmp_path):
         answer = app.transcript.query(Markdown).last()
         assert answer.source == "Paris."
         assert "input not recorded" in str(app.transcript.query(".user").first().render())
+    index.close()
+
+
+async def test_ctrl_d_deletes_the_whole_conversation(tmp_path):
+    app, index, backend = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        root = key_of(index, "Plan a three-day trip")
+        everything = [root, *index.forest(SERVER).descendants(root)]
+        await goto(pilot, app, key_of(index, "Add a day trip to Sintra"))
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        text = str(app.screen.query_one("#delete-text").render())
+        assert f"{len(everything)} responses" in text and "whole conversation" in text
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert all(index.get(*k) is None for k in everything)
+        assert all(backend.store.get(k[1]) is None for k in everything)
+        assert key_of(index, "Explain Python's GIL")  # other conversations untouched
+    index.close()
+
+
+async def test_ctrl_enter_also_sends(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.composer.set_text("sent with ctrl+enter")
+        await pilot.press("ctrl+enter")
+        await settle(pilot, app)
+        assert [n.input_preview for n in index.nodes(SERVER)] == ["sent with ctrl+enter"]
     index.close()

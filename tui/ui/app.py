@@ -35,6 +35,7 @@ from tui.ui.transcript import Transcript
 
 Key = tuple[str, str]
 TREE_ACTIONS = {
+    "delete_conversation",
     "reply",
     "new_conversation",
     "edit",
@@ -52,6 +53,7 @@ TREE_ACTIONS = {
     "quit",
 }
 NEEDS_NODE = {
+    "delete_conversation",
     "reply",
     "edit",
     "regenerate",
@@ -77,6 +79,7 @@ class ResponsesApp(App[None]):
         Binding("r", "regenerate", "Regen"),
         Binding("d", "delete", "Delete"),
         Binding("D", "delete_subtree", "Del tree", show=False),
+        Binding("ctrl+d", "delete_conversation", "Del conversation", show=False),
         Binding("y", "copy_answer", "Copy"),
         Binding("Y", "copy_id", "Copy id", show=False),
         Binding("c", "copy_path", "Copy path", show=False),
@@ -133,12 +136,8 @@ class ResponsesApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        where = (
-            "offline backend (no model, no network)"
-            if self.profile.local
-            else f"{self.profile.name} · {self.server}"
-        )
-        self.sub_title = f"{where} · {self.default_model}"
+        where = "offline backend (no model, no network)" if self.profile.local else self.server
+        self.sub_title = f"{self.profile.name} · {where} · {self.default_model}"
         self.filter_input.display = False
         self.forest_view.rebuild()
         latest = self._latest_key()
@@ -590,18 +589,21 @@ class ResponsesApp(App[None]):
     def action_delete_subtree(self) -> None:
         self._ask_delete(subtree=True)
 
-    def _ask_delete(self, *, subtree: bool) -> None:
+    def action_delete_conversation(self) -> None:
+        self._ask_delete(subtree=True, conversation=True)
+
+    def _ask_delete(self, *, subtree: bool, conversation: bool = False) -> None:
         if self.current is None:
             return
         if self.streaming:
             self.notify("Wait for the reply to finish (or esc to cancel it).", severity="warning")
             return
-        key = self.current
         forest = self.index.forest(self.server)
+        key = forest.conversation_root(self.current) if conversation else self.current
         ids = subtree_ids(self.index, self.server, key[1]) if subtree else [key[1]]
         kept = 0 if subtree else len(forest.descendants(key))
         where = "the offline backend" if self.profile.local else self.server
-        plan = DeletePlan(len(ids), where, key[1], kept, subtree)
+        plan = DeletePlan(len(ids), where, key[1], kept, subtree, conversation)
 
         def chosen(choice: str | None) -> None:
             if choice:

@@ -14,6 +14,7 @@ ACTIONS: list[tuple[str, str, str]] = [
     ("Cancel the running reply", "esc", "cancel_stream"),
     ("Delete this response", "d", "delete"),
     ("Delete this subtree", "D", "delete_subtree"),
+    ("Delete the whole conversation", "ctrl+d", "delete_conversation"),
     ("Copy the answer text", "y", "copy_answer"),
     ("Copy the response id", "Y", "copy_id"),
     ("Copy the path as Markdown", "c", "copy_path"),

@@ -130,6 +130,9 @@ class ForestView(Tree[Key]):
         node = self._by_key.get(key)
         if node is not None and node.is_expanded:
             turns = 1
+        parent = forest.parent(key) if key in forest else None
+        parent_summary = self._summary(parent) if parent is not None else None
+        show_model = parent_summary is None or parent_summary.model != summary.model
         return node_label(
             summary,
             now=self.clock(),
@@ -138,6 +141,7 @@ class ForestView(Tree[Key]):
             orphan=forest.is_orphan(key),
             width=self._label_width(key),
             pending=key in self._fv_pending,
+            show_model=show_model,
         )
 
     def _add_segment(self, parent: TreeNode[Key], head: Key) -> TreeNode[Key]:

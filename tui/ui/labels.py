@@ -27,6 +27,11 @@ def short_id(response_id: str, keep: int = 8) -> str:
     return f"{prefix}_{rest[:keep]}…"
 
 
+def short_model(model: str, width: int = 18) -> str:
+    """`accounts/fireworks/models/qwen3-235b-a22b` → `qwen3-235b-a22b` (at most `width`)."""
+    return one_line(model.rstrip("/").rsplit("/", 1)[-1], width)
+
+
 def relative_time(created_at: float, now: float) -> str:
     if not created_at:
         return "?"
@@ -48,9 +53,12 @@ def node_label(
     orphan: bool = False,
     width: int = 38,
     pending: bool = False,
+    show_model: bool = False,
 ) -> Text:
     """One line of at most `width` cells: markers, what the user said (or the answer when the
-    input was not recorded), then dim details (turns, forks, tools, age)."""
+    input was not recorded), then dim details (turns, forks, tools, model, age). The model is
+    shown when asked (conversation roots, and turns whose model differs from their parent's)
+    and only when the preview keeps room to be read."""
     prefix = Text()
     if pending:
         prefix.append("● ", style="bold cyan")
@@ -66,8 +74,12 @@ def node_label(
         details.append(f"⑂{forks}")
     if node.has_tools:
         details.append("⚙")
-    details.append(relative_time(node.created_at, now))
-    suffix = "  " + " · ".join(details)
+    age = relative_time(node.created_at, now)
+    suffix = "  " + " · ".join([*details, age])
+    if show_model and node.model:
+        with_model = "  " + " · ".join([*details, short_model(node.model), age])
+        if width - prefix.cell_len - len(with_model) >= 18:
+            suffix = with_model
     said = node.input_preview if node.input_recorded else ""
     style = ""
     if not said:

@@ -20,6 +20,7 @@ class DeletePlan:
     first_id: str
     kept_descendants: int  # descendants that stay (single delete of a node with children)
     subtree: bool
+    conversation: bool = False
 
 
 class DeleteScreen(ModalScreen[str | None]):
@@ -37,9 +38,13 @@ class DeleteScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         plan = self.plan
-        what = f"{plan.count} response{'s' if plan.count != 1 else ''}" + (
-            f" (the subtree under {plan.first_id})" if plan.subtree else f" ({plan.first_id})"
-        )
+        if plan.conversation:
+            scope = f" (the whole conversation from {plan.first_id})"
+        elif plan.subtree:
+            scope = f" (the subtree under {plan.first_id})"
+        else:
+            scope = f" ({plan.first_id})"
+        what = f"{plan.count} response{'s' if plan.count != 1 else ''}{scope}"
         lines = Text()
         lines.append("Delete ", style="bold")
         lines.append(what, style="bold")
@@ -122,6 +127,7 @@ HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("d", "delete this response"),
             ("D", "delete this response and everything below it"),
+            ("ctrl+d", "delete the whole conversation"),
             ("y", "copy the answer text"),
             ("Y", "copy the response id"),
             ("c", "copy the whole path as Markdown"),
