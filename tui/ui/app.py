@@ -34,31 +34,14 @@ from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.transcript import Transcript
 
 Key = tuple[str, str]
-TREE_ACTIONS = {
-    "delete_conversation",
-    "reply",
-    "new_conversation",
-    "edit",
-    "regenerate",
-    "delete",
-    "delete_subtree",
-    "copy_answer",
-    "copy_id",
-    "copy_path",
-    "filter",
-    "parent",
-    "prev_sibling",
-    "next_sibling",
-    "help",
-    "quit",
-}
+# Actions about the highlighted response: greyed out until there is one.
 NEEDS_NODE = {
-    "delete_conversation",
     "reply",
     "edit",
     "regenerate",
     "delete",
     "delete_subtree",
+    "delete_conversation",
     "copy_answer",
     "copy_id",
     "copy_path",
@@ -66,6 +49,8 @@ NEEDS_NODE = {
     "prev_sibling",
     "next_sibling",
 }
+# Single-key actions: hidden while typing in the composer or the filter (keys are text there).
+TREE_ACTIONS = NEEDS_NODE | {"new_conversation", "filter", "help", "quit"}
 
 
 class ResponsesApp(App[None]):
