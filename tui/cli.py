@@ -137,6 +137,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delta-delay", type=float, default=0.0, help="seconds between streamed deltas")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser(
+        "send", parents=[common], help="send a message (headless) and print the reply"
+    )
+    p.add_argument("text", nargs="?", default=None, help="the message (omit with --approve etc.)")
+    p.add_argument("--reply-to", metavar="ID", help="continue from this response (in the index)")
+    p.add_argument(
+        "--tools",
+        metavar="NAME,...",
+        help="tool presets to send (default: the tools of the response replied to; '' for none)",
+    )
+    p.add_argument("--no-store", action="store_true", help="ask the server not to store it")
+    p.add_argument("--approve", metavar="REQUEST_ID", help="approve a pending MCP tool call")
+    p.add_argument("--deny", metavar="REQUEST_ID", help="deny a pending MCP tool call")
+    p.add_argument(
+        "--function-output",
+        metavar="CALL_ID=OUTPUT",
+        help="answer a function call with its output",
+    )
+    p.set_defaults(func=cmd_send)
+
+    p = sub.add_parser("tools", help="list, add or remove tool presets")
+    tsub = p.add_subparsers(dest="tools_command", metavar="ACTION")
+    tsub.add_parser("list", help="the saved tool presets").set_defaults(func=cmd_tools_list)
+    ta = tsub.add_parser("add", help="save a tool preset (validated; secrets as ${VAR})")
+    ta.add_argument("name")
+    kind = ta.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--json", dest="tool_json", metavar="JSON", help="the tool as JSON")
+    kind.add_argument("--mcp", metavar="URL", help="an MCP server (streamable HTTP)")
+    kind.add_argument("--sse", metavar="URL", help="an MCP server over SSE (Fireworks' form)")
+    kind.add_argument("--function", metavar="NAME", help="a function tool")
+    ta.add_argument("--label", help="server label (mcp, sse)")
+    ta.add_argument("--approval", default="never", help="never, always, or tool names (mcp)")
+    ta.add_argument("--allowed", metavar="A,B", help="allowed tool names (mcp)")
+    ta.add_argument("--tool-header", action="append", default=[], metavar="'NAME: VALUE'")
+    ta.add_argument("--description", default="", help="what the function does")
+    ta.add_argument("--parameters", default='{"type": "object", "properties": {}}')
+    ta.add_argument("--replace", action="store_true", help="overwrite a preset of that name")
+    ta.set_defaults(func=cmd_tools_add)
+    tr = tsub.add_parser("remove", help="delete a tool preset")
+    tr.add_argument("name")
+    tr.set_defaults(func=cmd_tools_remove)
+    p.set_defaults(func=cmd_tools_list)
+
     p = sub.add_parser("profiles", help="list, add or remove saved profiles")
     psub = p.add_subparsers(dest="profiles_command", metavar="ACTION")
     psub.add_parser("list", help="built-in and saved profiles").set_defaults(func=cmd_profiles_list)
@@ -538,4 +581,204 @@ def cmd_profiles_remove(args: argparse.Namespace) -> int:
         if not index.remove_profile(args.name):
             raise CliError(f"no saved profile named {args.name!r}")
     print(f"removed profile {args.name!r}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- tools
+
+
+def cmd_tools_list(args: argparse.Namespace) -> int:
+    from tui.tools import Preset, describe_tool
+
+    with open_index() as index:
+        presets = sorted((Preset.from_doc(d) for d in index.presets()), key=lambda p: p.name)
+    if not presets:
+        print("no tool presets yet: add one with `responses-tui tools add NAME --mcp URL`")
+    for preset in presets:
+        print(f"{preset.name:<20} {describe_tool(preset.tool)}")
+    return EXIT_OK
+
+
+def _tool_from_args(args: argparse.Namespace) -> dict:
+    import json
+
+    from tui.tools import approval_value, parse_tool_json, split_list
+
+    if args.tool_json is not None:
+        tool, error = parse_tool_json(args.tool_json)
+        if error or tool is None:
+            raise CliError(f"tools add: {error}", EXIT_USAGE)
+        return tool
+    headers = dict(parse_header(h) for h in args.tool_header)
+    if args.mcp or args.sse:
+        tool: dict = {"type": "mcp" if args.mcp else "sse", "server_url": args.mcp or args.sse}
+        if args.label or args.mcp:
+            tool["server_label"] = args.label or ""
+        if headers:
+            tool["headers"] = headers
+        if args.mcp:
+            if args.allowed:
+                tool["allowed_tools"] = split_list(args.allowed)
+            if args.approval in ("never", "always"):
+                tool["require_approval"] = args.approval
+            else:
+                tool["require_approval"] = approval_value("per tool", split_list(args.approval))
+        return tool
+    try:
+        parameters = json.loads(args.parameters)
+    except json.JSONDecodeError as error:
+        raise CliError(f"tools add: parameters: invalid JSON ({error.msg})", EXIT_USAGE) from None
+    tool = {"type": "function", "name": args.function, "parameters": parameters}
+    if args.description:
+        tool["description"] = args.description
+    return tool
+
+
+def cmd_tools_add(args: argparse.Namespace) -> int:
+    from tui.tools import Preset, validate_preset
+
+    tool = _tool_from_args(args)
+    with open_index() as index:
+        taken = set() if args.replace else {d.get("name") for d in index.presets()}
+        result = validate_preset(args.name, tool, taken)
+        if not result.ok or result.tool is None:
+            raise CliError(f"tools add: {result.first()}", EXIT_USAGE)
+        index.save_preset(Preset(args.name.strip(), result.tool).to_doc())
+    print(f"saved tool preset {args.name.strip()!r}")
+    return EXIT_OK
+
+
+def cmd_tools_remove(args: argparse.Namespace) -> int:
+    with open_index() as index:
+        if not index.remove_preset(args.name):
+            raise CliError(f"no tool preset named {args.name!r}")
+    print(f"removed tool preset {args.name!r}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- send
+
+
+def _preset_tools(index, names: str) -> list[dict]:
+    from tui.tools import Preset, split_list
+
+    wanted = split_list(names.replace(",", " ")) if names else []
+    presets = {d.get("name"): Preset.from_doc(d) for d in index.presets()}
+    unknown = [n for n in wanted if n not in presets]
+    if unknown:
+        known = ", ".join(sorted(presets)) or "none saved"
+        raise CliError(f"unknown tool preset {unknown[0]!r} (known: {known})", EXIT_USAGE)
+    return [presets[n].tool for n in wanted]
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from tui.api import items
+    from tui.api.events import TextDelta
+    from tui.ops.connect import make_client, server_id
+    from tui.ops.conversation import (
+        CannotSend,
+        approval_items,
+        function_output_items,
+        plan_followup,
+        plan_turn,
+        send_turn,
+    )
+    from tui.text import sanitize
+
+    followups = [a for a in (args.approve, args.deny, args.function_output) if a]
+    if len(followups) > 1:
+        raise CliError("give one of --approve, --deny, --function-output", EXIT_USAGE)
+    if followups and not args.reply_to:
+        raise CliError("--approve, --deny and --function-output need --reply-to ID", EXIT_USAGE)
+    if not followups and not (args.text or "").strip():
+        raise CliError("nothing to send: give the message text", EXIT_USAGE)
+
+    with open_index() as index:
+        profile = choose_profile(args, index)
+        server = server_id(profile)
+        if args.reply_to and index.get(server, args.reply_to) is None:
+            raise CliError(
+                f"unknown response id {args.reply_to!r}: not in the index "
+                f"(import it first: responses-tui import {args.reply_to})"
+            )
+        tools = _preset_tools(index, args.tools) if args.tools is not None else None
+        default_model = profile.default_model or "offline-echo"
+        try:
+            if followups:
+                if args.function_output:
+                    call_id, sep, output = args.function_output.partition("=")
+                    if not sep or not call_id.strip():
+                        raise CliError("--function-output wants CALL_ID=OUTPUT", EXIT_USAGE)
+                    extra = function_output_items(call_id.strip(), output)
+                    kind = "function output"
+                else:
+                    extra = approval_items(args.approve or args.deny, bool(args.approve))
+                    kind = "approval"
+                plan = plan_followup(
+                    index, server, args.reply_to, extra, default_model=default_model, kind=kind
+                )
+                if tools is not None:
+                    plan.body["tools"] = tools
+            else:
+                plan = plan_turn(
+                    index,
+                    server,
+                    text=args.text,
+                    parent=args.reply_to,
+                    default_model=default_model,
+                    model=args.model,
+                    store=not args.no_store,
+                    tools=tools,
+                )
+        except CannotSend as error:
+            raise CliError(str(error), EXIT_USAGE) from None
+
+        def show(event, _acc) -> None:
+            if isinstance(event, TextDelta):
+                sys.stdout.write(sanitize(event.delta, multiline=True))
+                sys.stdout.flush()
+
+        async def run():
+            async with make_client(profile) as client:
+                return await send_turn(
+                    client, index, plan, server=server, profile=profile.name, on_event=show
+                )
+
+        result = asyncio.run(run())
+        print()
+        if result.summary is not None:
+            tools_note = ", ".join(result.summary.tool_labels) or "none"
+            print(
+                f"{result.summary.id} · {sanitize(result.summary.model)} · tools: {tools_note}"
+                + (f" · {result.summary.status}" if str(result.summary.status) != "stored" else ""),
+                file=sys.stderr,
+            )
+        response = result.response or {}
+        rid = response.get("id", "?")
+        for item in response.get("output") or []:
+            kind = items.item_type(item)
+            if kind == "mcp_call":
+                call = items.normalize_mcp_call(item)
+                print(
+                    f"tool call {sanitize(call['server_label'])}.{sanitize(call['name'])}: "
+                    f"{sanitize(call['error'] or call['output'] or '')[:200]}",
+                    file=sys.stderr,
+                )
+            elif kind == "mcp_approval_request":
+                print(
+                    f"approval requested: {sanitize(item.get('server_label', ''))}."
+                    f"{sanitize(item.get('name', ''))}({sanitize(item.get('arguments', ''))}); "
+                    f"answer with: responses-tui send --reply-to {rid} --approve {item.get('id')}"
+                    f" (or --deny {item.get('id')})",
+                    file=sys.stderr,
+                )
+            elif kind == "function_call":
+                print(
+                    f"function call {sanitize(item.get('name', ''))}"
+                    f"({sanitize(item.get('arguments', ''))}); answer with: responses-tui send "
+                    f"--reply-to {rid} --function-output {item.get('call_id')}=OUTPUT",
+                    file=sys.stderr,
+                )
+        if result.error is not None:
+            raise CliError(str(result.error))
     return EXIT_OK

@@ -112,6 +112,10 @@ class ResponsesClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def add_secrets(self, secrets: list[str]) -> None:
+        """More values to keep out of every message (e.g. tool header secrets)."""
+        self._secrets.extend(s for s in secrets if s and s not in self._secrets)
+
     def redact(self, text: str) -> str:
         return redact(text, self._secrets)
 

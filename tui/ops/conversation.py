@@ -9,7 +9,8 @@ regenerate) inherits from the node it replaces.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from tui.api.events import StreamEvent
 from tui.api.items import normalize_input
 from tui.store.index import Index
 from tui.store.records import NodeSummary, Status
+from tui.tools import ToolError, resolve_tools, scrub
 
 INHERITED = ("tools", "instructions", "temperature", "top_p", "reasoning", "text")
 
@@ -43,21 +45,30 @@ class TurnPlan:
         return str(self.body.get("model", ""))
 
     @property
+    def request(self) -> dict[str, Any]:
+        """What we send besides the input, placeholders kept: stored for inheritance."""
+        return {k: v for k, v in self.body.items() if k != "input"}
+
+    @property
     def tool_labels(self) -> list[str]:
         from tui.api.items import tool_names
 
         return tool_names(self.body.get("tools"))
 
 
-def _settings(index: Index, server: str, response_id: str | None) -> dict[str, Any]:
+def settings_of(index: Index, server: str, response_id: str | None) -> dict[str, Any]:
+    """Model, tools, instructions... that a turn after `response_id` inherits: what we sent
+    for it when we made it (tools keep their ${VAR} placeholders), else what the server
+    echoed in the response (imported responses)."""
     if not response_id or index.get(server, response_id) is None:
         return {}
-    response = index.load_body(server, response_id)["response"] or {}
+    body = index.load_body(server, response_id)
+    source = body.get("request") or body["response"] or {}
     out: dict[str, Any] = {}
-    if response.get("model"):
-        out["model"] = response["model"]
+    if source.get("model"):
+        out["model"] = source["model"]
     for key in INHERITED:
-        value = response.get(key)
+        value = source.get(key)
         if value not in (None, [], {}, ""):
             out[key] = value
     # Echoed defaults we did not send ourselves are not worth resending.
@@ -81,12 +92,15 @@ def plan_turn(
     model: str | None = None,
     store: bool = True,
     overrides: dict[str, Any] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> TurnPlan:
-    """A reply to `parent` (a fork if it already has children), or a new conversation."""
+    """A reply to `parent` (a fork if it already has children), or a new conversation.
+    `tools` replaces the inherited tool set (an empty list sends none)."""
     if not text.strip():
         raise CannotSend("nothing to send: the message is empty")
-    inherited = _settings(index, server, parent)
+    inherited = settings_of(index, server, parent)
     body: dict[str, Any] = {**inherited, **(overrides or {})}
+    _set_tools(body, tools)
     body["model"] = model or inherited.get("model") or default_model
     items = normalize_input(text)
     body["input"] = items
@@ -109,6 +123,7 @@ def plan_sibling(
     *,
     text: str | None,
     default_model: str,
+    tools: list[dict[str, Any]] | None = None,
 ) -> TurnPlan:
     """A sibling of `node_id`: same parent, new input (edit) or the same input (regenerate)."""
     node = index.get(server, node_id)
@@ -132,12 +147,77 @@ def plan_sibling(
         item.pop("id", None)  # ids belong to the stored input of the other response
         if item.get("status") == "completed":
             item.pop("status")
-    body: dict[str, Any] = {**_settings(index, server, node_id)}
+    body: dict[str, Any] = {**settings_of(index, server, node_id)}
+    _set_tools(body, tools)
     body.setdefault("model", default_model)
     body["input"] = items
     if node.parent:
         body["previous_response_id"] = node.parent
     return TurnPlan(body, node.parent, items, kind, settings_from=node_id)
+
+
+def _set_tools(body: dict[str, Any], tools: list[dict[str, Any]] | None) -> None:
+    if tools is None:
+        return
+    if tools:
+        body["tools"] = [dict(t) for t in tools]
+    else:
+        body.pop("tools", None)
+
+
+def plan_followup(
+    index: Index,
+    server: str,
+    node_id: str,
+    items: list[dict[str, Any]],
+    *,
+    default_model: str,
+    kind: str,
+) -> TurnPlan:
+    """Continue from `node_id` with non-message input: an MCP approval answer or a function
+    output. The tools are resent (the API does not remember them)."""
+    body: dict[str, Any] = {**settings_of(index, server, node_id)}
+    body.setdefault("model", default_model)
+    body["input"] = items
+    body["previous_response_id"] = node_id
+    return TurnPlan(body, node_id, items, kind, settings_from=node_id)
+
+
+def approval_items(request_id: str, approve: bool) -> list[dict[str, Any]]:
+    return [
+        {"type": "mcp_approval_response", "approval_request_id": request_id, "approve": approve}
+    ]
+
+
+def function_output_items(call_id: str, output: str) -> list[dict[str, Any]]:
+    return [{"type": "function_call_output", "call_id": call_id, "output": output}]
+
+
+def pending_requests(index: Index, server: str, response_id: str) -> list[dict[str, Any]]:
+    """Approval requests and function calls in a response that no later turn has answered."""
+    if index.get(server, response_id) is None:
+        return []
+    output = (index.load_body(server, response_id)["response"] or {}).get("output") or []
+    asks = [
+        item
+        for item in output
+        if isinstance(item, dict) and item.get("type") in ("mcp_approval_request", "function_call")
+    ]
+    if not asks:
+        return []
+    answered: set[str] = set()
+    for child in index.forest(server).children((server, response_id)):
+        for item in index.load_body(*child).get("input") or []:
+            if isinstance(item, dict):
+                answered.add(str(item.get("approval_request_id") or item.get("call_id") or ""))
+    return [
+        item
+        for item in asks
+        if str(
+            item.get("id") if item.get("type") == "mcp_approval_request" else item.get("call_id")
+        )
+        not in answered
+    ]
 
 
 @dataclass
@@ -154,14 +234,25 @@ class TurnResult:
 
 
 def record(
-    index: Index, server: str, profile: str, plan: TurnPlan, response: dict[str, Any]
+    index: Index,
+    server: str,
+    profile: str,
+    plan: TurnPlan,
+    response: dict[str, Any],
+    secrets: list[str] | None = None,
 ) -> NodeSummary:
-    """Put a response we created into the index, with the input we sent."""
+    """Put a response we created into the index, with the input and settings we sent.
+    Secret values (tool headers filled from the environment) are scrubbed first."""
     status = None
     if response.get("status") != "completed" and response.get("store") is not False:
         status = Status.INCOMPLETE
     return index.add_response(
-        response, server=server, profile=profile, input_items=plan.input_items, status=status
+        scrub(response, secrets or []),
+        server=server,
+        profile=profile,
+        input_items=plan.input_items,
+        status=status,
+        request=plan.request,
     )
 
 
@@ -174,27 +265,42 @@ async def send_turn(
     profile: str,
     on_event: Callable[[StreamEvent, StreamAccumulator], Any] | None = None,
     accumulator: StreamAccumulator | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> TurnResult:
     """Stream the turn; record the result, or the partial answer when the stream breaks,
-    fails or is cancelled (marked incomplete). Nothing that arrived is lost."""
+    fails or is cancelled (marked incomplete). Nothing that arrived is lost.
+
+    Tool placeholders (`${VAR}`) are filled from `env` only in the body that goes on the
+    wire; those values are added to the client's redaction list and scrubbed before storing.
+    """
     acc = accumulator if accumulator is not None else StreamAccumulator(plan.body)
+    wire = dict(plan.body)
+    secrets: list[str] = []
+    if wire.get("tools"):
+        try:
+            wire["tools"], secrets = resolve_tools(
+                wire["tools"], os.environ if env is None else env
+            )
+        except ToolError as error:
+            return TurnResult(None, None, error=ApiError(str(error)))
+        client.add_secrets(secrets)
     try:
-        async for event in client.stream(plan.body, acc):
+        async for event in client.stream(wire, acc):
             if on_event is not None:
                 result = on_event(event, acc)
                 if asyncio.iscoroutine(result):
                     await result
     except asyncio.CancelledError:
-        _record_partial(index, server, profile, plan, acc.partial("cancelled"))
+        _record_partial(index, server, profile, plan, acc.partial("cancelled"), secrets)
         raise
     except (StreamInterrupted, StreamFailed) as error:
-        summary = _record_partial(index, server, profile, plan, error.partial)
+        summary = _record_partial(index, server, profile, plan, error.partial, secrets)
         return TurnResult(error.partial, summary, error=error, warnings=acc.warnings)
     except ApiError as error:
         return TurnResult(None, None, error=error, warnings=acc.warnings)
     final = acc.final or acc.partial()
-    summary = record(index, server, profile, plan, final)
-    return TurnResult(final, summary, warnings=acc.warnings)
+    summary = record(index, server, profile, plan, final, secrets)
+    return TurnResult(scrub(final, secrets), summary, warnings=acc.warnings)
 
 
 def _record_partial(
@@ -203,6 +309,7 @@ def _record_partial(
     profile: str,
     plan: TurnPlan,
     partial: dict[str, Any] | None,
+    secrets: list[str] | None = None,
 ) -> NodeSummary | None:
     """Keep a partial response if the server had given it an id (otherwise there is nothing
     to attach it to in the forest; the text stays in the caller's hands)."""
@@ -211,9 +318,10 @@ def _record_partial(
     partial.setdefault("model", plan.model)
     partial.setdefault("previous_response_id", plan.parent)
     return index.add_response(
-        partial,
+        scrub(partial, secrets or []),
         server=server,
         profile=profile,
         input_items=plan.input_items,
         status=Status.INCOMPLETE,
+        request=plan.request,
     )

@@ -204,18 +204,32 @@ class Index:
         input_items: list[dict[str, Any]] | None = None,
         status: Status | None = None,
         keep_input: bool = True,
+        request: dict[str, Any] | None = None,
     ) -> NodeSummary:
         """Insert or update one response. `input_items=None` means "not recorded"; an update
-        without input keeps the input recorded earlier (when `keep_input`)."""
+        without input keeps the input recorded earlier (when `keep_input`). `request` is what
+        we sent besides the input (model, tools with their ${VAR} placeholders, instructions):
+        the next turn inherits it, since the API does not carry tools across turns."""
         rid = response.get("id")
         if not isinstance(rid, str) or not rid:
             raise ValueError("a response without an id cannot be indexed")
         key = (server, rid)
         existing = self._nodes.get(key)
-        if existing is not None and input_items is None and keep_input and existing.input_recorded:
-            input_items = self.load_body(server, rid).get("input")
+        if existing is not None and (
+            (input_items is None and keep_input and existing.input_recorded) or request is None
+        ):
+            earlier = self.load_body(server, rid)
+            if input_items is None and keep_input and existing.input_recorded:
+                input_items = earlier.get("input")
+            if request is None:
+                request = earlier.get("request")
         summary = summarize(
-            response, server=server, profile=profile, input_items=input_items, status=status
+            response,
+            server=server,
+            profile=profile,
+            input_items=input_items,
+            status=status,
+            request=request,
         )
         body = {
             "server": server,
@@ -223,6 +237,7 @@ class Index:
             "profile": profile,
             "response": response,
             "input": input_items,
+            "request": request,
         }
         if existing is None:
             number = self._shard_for_new()
@@ -308,7 +323,7 @@ class Index:
         return len(self._nodes)
 
     def load_body(self, server: str, response_id: str) -> dict[str, Any]:
-        """{"response": ..., "input": list | None} for one indexed response."""
+        """{"response": ..., "input": list | None, "request": dict | None} for one response."""
         summary = self._nodes.get((server, response_id))
         if summary is None:
             raise KeyError(f"{response_id} is not in the index")
@@ -316,8 +331,12 @@ class Index:
         doc_id = self._body_ids[summary.shard].get((server, response_id))
         doc = table.get(doc_id=doc_id) if doc_id is not None else None
         if doc is None:
-            return {"response": {"id": response_id}, "input": None}
-        return {"response": doc.get("response") or {}, "input": doc.get("input")}
+            return {"response": {"id": response_id}, "input": None, "request": None}
+        return {
+            "response": doc.get("response") or {},
+            "input": doc.get("input"),
+            "request": doc.get("request"),
+        }
 
     def _update_summary(self, summary: NodeSummary) -> None:
         self._nodes_table(summary.shard).update(

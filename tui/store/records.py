@@ -110,9 +110,11 @@ def summarize(
     profile: str,
     input_items: list[dict[str, Any]] | None,
     status: Status | None = None,
+    request: dict[str, Any] | None = None,
 ) -> NodeSummary:
     parent = response.get("previous_response_id")
     created = response.get("created_at")
+    sent_tools = (request or {}).get("tools") if request else response.get("tools")
     return NodeSummary(
         server=server,
         id=str(response.get("id")),
@@ -126,6 +128,6 @@ def summarize(
         else "",
         output_preview=output_preview(response),
         input_recorded=input_items is not None,
-        has_tools=items.uses_tools(response),
-        tool_labels=[one_line(t, 40) for t in items.tool_names(response.get("tools"))],
+        has_tools=items.uses_tools(response) or bool(sent_tools),
+        tool_labels=[one_line(t, 40) for t in items.tool_names(sent_tools)],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -20,17 +21,30 @@ from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.api.profiles import Profile
 from tui.local.server import OfflineBackend
 from tui.ops.connect import make_client, server_id
-from tui.ops.conversation import CannotSend, TurnPlan, plan_sibling, plan_turn, send_turn
+from tui.ops.conversation import (
+    CannotSend,
+    TurnPlan,
+    approval_items,
+    function_output_items,
+    pending_requests,
+    plan_followup,
+    plan_sibling,
+    plan_turn,
+    send_turn,
+    settings_of,
+)
 from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown
 from tui.store.index import Index
 from tui.store.records import Status
 from tui.text import one_line
+from tui.tools import Preset, tool_label
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.forest_view import ForestView
 from tui.ui.labels import short_id
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
+from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker, ToolsScreen
 from tui.ui.transcript import Transcript
 
 Key = tuple[str, str]
@@ -50,7 +64,15 @@ NEEDS_NODE = {
     "next_sibling",
 }
 # Single-key actions: hidden while typing in the composer or the filter (keys are text there).
-TREE_ACTIONS = NEEDS_NODE | {"new_conversation", "filter", "help", "quit"}
+TREE_ACTIONS = NEEDS_NODE | {
+    "new_conversation",
+    "filter",
+    "help",
+    "quit",
+    "tools",
+    "pick_tools",
+    "answer",
+}
 
 
 class ResponsesApp(App[None]):
@@ -72,6 +94,9 @@ class ResponsesApp(App[None]):
         Binding("p", "parent", "Parent", show=False),
         Binding("left_square_bracket", "prev_sibling", "Prev branch", show=False),
         Binding("right_square_bracket", "next_sibling", "Next branch", show=False),
+        Binding("t", "tools", "Tools"),
+        Binding("T", "pick_tools", "Pick tools", show=False),
+        Binding("a", "answer", "Answer", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("f1", "help_anywhere", "Help", show=False),
         Binding("escape", "cancel_stream", "Cancel", show=True),
@@ -99,6 +124,8 @@ class ResponsesApp(App[None]):
         self.current: Key | None = None
         self.mode = "reply"  # reply | new | edit
         self.edit_target: Key | None = None
+        self.next_tools: list[dict[str, Any]] | None = None  # None: inherit from the parent
+        self.env = os.environ if env is None else env
         self.streaming = False
         self.live_key: Key | None = None
         self._refresh_timer: Any = None
@@ -231,7 +258,9 @@ class ResponsesApp(App[None]):
                 text.append(" · new branch", style="yellow")
         model, tools = self._next_settings()
         text.append(f"  ·  {one_line(model, 40)}", style="dim")
-        text.append("  ·  tools: " + (", ".join(tools) if tools else "none"), style="dim")
+        labels = ", ".join(tool_label(t) for t in tools) if tools else "none"
+        changed = " (changed)" if self.next_tools is not None else ""
+        text.append(f"  ·  tools: {one_line(labels, 60)}{changed}", style="dim")
         self.composer.set_target(text)
 
     def _reply_parent(self) -> Key | None:
@@ -239,14 +268,12 @@ class ResponsesApp(App[None]):
             return None
         return self.current
 
-    def _next_settings(self) -> tuple[str, list[str]]:
+    def _next_settings(self) -> tuple[str, list[dict[str, Any]]]:
+        """The model and tools the next message will be sent with."""
         source = self.edit_target if self.mode == "edit" else self._reply_parent()
-        if source is None or self.index.get(*source) is None:
-            return self.default_model, []
-        response = self.index.load_body(*source)["response"] or {}
-        return str(response.get("model") or self.default_model), items.tool_names(
-            response.get("tools")
-        )
+        inherited = settings_of(self.index, self.server, source[1] if source else None)
+        tools = self.next_tools if self.next_tools is not None else inherited.get("tools") or []
+        return str(inherited.get("model") or self.default_model), list(tools)
 
     # ------------------------------------------------------------ actions: writing
 
@@ -311,6 +338,7 @@ class ResponsesApp(App[None]):
                     self.edit_target[1],
                     text=text,
                     default_model=self.default_model,
+                    tools=self.next_tools,
                 )
             else:
                 parent = self._reply_parent()
@@ -320,6 +348,7 @@ class ResponsesApp(App[None]):
                     text=text,
                     parent=parent[1] if parent else None,
                     default_model=self.default_model,
+                    tools=self.next_tools,
                 )
         except CannotSend as error:
             self.notify(str(error), severity="warning")
@@ -375,6 +404,7 @@ class ResponsesApp(App[None]):
                 server=self.server,
                 profile=self.profile.name,
                 on_event=on_event,
+                env=self.env,
             )
         except asyncio.CancelledError:
             cancelled = True
@@ -404,9 +434,11 @@ class ResponsesApp(App[None]):
         if not keep_text:
             self.composer.set_text("")
         self.composer.input.read_only = False
-        # The next message continues from the reply just made, as in any chat.
+        # The next message continues from the reply just made, as in any chat, with the
+        # tools that reply was sent with (inherited from now on).
         self.mode = "reply"
         self.edit_target = None
+        self.next_tools = None
 
     async def _after_send(
         self,
@@ -442,6 +474,8 @@ class ResponsesApp(App[None]):
         elif self.current is not None:
             await self.show_path(self.current)
         self._update_target()
+        if key is not None and not cancelled:
+            self._prompt_pending(key, quiet=True)
 
     def action_cancel_stream(self) -> None:
         if self.streaming:
@@ -487,6 +521,80 @@ class ResponsesApp(App[None]):
 
     def action_last(self) -> None:
         self.forest_view.action_last()
+
+    # ------------------------------------------------------------ tools
+
+    def action_tools(self) -> None:
+        def closed(_result: None) -> None:
+            self._update_target()
+
+        self.push_screen(ToolsScreen(self.index), closed)
+
+    def action_pick_tools(self) -> None:
+        presets = [Preset.from_doc(doc) for doc in self.index.presets()]
+        presets.sort(key=lambda p: p.name.lower())
+        _, current = self._next_settings()
+
+        def chosen(tools: list[dict[str, Any]] | None) -> None:
+            if tools is not None:
+                self.next_tools = tools
+                self._update_target()
+
+        self.push_screen(ToolPicker(presets, current), chosen)
+
+    def action_pick_tools_anywhere(self) -> None:
+        """ctrl+t: pick tools while typing (where T is just a letter)."""
+        self.action_pick_tools()
+
+    def action_answer(self) -> None:
+        if self.current is not None:
+            self._prompt_pending(self.current, quiet=False)
+
+    def _prompt_pending(self, key: Key, *, quiet: bool) -> None:
+        """Open the prompt for the first unanswered approval request or function call."""
+        pending = pending_requests(self.index, self.server, key[1])
+        if not pending:
+            if not quiet:
+                self.notify("Nothing to answer here.", timeout=3)
+            return
+        item = pending[0]
+        if item.get("type") == "mcp_approval_request":
+
+            def approved(answer: bool | None) -> None:
+                if answer is not None:
+                    self._send_followup(
+                        key,
+                        approval_items(str(item.get("id")), answer),
+                        "approval",
+                        f"{'approved' if answer else 'denied'} {item.get('name', 'tool')}",
+                    )
+
+            self.push_screen(ApprovalScreen(item), approved)
+        else:
+
+            def answered(output: str | None) -> None:
+                if output is not None:
+                    self._send_followup(
+                        key,
+                        function_output_items(str(item.get("call_id")), output),
+                        "function output",
+                        f"[{item.get('name', 'function')} returned] {output}",
+                    )
+
+            self.push_screen(FunctionOutputScreen(item), answered)
+
+    def _send_followup(
+        self, key: Key, input_items: list[dict[str, Any]], kind: str, shown: str
+    ) -> None:
+        plan = plan_followup(
+            self.index,
+            self.server,
+            key[1],
+            input_items,
+            default_model=self.default_model,
+            kind=kind,
+        )
+        self._start_send(plan, shown, keep_text=True)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -17,6 +17,7 @@ class ComposerInput(TextArea):
         Binding("ctrl+s", "submit", "Send", show=True, priority=True),
         Binding("ctrl+enter", "submit", "Send", show=False, priority=True),
         Binding("escape", "leave", "Back", show=True),
+        Binding("ctrl+t", "app.pick_tools_anywhere", "Tools", show=True),
         Binding("f1", "app.help_anywhere", "Help", show=True),
     ]
 

@@ -119,6 +119,8 @@ HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("e", "edit this turn's input and send it as a sibling"),
             ("r", "regenerate: same input, new sibling"),
             ("ctrl+s  ctrl+enter", "send (in the composer)"),
+            ("T  ctrl+t", "pick the tools for the next message"),
+            ("a", "answer a pending MCP approval or function call"),
             ("esc", "cancel a streaming reply (partial kept); leave the composer"),
         ],
     ),
@@ -131,6 +133,7 @@ HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("y", "copy the answer text"),
             ("Y", "copy the response id"),
             ("c", "copy the whole path as Markdown"),
+            ("t", "tool presets: add, edit, duplicate, delete"),
         ],
     ),
     (

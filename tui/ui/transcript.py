@@ -74,6 +74,9 @@ class Turn(Vertical):
         if words:
             head.append("  " + ", ".join(words), style="yellow")
         yield Static(head, classes="turn-head")
+        if summary.tool_labels:
+            tools = Text("⚙ tools: " + ", ".join(summary.tool_labels), style="dim")
+            yield Static(tools, classes="turn-tools")
         recorded = self.body.get("input")
         if recorded is None:
             yield Static(

@@ -1,0 +1,652 @@
+"""Tools: the presets screen (`t`), the preset form, the per-message picker (`T`), and the
+prompts for MCP approvals and function calls.
+
+The form validates as you type and shows each problem next to its field; Save stays disabled
+until the preset is valid, so nothing invalid is saved or sent. Header secrets are written as
+`${VARIABLE}` and are filled from the environment only when a request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import (
+    Button,
+    Footer,
+    Input,
+    Label,
+    OptionList,
+    Select,
+    SelectionList,
+    Static,
+    TextArea,
+)
+from textual.widgets.option_list import Option
+from textual.widgets.selection_list import Selection
+
+from tui.store.index import Index
+from tui.text import one_line, sanitize
+from tui.tools import (
+    APPROVALS,
+    Preset,
+    Validation,
+    approval_value,
+    describe_tool,
+    parse_header_lines,
+    parse_tool_json,
+    split_list,
+    tool_label,
+    validate_preset,
+)
+
+KIND_LABELS = [
+    ("MCP server (streamable HTTP)", "mcp"),
+    ("MCP over SSE (Fireworks)", "sse"),
+    ("Function (you answer the calls)", "function"),
+    ("Other (raw JSON, e.g. a built-in tool)", "raw"),
+]
+FIELDS = {
+    "mcp": ["server_label", "server_url", "allowed_tools", "require_approval", "headers"],
+    "sse": ["server_url", "server_label", "headers"],
+    "function": ["name", "description", "parameters"],
+    "raw": ["json"],
+}
+DEFAULT_PARAMETERS = '{\n  "type": "object",\n  "properties": {},\n  "required": []\n}'
+
+
+# ------------------------------------------------------------------ the preset form
+
+
+class PresetForm(ModalScreen[Preset | None]):
+    """Add or edit one preset. Returns the valid preset, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+r", "toggle_raw", "Raw JSON", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, preset: Preset | None, taken: set[str]) -> None:
+        super().__init__(classes="modal")
+        self.original = preset
+        self.taken = taken - ({preset.name} if preset else set())
+        self.raw_mode = False
+        self.validation = Validation()
+        tool = dict(preset.tool) if preset else {"type": "mcp", "require_approval": "never"}
+        self.kind = Preset("", tool).kind
+        self.start_tool = tool
+        self.start_name = preset.name if preset else ""
+
+    # -------------------------------------------------------------- layout
+
+    def _field(self, name: str, label: str, widget: Any, hint: str = "") -> Vertical:
+        parts: list[Any] = [Label(Content(label), classes="field-label"), widget]
+        if hint:
+            parts.append(Static(Content(hint), classes="hint"))
+        parts.append(Static("", id=f"err-{name}", classes="error"))
+        return Vertical(*parts, id=f"field-{name}", classes="field")
+
+    def compose(self) -> ComposeResult:
+        tool = self.start_tool
+        approval = tool.get("require_approval", "never")
+        per_tool = isinstance(approval, dict)
+        needing = (
+            ", ".join(((approval or {}).get("always") or {}).get("tool_names", []))
+            if per_tool
+            else ""
+        )
+        headers = "\n".join(f"{k}: {v}" for k, v in (tool.get("headers") or {}).items())
+        params = tool.get("parameters")
+        with VerticalScroll(id="dialog"):
+            yield Static(Text("Tool preset", style="bold"), id="form-title")
+            yield self._field(
+                "preset_name", "Preset name", Input(self.start_name, id="preset_name")
+            )
+            yield self._field(
+                "type",
+                "Kind",
+                Select(KIND_LABELS, value=self.kind, allow_blank=False, id="kind"),
+            )
+            with Vertical(id="form-fields"):
+                yield self._field(
+                    "server_label",
+                    "Server label",
+                    Input(str(tool.get("server_label") or ""), id="server_label"),
+                )
+                yield self._field(
+                    "server_url",
+                    "Server URL",
+                    Input(
+                        str(tool.get("server_url") or ""), placeholder="https://", id="server_url"
+                    ),
+                )
+                yield self._field(
+                    "allowed_tools",
+                    "Allowed tools (comma-separated; empty: all)",
+                    Input(", ".join(tool.get("allowed_tools") or []), id="allowed_tools"),
+                )
+                yield self._field(
+                    "require_approval",
+                    "Require approval",
+                    Select(
+                        [(a, a) for a in APPROVALS],
+                        value="per tool"
+                        if per_tool
+                        else (approval if approval in APPROVALS else "never"),
+                        allow_blank=False,
+                        id="approval",
+                    ),
+                )
+                yield self._field(
+                    "approval_tools",
+                    "Tools that need approval (per tool)",
+                    Input(needing, id="approval_tools"),
+                )
+                yield self._field(
+                    "headers",
+                    "Headers (one 'Name: value' per line)",
+                    TextArea(headers, id="headers", soft_wrap=True, compact=True),
+                    hint="Secrets as ${VARIABLE}: the value is read from your environment "
+                    "when sending and never saved.",
+                )
+                yield self._field(
+                    "name", "Function name", Input(str(tool.get("name") or ""), id="name")
+                )
+                yield self._field(
+                    "description",
+                    "Description",
+                    Input(str(tool.get("description") or ""), id="description"),
+                )
+                yield self._field(
+                    "parameters",
+                    "Parameters (JSON Schema)",
+                    TextArea(
+                        json.dumps(params, indent=2) if params is not None else DEFAULT_PARAMETERS,
+                        id="parameters",
+                        language="json",
+                        compact=True,
+                    ),
+                )
+                yield self._field(
+                    "json",
+                    "Tool JSON",
+                    TextArea(json.dumps(tool, indent=2), id="json", language="json", compact=True),
+                    hint="ctrl+r switches between the form and raw JSON.",
+                )
+            with Horizontal(id="buttons"):
+                yield Button(Content("Save (ctrl+s)"), variant="primary", id="save")
+                yield Button(Content("Raw JSON (ctrl+r)"), id="raw")
+                yield Button(Content("Cancel (esc)"), id="cancel")
+
+    def on_mount(self) -> None:
+        for area in self.query(TextArea):
+            area.cursor_blink = False
+        self._show_fields()
+        self._revalidate()
+        self.query_one("#preset_name", Input).focus()
+
+    # -------------------------------------------------------------- state
+
+    def _show_fields(self) -> None:
+        visible = {"json"} if self.raw_mode or self.kind == "raw" else set(FIELDS[self.kind])
+        if self.kind == "mcp" and not self.raw_mode:
+            approval = self.query_one("#approval", Select).value
+            if approval == "per tool":
+                visible.add("approval_tools")
+        for name in (
+            "server_label",
+            "server_url",
+            "allowed_tools",
+            "require_approval",
+            "approval_tools",
+            "headers",
+            "name",
+            "description",
+            "parameters",
+            "json",
+        ):
+            self.query_one(f"#field-{name}").display = name in visible
+
+    def _value(self, selector: str) -> str:
+        widget = self.query_one(selector)
+        return widget.text if isinstance(widget, TextArea) else str(widget.value)
+
+    def build_tool(self) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """The tool from the form (or the JSON), and problems the form itself found."""
+        problems: dict[str, str] = {}
+        if self.raw_mode or self.kind == "raw":
+            tool, error = parse_tool_json(self._value("#json"))
+            if error:
+                problems["json"] = error
+            return tool, problems
+        kind = self.kind
+        tool: dict[str, Any] = {"type": kind}
+        if kind in ("mcp", "sse"):
+            label = self._value("#server_label").strip()
+            if label or kind == "mcp":
+                tool["server_label"] = label
+            tool["server_url"] = self._value("#server_url").strip()
+            headers, error = parse_header_lines(self._value("#headers"))
+            if error:
+                problems["headers"] = error
+            if headers:
+                tool["headers"] = headers
+        if kind == "mcp":
+            allowed = split_list(self._value("#allowed_tools"))
+            if allowed:
+                tool["allowed_tools"] = allowed
+            mode = str(self.query_one("#approval", Select).value)
+            needing = split_list(self._value("#approval_tools"))
+            if mode == "per tool" and not needing:
+                problems["approval_tools"] = "name the tools that need approval"
+            tool["require_approval"] = approval_value(mode, needing)
+        if kind == "function":
+            tool["name"] = self._value("#name").strip()
+            description = self._value("#description").strip()
+            if description:
+                tool["description"] = description
+            parameters, error = _json_or_error(self._value("#parameters"))
+            if error:
+                problems["parameters"] = error
+            else:
+                tool["parameters"] = parameters
+        return tool, problems
+
+    def _revalidate(self) -> None:
+        tool, problems = self.build_tool()
+        name = self._value("#preset_name")
+        validation = validate_preset(name, tool if tool is not None else {}, self.taken)
+        if tool is None:
+            validation.errors.pop("type", None)
+        validation.errors = {**validation.errors, **problems}
+        if problems:
+            validation.tool = None
+        self.validation = validation
+        for error in self.query(".error"):
+            field = (error.id or "").removeprefix("err-")
+            message = validation.errors.get(field, "")
+            if field == "json" and (self.raw_mode or self.kind == "raw"):
+                message = message or next(
+                    (f"{k}: {v}" for k, v in validation.errors.items() if k != "preset_name"), ""
+                )
+            error.update(Text(message, style="bold red") if message else "")
+        self.query_one("#save", Button).disabled = not validation.ok
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    def _changed(self) -> None:
+        self._revalidate()
+
+    @on(Select.Changed, "#kind")
+    def _kind_changed(self, event: Select.Changed) -> None:
+        self.kind = str(event.value)
+        self._show_fields()
+        self._revalidate()
+
+    @on(Select.Changed, "#approval")
+    def _approval_changed(self) -> None:
+        self._show_fields()
+        self._revalidate()
+
+    # -------------------------------------------------------------- actions
+
+    def action_toggle_raw(self) -> None:
+        if self.kind == "raw":
+            return
+        if not self.raw_mode:
+            tool, _ = self.build_tool()
+            self.query_one("#json", TextArea).load_text(json.dumps(tool or {}, indent=2))
+            self.raw_mode = True
+        else:
+            tool, error = parse_tool_json(self._value("#json"))
+            if error or tool is None:
+                self.notify(f"Fix the JSON first: {error}", severity="error", markup=False)
+                return
+            self._load_form(tool)
+            self.raw_mode = False
+        self._show_fields()
+        self._revalidate()
+
+    def _load_form(self, tool: dict[str, Any]) -> None:
+        kind = Preset("", tool).kind
+        self.kind = kind
+        self.query_one("#kind", Select).value = kind
+        self.query_one("#server_label", Input).value = str(tool.get("server_label") or "")
+        self.query_one("#server_url", Input).value = str(tool.get("server_url") or "")
+        self.query_one("#allowed_tools", Input).value = ", ".join(tool.get("allowed_tools") or [])
+        approval = tool.get("require_approval", "never")
+        if isinstance(approval, dict):
+            self.query_one("#approval", Select).value = "per tool"
+            names = (approval.get("always") or {}).get("tool_names", [])
+            self.query_one("#approval_tools", Input).value = ", ".join(names)
+        elif approval in APPROVALS:
+            self.query_one("#approval", Select).value = approval
+        headers = tool.get("headers") or {}
+        self.query_one("#headers", TextArea).load_text(
+            "\n".join(f"{k}: {v}" for k, v in headers.items())
+        )
+        self.query_one("#name", Input).value = str(tool.get("name") or "")
+        self.query_one("#description", Input).value = str(tool.get("description") or "")
+        if "parameters" in tool:
+            self.query_one("#parameters", TextArea).load_text(
+                json.dumps(tool["parameters"], indent=2)
+            )
+
+    def action_save(self) -> None:
+        self._revalidate()
+        if not self.validation.ok or self.validation.tool is None:
+            self.notify(self.validation.first() or "not valid yet", severity="error", markup=False)
+            return
+        self.dismiss(Preset(self._value("#preset_name").strip(), self.validation.tool))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        elif event.button.id == "raw":
+            self.action_toggle_raw()
+        else:
+            self.action_cancel()
+
+
+def _json_or_error(text: str) -> tuple[Any, str | None]:
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as error:
+        return None, f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+
+
+# ------------------------------------------------------------------ the presets screen
+
+
+class ToolsScreen(Screen[None]):
+    """The saved presets: add, edit, duplicate, delete."""
+
+    BINDINGS = [
+        Binding("a", "add", "Add"),
+        Binding("e", "edit", "Edit"),
+        Binding("enter", "edit", "Edit", show=False),
+        Binding("c", "duplicate", "Duplicate"),
+        Binding("d", "delete", "Delete"),
+        Binding("escape", "close", "Back"),
+        Binding("q", "close", "Back", show=False),
+    ]
+
+    def __init__(self, index: Index) -> None:
+        super().__init__()
+        self.index = index
+
+    def presets(self) -> list[Preset]:
+        return sorted(
+            (Preset.from_doc(doc) for doc in self.index.presets()), key=lambda p: p.name.lower()
+        )
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="tools-main"):
+            yield Static(
+                Text.assemble(
+                    ("Tool presets", "bold"),
+                    (
+                        "  saved in the index · T in the composer picks them per message · "
+                        "secrets stay in ${VARIABLES}",
+                        "dim",
+                    ),
+                ),
+                id="tools-title",
+            )
+            with Horizontal():
+                yield OptionList(id="preset-list")
+                yield Static("", id="preset-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_list()
+        self.query_one("#preset-list", OptionList).focus()
+
+    def refresh_list(self, select: str | None = None) -> None:
+        options = self.query_one("#preset-list", OptionList)
+        options.clear_options()
+        presets = self.presets()
+        if not presets:
+            options.add_option(
+                Option(Content("(no presets yet: press a to add one)"), id="_none", disabled=True)
+            )
+        for preset in presets:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(one_line(preset.name, 28), style="bold")
+            line.append(f"  {describe_tool(preset.tool)}", style="dim")
+            options.add_option(Option(line, id=preset.name))
+        if presets:
+            names = [p.name for p in presets]
+            options.highlighted = names.index(select) if select in names else 0
+        self._show_detail()
+
+    def _selected(self) -> Preset | None:
+        options = self.query_one("#preset-list", OptionList)
+        if options.highlighted is None:
+            return None
+        option = options.get_option_at_index(options.highlighted)
+        for preset in self.presets():
+            if preset.name == option.id:
+                return preset
+        return None
+
+    @on(OptionList.OptionHighlighted)
+    def _show_detail(self) -> None:
+        preset = self._selected()
+        detail = self.query_one("#preset-detail", Static)
+        if preset is None:
+            detail.update("")
+            return
+        text = Text()
+        text.append(f"{preset.name}\n", style="bold")
+        text.append(sanitize(json.dumps(preset.tool, indent=2), multiline=True))
+        detail.update(text)
+
+    def _open_form(self, preset: Preset | None, *, replacing: str | None) -> None:
+        taken = {p.name for p in self.presets()}
+
+        def done(result: Preset | None) -> None:
+            if result is None:
+                return
+            if replacing and replacing != result.name:
+                self.index.remove_preset(replacing)
+            self.index.save_preset(result.to_doc())
+            self.refresh_list(select=result.name)
+            self.notify(f"Saved tool preset {result.name!r}", timeout=3, markup=False)
+
+        self.app.push_screen(PresetForm(preset, taken), done)
+
+    def action_add(self) -> None:
+        self._open_form(None, replacing=None)
+
+    def action_edit(self) -> None:
+        preset = self._selected()
+        if preset is not None:
+            self._open_form(preset, replacing=preset.name)
+
+    def action_duplicate(self) -> None:
+        preset = self._selected()
+        if preset is None:
+            return
+        names = {p.name for p in self.presets()}
+        n = 2
+        while f"{preset.name} {n}" in names:
+            n += 1
+        copy = Preset(f"{preset.name} {n}", json.loads(json.dumps(preset.tool)))
+        self.index.save_preset(copy.to_doc())
+        self.refresh_list(select=copy.name)
+
+    def action_delete(self) -> None:
+        preset = self._selected()
+        if preset is not None:
+            self.index.remove_preset(preset.name)
+            self.refresh_list()
+            self.notify(f"Deleted tool preset {preset.name!r}", timeout=3, markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+# ------------------------------------------------------------------ per-message picker
+
+
+class ToolPicker(ModalScreen[list[dict[str, Any]] | None]):
+    """Choose the tools for the next message: saved presets plus the ones this branch has."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "done", "Use these", priority=True),
+        Binding("enter", "done", "Use these", show=False),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, presets: list[Preset], current: list[dict[str, Any]]) -> None:
+        super().__init__(classes="modal")
+        self.choices: list[tuple[str, dict[str, Any]]] = []
+        selected: list[bool] = []
+        for preset in presets:
+            self.choices.append((preset.name, preset.tool))
+            selected.append(preset.tool in current)
+        for tool in current:
+            if not any(tool == t for _, t in self.choices):
+                self.choices.append((f"{tool_label(tool)} (from this branch)", tool))
+                selected.append(True)
+        self.selected = selected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(
+                Text.assemble(
+                    ("Tools for the next message\n", "bold"),
+                    ("space toggles · enter uses them · esc keeps the current set", "dim"),
+                )
+            )
+            if not self.choices:
+                yield Static(
+                    Text("No presets yet: add some with t (tools screen).", style="italic")
+                )
+            yield SelectionList[int](
+                *[
+                    Selection(Content(f"{name}  ·  {describe_tool(tool)}"), n, on)
+                    for n, ((name, tool), on) in enumerate(
+                        zip(self.choices, self.selected, strict=True)
+                    )
+                ],
+                id="tool-choices",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def action_done(self) -> None:
+        chosen = self.query_one(SelectionList).selected
+        self.dismiss([self.choices[n][1] for n in sorted(chosen)])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ------------------------------------------------------------------ approvals and function calls
+
+
+class ApprovalScreen(ModalScreen[bool | None]):
+    """An MCP server wants to run a tool: approve or deny (None: decide later)."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Approve"),
+        Binding("n", "answer(False)", "Deny"),
+        Binding("escape", "later", "Later"),
+    ]
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        super().__init__(classes="modal")
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        item = self.request
+        text = Text()
+        text.append("Approve this tool call?\n\n", style="bold")
+        text.append("server  ", style="dim")
+        text.append(sanitize(item.get("server_label") or "mcp") + "\n")
+        text.append("tool    ", style="dim")
+        text.append(sanitize(item.get("name") or "?") + "\n")
+        text.append("arguments\n", style="dim")
+        text.append(sanitize(_pretty(item.get("arguments")), multiline=True))
+        with Vertical(id="dialog"):
+            yield Static(text, id="approval-text")
+            with Horizontal(id="buttons"):
+                yield Button(Content("Approve (y)"), variant="success", id="approve")
+                yield Button(Content("Deny (n)"), variant="error", id="deny")
+                yield Button(Content("Later (esc)"), id="later")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss({"approve": True, "deny": False}.get(event.button.id or ""))
+
+    def action_answer(self, approve: bool) -> None:
+        self.dismiss(approve)
+
+    def action_later(self) -> None:
+        self.dismiss(None)
+
+
+class FunctionOutputScreen(ModalScreen[str | None]):
+    """The model called a function: the user types what it returns."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send output", priority=True),
+        Binding("escape", "later", "Later"),
+    ]
+
+    def __init__(self, call: dict[str, Any]) -> None:
+        super().__init__(classes="modal")
+        self.call = call
+
+    def compose(self) -> ComposeResult:
+        call = self.call
+        text = Text()
+        text.append("The model called a function\n\n", style="bold")
+        text.append("function   ", style="dim")
+        text.append(sanitize(call.get("name") or "?") + "\n")
+        text.append("call_id    ", style="dim")
+        text.append(sanitize(call.get("call_id") or "?") + "\n")
+        text.append("arguments\n", style="dim")
+        text.append(sanitize(_pretty(call.get("arguments")), multiline=True))
+        with Vertical(id="dialog"):
+            yield Static(text, id="function-text")
+            yield Label(Content("Its output (sent as function_call_output):"))
+            yield TextArea("", id="function-output", compact=True)
+            yield Static(Text("ctrl+s sends · esc decides later", style="dim"))
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.cursor_blink = False
+        area.focus()
+
+    def action_send(self) -> None:
+        output = self.query_one(TextArea).text
+        if not output.strip():
+            self.notify("Type the function's output first.", severity="warning")
+            return
+        self.dismiss(output)
+
+    def action_later(self) -> None:
+        self.dismiss(None)
+
+
+def _pretty(arguments: Any) -> str:
+    if isinstance(arguments, str):
+        try:
+            return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+        except ValueError:
+            return arguments
+    return json.dumps(arguments, indent=2, ensure_ascii=False)
