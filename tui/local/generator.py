@@ -26,6 +26,7 @@ def offline_reply(
     earlier_inputs: Sequence[str] = (),
     instructions: str | None = None,
     tool_labels: Sequence[str] = (),
+    tool_calls: Sequence[str] = (),
 ) -> str:
     words = re.findall(r"\w+", user_text)
     digest = hashlib.sha256(user_text.encode("utf-8")).hexdigest()[:8]
@@ -49,6 +50,8 @@ def offline_reply(
         lines.append(f"- Instructions: “{_quote(instructions, 80)}”")
     if tool_labels:
         lines.append(f"- Tools offered: {', '.join(tool_labels)}")
+    for call in tool_calls:
+        lines.append(f"- Tool: called {call} (offline result)")
     longest = max(words, key=len) if words else ""
     lines += [
         "",
@@ -59,6 +62,44 @@ def offline_reply(
         "Set an API key (see `responses-tui --help`) to talk to a real model.",
     ]
     return "\n".join(lines)
+
+
+def mcp_result(server_label: str, tool: str, user_text: str) -> str:
+    """The stand-in output of an MCP tool: no server is contacted."""
+    return (
+        f"Offline result of {server_label}.{tool} for '{_quote(user_text, 60)}' "
+        "(no MCP server was contacted; this text is generated offline)"
+    )
+
+
+def tool_answer_reply(notes: Sequence[str], *, turn: int, no_tools_given: bool = False) -> str:
+    """The reply to a turn that answers tool calls (MCP approvals, function outputs)."""
+    lines = [
+        f"**Offline backend** · turn {turn} · no model was called; this reply is generated "
+        "deterministically from your tool answers.",
+        "",
+        *[f"- {note}" for note in notes],
+    ]
+    if no_tools_given:
+        lines += [
+            "",
+            "Note: no tools were sent with this request (the API does not remember them); "
+            "the server label and tool name were taken from the approval request.",
+        ]
+    lines += ["", "Set an API key (see `responses-tui --help`) to talk to a real model."]
+    return "\n".join(lines)
+
+
+def approval_note(server_label: str, tool: str, approved: bool, result: str = "") -> str:
+    if approved:
+        return f"Approved: called {server_label}.{tool} (offline result): {result}"
+    return f"Denied: the call to {server_label}.{tool} was not run."
+
+
+def function_output_note(name: str, output: str) -> str:
+    return (
+        f"Function `{name}` returned (offline, not interpreted by a model): “{_quote(output, 200)}”"
+    )
 
 
 def split_deltas(text: str, size: int = 3) -> list[str]:

@@ -4,11 +4,18 @@
 in-process to httpx and `http.py` over HTTP on loopback. Errors use OpenAI's envelope. Asking
 to continue from an unknown, deleted or unstored response is refused like a real server
 (404, code `previous_response_not_found`, param `previous_response_id`).
+
+Tools are simulated deterministically and never touch the network: naming an offered tool as
+a whole word in the user's text gives one `mcp_call` (or an `mcp_approval_request` when the
+tool's `require_approval` asks for it) or one `function_call`. A later turn answers those with
+`mcp_approval_response` / `function_call_output` items plus the `previous_response_id` of the
+response that holds the request; an answer to an unknown request is a 400 (param `input`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +25,15 @@ from urllib.parse import unquote
 
 from tui.api import items as item_reader
 from tui.api.sse import encode_sse
-from tui.local.generator import count_tokens, offline_reply, split_deltas
+from tui.local.generator import (
+    approval_note,
+    count_tokens,
+    function_output_note,
+    mcp_result,
+    offline_reply,
+    split_deltas,
+    tool_answer_reply,
+)
 from tui.local.ids import IdFactory
 from tui.local.storage import BackendStore, safe_id
 
@@ -36,6 +51,11 @@ ECHOED_FIELDS = (
     "truncation",
     "user",
 )
+# Input items that answer tool calls of the previous response.
+ANSWER_TYPES = ("mcp_approval_response", "function_call_output")
+# Output items whose `arguments` the backend "generated" (counted as output tokens).
+CALL_TYPES = ("mcp_call", "mcp_approval_request", "function_call")
+DEFAULT_MCP_TOOLS = ("search", "fetch", "list_files")
 DEFAULTS: dict[str, Any] = {
     "parallel_tool_calls": True,
     "temperature": 1.0,
@@ -218,29 +238,58 @@ class OfflineBackend:
         ]
         last_user = item_reader.input_text(input_items[-1:]) if input_items else user_text
         store = body.get("store", True) is not False
+        turn = len(earlier_with_replayed) + 1
+        answers = [i for i in input_items if i.get("type") in ANSWER_TYPES]
+        resolved: list[tuple[dict[str, Any], dict[str, Any]]] | None = None
+        if answers:
+            # A turn that answers earlier tool calls: find them in the previous response (or
+            # among items resent with this input) before anything is created.
+            known = list(input_items)
+            if isinstance(previous, str):
+                previous_record = self.store.get(previous)
+                if previous_record is not None:
+                    known = list(previous_record["response"].get("output") or []) + known
+            found = _resolve_answers(answers, known)
+            if isinstance(found, LocalResponse):
+                return found
+            resolved = found
         response = self._response(body, model, tools, store)
-        output = self._tool_items(tools)
-        text = offline_reply(
-            last_user,
-            turn=len(earlier_with_replayed) + 1,
-            earlier_inputs=earlier_with_replayed,
-            instructions=body.get("instructions")
-            if isinstance(body.get("instructions"), str)
-            else None,
-            tool_labels=item_reader.tool_names(tools),
-        )
-        message = {
-            "id": self.ids.message(),
-            "type": "message",
-            "status": "completed",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
-        }
-        output.append(message)
+        text: str | None
+        if resolved is not None:
+            output, text = self._answer_tool_calls(resolved, tools, turn)
+        else:
+            output = self._tool_items(tools)
+            action = None
+            if body.get("tool_choice") != "none":
+                action = self._tool_action(tools, _last_user_message(input_items) or last_user)
+            text = None
+            if action is not None and action["type"] == "function_call":
+                output.append(action)  # the client runs it: the turn ends here
+            elif action is not None and action["type"] == "mcp_approval_request":
+                output.append(action)  # waits for an mcp_approval_response
+            else:
+                calls = []
+                if action is not None:
+                    output.append(action)
+                    calls.append(f"{action['server_label']}.{action['name']}")
+                text = offline_reply(
+                    last_user,
+                    turn=turn,
+                    earlier_inputs=earlier_with_replayed,
+                    instructions=body.get("instructions")
+                    if isinstance(body.get("instructions"), str)
+                    else None,
+                    tool_labels=item_reader.tool_names(tools),
+                    tool_calls=calls,
+                )
+        if text is not None:
+            output.append(self._message(text))
         final = {**response, "status": "completed", "output": output}
         final["completed_at"] = response["created_at"]
         in_tokens = count_tokens(user_text) + sum(count_tokens(t) for t in earlier)
-        out_tokens = count_tokens(text)
+        out_tokens = count_tokens(text or "") + sum(
+            count_tokens(str(i.get("arguments") or "")) for i in output if i["type"] in CALL_TYPES
+        )
         final["usage"] = {
             "input_tokens": in_tokens,
             "input_tokens_details": {"cached_tokens": 0},
@@ -315,11 +364,8 @@ class OfflineBackend:
         for tool in tools:
             if tool.get("type") not in ("mcp", "sse"):
                 continue
-            label = tool.get("server_label") or _label_from_url(str(tool.get("server_url")))
-            allowed = tool.get("allowed_tools")
-            names = ["search", "fetch", "list_files"]
-            if isinstance(allowed, list) and allowed:
-                names = [str(n) for n in allowed]
+            label = _mcp_label(tool)
+            names = _mcp_tool_names(tool)
             out.append(
                 {
                     "id": self.ids.mcp_list(),
@@ -341,6 +387,98 @@ class OfflineBackend:
                 }
             )
         return out
+
+    def _message(self, text: str) -> dict[str, Any]:
+        return {
+            "id": self.ids.message(),
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+        }
+
+    def _mcp_call(
+        self, label: str, name: str, arguments: str, query: str, approval_id: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": self.ids.item("mcp"),
+            "type": "mcp_call",
+            "server_label": label,
+            "name": name,
+            "arguments": arguments,
+            "output": mcp_result(label, name, query),
+            "error": None,
+            "status": "completed",
+            "approval_request_id": approval_id,
+        }
+
+    def _tool_action(self, tools: list[dict[str, Any]], text: str) -> dict[str, Any] | None:
+        """The one tool call the text asks for: the first tool (in request order) whose name
+        it mentions as a whole word. Function tools give a `function_call` for the client to
+        run; MCP tools give an `mcp_call`, or an `mcp_approval_request` when approval is
+        required."""
+        if not text:
+            return None
+        for tool in tools:
+            kind = tool.get("type")
+            if kind == "function":
+                name = tool.get("name")
+                if isinstance(name, str) and name and _mentions(text, name):
+                    arguments = _fill_arguments(tool.get("parameters"), text)
+                    return {
+                        "id": self.ids.item("fc"),
+                        "type": "function_call",
+                        "call_id": self.ids.item("call"),
+                        "name": name,
+                        "arguments": json.dumps(arguments),
+                        "status": "completed",
+                    }
+            elif kind in ("mcp", "sse"):
+                label = _mcp_label(tool)
+                for name in _mcp_tool_names(tool):
+                    if not _mentions(text, name):
+                        continue
+                    arguments = json.dumps({"query": text})
+                    if _requires_approval(tool, name):
+                        return {
+                            "id": self.ids.item("mcpr"),
+                            "type": "mcp_approval_request",
+                            "server_label": label,
+                            "name": name,
+                            "arguments": arguments,
+                        }
+                    return self._mcp_call(label, name, arguments, text)
+        return None
+
+    def _answer_tool_calls(
+        self,
+        resolved: list[tuple[dict[str, Any], dict[str, Any]]],
+        tools: list[dict[str, Any]],
+        turn: int,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Output items and reply text for a turn of approval answers and function outputs."""
+        output: list[dict[str, Any]] = []
+        notes: list[str] = []
+        approvals = False
+        for answer, request in resolved:
+            name = str(request.get("name") or "")
+            if answer["type"] == "function_call_output":
+                notes.append(function_output_note(name, _output_text(answer.get("output"))))
+                continue
+            approvals = True
+            label = str(request.get("server_label") or "")
+            if answer.get("approve") is True:
+                arguments = str(request.get("arguments") or "{}")
+                call = self._mcp_call(
+                    label, name, arguments, _query_of(arguments), answer["approval_request_id"]
+                )
+                output.append(call)
+                notes.append(approval_note(label, name, True, call["output"]))
+            else:
+                notes.append(approval_note(label, name, False))
+        no_mcp_tools = not any(t.get("type") in ("mcp", "sse") for t in tools)
+        text = tool_answer_reply(notes, turn=turn, no_tools_given=approvals and no_mcp_tools)
+        return output, text
 
     def _events(
         self,
@@ -372,6 +510,41 @@ class OfflineBackend:
                 yield event(
                     "response.mcp_list_tools.completed", item_id=item["id"], output_index=index
                 )
+                yield event("response.output_item.done", output_index=index, item=item)
+                continue
+            if item["type"] == "mcp_call":
+                ids = {"item_id": item["id"], "output_index": index}
+                yield event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "arguments": "", "status": "in_progress", "output": None},
+                )
+                yield event("response.mcp_call_arguments.delta", **ids, delta=item["arguments"])
+                yield event("response.mcp_call_arguments.done", **ids, arguments=item["arguments"])
+                yield event("response.mcp_call.in_progress", **ids)
+                yield event("response.mcp_call.completed", **ids)
+                yield event("response.output_item.done", output_index=index, item=item)
+                continue
+            if item["type"] == "function_call":
+                ids = {"item_id": item["id"], "output_index": index}
+                yield event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "arguments": "", "status": "in_progress"},
+                )
+                yield event(
+                    "response.function_call_arguments.delta", **ids, delta=item["arguments"]
+                )
+                yield event(
+                    "response.function_call_arguments.done",
+                    **ids,
+                    name=item["name"],
+                    arguments=item["arguments"],
+                )
+                yield event("response.output_item.done", output_index=index, item=item)
+                continue
+            if item["type"] != "message":  # e.g. mcp_approval_request: nothing to stream
+                yield event("response.output_item.added", output_index=index, item=item)
                 yield event("response.output_item.done", output_index=index, item=item)
                 continue
             text = item["content"][0]["text"]
@@ -417,6 +590,137 @@ class OfflineBackend:
             self.store.put(record)
         yield event("response.completed", response=final)
         yield b"data: [DONE]\n\n"
+
+
+def _mcp_label(tool: dict[str, Any]) -> str:
+    return str(tool.get("server_label") or _label_from_url(str(tool.get("server_url"))))
+
+
+def _mcp_tool_names(tool: dict[str, Any]) -> list[str]:
+    """The names an MCP server offers: `allowed_tools` (a list, or a filter with
+    `tool_names`) when given, else the offline defaults."""
+    allowed = tool.get("allowed_tools")
+    if isinstance(allowed, dict):
+        allowed = allowed.get("tool_names")
+    if isinstance(allowed, list) and allowed:
+        return [str(n) for n in allowed]
+    return list(DEFAULT_MCP_TOOLS)
+
+
+def _requires_approval(tool: dict[str, Any], name: str) -> bool:
+    """Whether calling `name` needs an approval round trip.
+
+    "always" → yes; "never" → no; the dict form → yes only for names listed under
+    "always". When `require_approval` is absent, OpenAI's default is to ask; this offline
+    backend simplifies and treats an absent setting as "never" (Fireworks never asks).
+    """
+    setting = tool.get("require_approval")
+    if setting == "always":
+        return True
+    if isinstance(setting, dict):
+        always = setting.get("always")
+        if isinstance(always, dict):
+            names = always.get("tool_names")
+            return isinstance(names, list) and name in names
+    return False
+
+
+def _mentions(text: str, name: str) -> bool:
+    """`name` occurs in `text` as a whole word, ignoring case."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def _fill_arguments(parameters: Any, text: str) -> dict[str, Any]:
+    """A deterministic value for each property of a JSON Schema object."""
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    if not isinstance(properties, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, schema in properties.items():
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        if isinstance(kind, list):  # e.g. ["string", "null"]
+            kind = next((k for k in kind if k != "null"), None)
+        out[str(key)] = {
+            "string": text[:80],
+            "integer": 1,
+            "number": 1,
+            "boolean": True,
+            "array": [],
+            "object": {},
+        }.get(kind if isinstance(kind, str) else "")
+    return out
+
+
+def _last_user_message(input_items: list[dict[str, Any]]) -> str:
+    for item in reversed(input_items):
+        if item.get("type") == "message" and item.get("role", "user") == "user":
+            return item_reader.content_text(item.get("content"))
+    return ""
+
+
+def _output_text(value: Any) -> str:
+    """A function output as text (a string, or content parts)."""
+    if isinstance(value, str):
+        return value
+    text = item_reader.content_text(value)
+    return text or json.dumps(value)
+
+
+def _query_of(arguments: str) -> str:
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return arguments
+    if isinstance(parsed, dict) and isinstance(parsed.get("query"), str):
+        return parsed["query"]
+    return arguments
+
+
+def _resolve_answers(
+    answers: list[dict[str, Any]], known: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]] | LocalResponse:
+    """Each answer paired with the item it answers, or a 400 naming what is missing."""
+    requests = {
+        i.get("id"): i
+        for i in known
+        if isinstance(i, dict) and i.get("type") == "mcp_approval_request"
+    }
+    calls = {
+        i.get("call_id"): i
+        for i in known
+        if isinstance(i, dict) and i.get("type") == "function_call"
+    }
+    out = []
+    for answer in answers:
+        if answer["type"] == "mcp_approval_response":
+            key = answer.get("approval_request_id")
+            if not isinstance(key, str) or not key:
+                return _error(
+                    400, "Missing required parameter: 'approval_request_id'.", param="input"
+                )
+            if not isinstance(answer.get("approve"), bool):
+                return _error(400, "Invalid 'approve': expected a boolean.", param="input")
+            if key not in requests:
+                return _error(
+                    400,
+                    f"No MCP approval request found with id '{key}' in the previous response "
+                    "(pass the previous_response_id of the response that asked for approval).",
+                    param="input",
+                )
+            out.append((answer, requests[key]))
+        else:
+            key = answer.get("call_id")
+            if not isinstance(key, str) or not key:
+                return _error(400, "Missing required parameter: 'call_id'.", param="input")
+            if key not in calls:
+                return _error(
+                    400,
+                    f"No tool call found for function call output with call_id '{key}' "
+                    "(pass the previous_response_id of the response that made the call).",
+                    param="input",
+                )
+            out.append((answer, calls[key]))
+    return out
 
 
 def _label_from_url(url: str) -> str:

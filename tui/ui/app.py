@@ -280,8 +280,8 @@ class ResponsesApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         focused = self.focused
         in_text = isinstance(focused, ComposerInput | Input)
-        if action in TREE_ACTIONS and in_text:
-            return False
+        if action in TREE_ACTIONS and (in_text or self.screen is not self.screen_stack[0]):
+            return False  # typing, or another screen (tools, a dialog) is in front
         if action in NEEDS_NODE and self.current is None:
             return None
         if action == "cancel_stream":

@@ -359,6 +359,17 @@ class PresetForm(ModalScreen[Preset | None]):
             self.action_cancel()
 
 
+def short_description(tool: dict[str, Any]) -> str:
+    """Kind and where, short enough for one line of the list (the detail pane has the rest)."""
+    kind = str(tool.get("type") or "tool")
+    if kind in ("mcp", "sse"):
+        host = str(tool.get("server_url") or "").split("://", 1)[-1].split("/", 1)[0]
+        approval = tool.get("require_approval")
+        ask = " · asks" if approval == "always" or isinstance(approval, dict) else ""
+        return f"{kind} · {host}{ask}"
+    return kind
+
+
 def _json_or_error(text: str) -> tuple[Any, str | None]:
     try:
         return json.loads(text), None
@@ -424,7 +435,7 @@ class ToolsScreen(Screen[None]):
         for preset in presets:
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append(one_line(preset.name, 28), style="bold")
-            line.append(f"  {describe_tool(preset.tool)}", style="dim")
+            line.append(f"  {one_line(short_description(preset.tool), 34)}", style="dim")
             options.add_option(Option(line, id=preset.name))
         if presets:
             names = [p.name for p in presets]
@@ -506,7 +517,7 @@ class ToolPicker(ModalScreen[list[dict[str, Any]] | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "done", "Use these", priority=True),
-        Binding("enter", "done", "Use these", show=False),
+        Binding("enter", "done", "Use these", show=False, priority=True),
         Binding("escape", "cancel", "Cancel"),
     ]
 
