@@ -36,7 +36,7 @@ def build(
     backend = make_backend(tmp_path / "backend", delta_delay)
     index = Index.open(tmp_path / "index")
     if demo:
-        _run(seed_demo(index, LOCAL, backend=backend))
+        _run(seed_demo(index, LOCAL, backend=backend, with_presets=False))
     app = ResponsesApp(index, LOCAL, backend=backend, clock=lambda: T0 + 7200, debounce=0, **kw)
     return app, index, backend
 

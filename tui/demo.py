@@ -43,11 +43,54 @@ SCRIPT: list[tuple[str, str | None, str, dict]] = [
 ]
 
 
+DEMO_PRESETS = [
+    {
+        "name": "docs (offline demo)",
+        "tool": {
+            "type": "mcp",
+            "server_label": "docs",
+            "server_url": "https://mcp.example.com/sse",
+            "require_approval": "never",
+        },
+    },
+    {
+        "name": "ops (asks first)",
+        "tool": {
+            "type": "mcp",
+            "server_label": "ops",
+            "server_url": "https://ops.example.com/mcp",
+            "require_approval": "always",
+        },
+    },
+    {
+        "name": "weather",
+        "tool": {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Current weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    },
+]
+
+
 async def seed_demo(
-    index: Index, profile: Profile, *, backend: OfflineBackend | None = None
+    index: Index,
+    profile: Profile,
+    *,
+    backend: OfflineBackend | None = None,
+    with_presets: bool = True,
 ) -> int:
-    """Create the demo conversations unless they are already there. Returns how many."""
+    """Create the demo conversations (and a few tool presets, if there are none yet) unless
+    they are already there. Returns how many responses were created."""
     server = server_id(profile)
+    if with_presets and not index.presets():
+        for preset in DEMO_PRESETS:
+            index.save_preset(preset)
     if any(n.input_preview.startswith(FIRST[:40]) for n in index.nodes(server)):
         return 0
     ids: dict[str, str] = {}
