@@ -16,14 +16,15 @@ from typing import Any
 
 from tui.api.accumulate import StreamAccumulator
 from tui.api.client import ResponsesClient
-from tui.api.errors import ApiError, StreamFailed, StreamInterrupted
+from tui.api.errors import ApiError, PreviousResponseNotFound, StreamFailed, StreamInterrupted
 from tui.api.events import StreamEvent
-from tui.api.items import normalize_input
+from tui.api.items import normalize_input, response_text
 from tui.store.index import Index
-from tui.store.records import NodeSummary, Status
+from tui.store.records import LOGICAL_PARENT, NodeSummary, Status
 from tui.tools import ToolError, resolve_tools, scrub
 
 INHERITED = ("tools", "instructions", "temperature", "top_p", "reasoning", "text")
+CONTINUABLE = (Status.STORED, Status.INCOMPLETE)
 
 
 class CannotSend(ValueError):
@@ -37,8 +38,10 @@ class TurnPlan:
     body: dict[str, Any]
     parent: str | None  # the previous_response_id (None: a new conversation)
     input_items: list[dict[str, Any]]
-    kind: str  # "new", "reply", "fork", "edit", "regenerate"
+    kind: str  # "new", "reply", "fork", "edit", "regenerate", "approval", "function output"
     settings_from: str | None = None  # the response whose model/tools were inherited
+    replayed: int = 0  # turns sent again as explicit input (the parent cannot be continued)
+    anchor: str | None = None  # the previous_response_id actually sent (None when replaying all)
 
     @property
     def model(self) -> str:
@@ -46,8 +49,13 @@ class TurnPlan:
 
     @property
     def request(self) -> dict[str, Any]:
-        """What we send besides the input, placeholders kept: stored for inheritance."""
-        return {k: v for k, v in self.body.items() if k != "input"}
+        """What we send besides the input, placeholders kept: stored for inheritance. A
+        replayed turn also records its place in the forest, which its
+        previous_response_id no longer says."""
+        request = {k: v for k, v in self.body.items() if k != "input"}
+        if self.replayed:
+            request[LOGICAL_PARENT] = self.parent
+        return request
 
     @property
     def tool_labels(self) -> list[str]:
@@ -103,9 +111,6 @@ def plan_turn(
     _set_tools(body, tools)
     body["model"] = model or inherited.get("model") or default_model
     items = normalize_input(text)
-    body["input"] = items
-    if parent:
-        body["previous_response_id"] = parent
     if not store:
         body["store"] = False
     kind = "new"
@@ -113,7 +118,74 @@ def plan_turn(
         forest = index.forest(server)
         key = (server, parent)
         kind = "fork" if key in forest and forest.children(key) else "reply"
-    return TurnPlan(body, parent, items, kind, settings_from=parent)
+    plan = TurnPlan(body, parent, items, kind, settings_from=parent)
+    continue_from(index, server, plan)
+    return plan
+
+
+def replay_plan(index: Index, server: str, parent: str) -> tuple[str | None, list[str]]:
+    """How to continue after `parent`: (the id to send as previous_response_id, the ids of
+    the turns to replay as explicit input, oldest first).
+
+    A response the server cannot continue (created with store: false, deleted, or gone:
+    expired) is replayed from what the index recorded, back to the nearest ancestor the
+    server still has; the server then carries the context up to that one.
+    """
+    if index.get(server, parent) is None:
+        return parent, []  # not ours to judge: let the server answer
+    path = index.forest(server).path_to_root((server, parent))
+    replay: list[str] = []
+    for key in reversed(path):
+        summary = index.get(*key)
+        if summary is not None and summary.status in CONTINUABLE and not replay:
+            return key[1], []
+        if summary is not None and summary.status in CONTINUABLE:
+            return key[1], list(reversed(replay))
+        replay.append(key[1])
+    return None, list(reversed(replay))
+
+
+def replay_items(index: Index, server: str, ids: list[str]) -> list[dict[str, Any]]:
+    """The recorded turns as explicit input: each one's input, then its answer."""
+    out: list[dict[str, Any]] = []
+    for rid in ids:
+        body = index.load_body(server, rid)
+        recorded = body.get("input")
+        if recorded is None:
+            raise CannotSend(
+                f"cannot replay {rid}: its input was not recorded (the server cannot return "
+                "it), so this branch cannot be continued"
+            )
+        for item in recorded:
+            clean = {k: v for k, v in item.items() if k not in ("id", "status")}
+            if clean.get("type") in ("message", "function_call_output") or "role" in clean:
+                out.append(clean)
+        answer = response_text(body.get("response") or {})
+        if answer.strip():
+            out.append(
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": answer}],
+                }
+            )
+    return out
+
+
+def continue_from(index: Index, server: str, plan: TurnPlan) -> None:
+    """Point the request at the parent: by previous_response_id when the server can continue
+    it, else by replaying the recorded path as explicit input (and saying so in the plan)."""
+    body = plan.body
+    body.pop("previous_response_id", None)
+    if not plan.parent:
+        body["input"] = list(plan.input_items)
+        return
+    anchor, replay = replay_plan(index, server, plan.parent)
+    body["input"] = replay_items(index, server, replay) + list(plan.input_items)
+    if anchor:
+        body["previous_response_id"] = anchor
+    plan.anchor = anchor
+    plan.replayed = len(replay)
 
 
 def plan_sibling(
@@ -150,10 +222,9 @@ def plan_sibling(
     body: dict[str, Any] = {**settings_of(index, server, node_id)}
     _set_tools(body, tools)
     body.setdefault("model", default_model)
-    body["input"] = items
-    if node.parent:
-        body["previous_response_id"] = node.parent
-    return TurnPlan(body, node.parent, items, kind, settings_from=node_id)
+    plan = TurnPlan(body, node.parent, items, kind, settings_from=node_id)
+    continue_from(index, server, plan)
+    return plan
 
 
 def _set_tools(body: dict[str, Any], tools: list[dict[str, Any]] | None) -> None:
@@ -180,7 +251,7 @@ def plan_followup(
     body.setdefault("model", default_model)
     body["input"] = items
     body["previous_response_id"] = node_id
-    return TurnPlan(body, node_id, items, kind, settings_from=node_id)
+    return TurnPlan(body, node_id, items, kind, settings_from=node_id, anchor=node_id)
 
 
 def approval_items(request_id: str, approve: bool) -> list[dict[str, Any]]:
@@ -297,6 +368,14 @@ async def send_turn(
         summary = _record_partial(index, server, profile, plan, error.partial, secrets)
         return TurnResult(error.partial, summary, error=error, warnings=acc.warnings)
     except ApiError as error:
+        if (
+            isinstance(error, PreviousResponseNotFound)
+            and plan.anchor
+            and index.get(server, plan.anchor) is not None
+        ):
+            # The server no longer has it (deleted or expired): mark it, so the next send
+            # replays the path instead.
+            index.set_status(server, plan.anchor, Status.MISSING)
         return TurnResult(None, None, error=error, warnings=acc.warnings)
     final = acc.final or acc.partial()
     summary = record(index, server, profile, plan, final, secrets)

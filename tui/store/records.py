@@ -14,6 +14,7 @@ from tui.api import items
 from tui.text import one_line
 
 PREVIEW_CHARS = 200
+LOGICAL_PARENT = "x_responses_tui_parent"  # see tui.ops.conversation
 
 
 class Status(StrEnum):
@@ -113,6 +114,8 @@ def summarize(
     request: dict[str, Any] | None = None,
 ) -> NodeSummary:
     parent = response.get("previous_response_id")
+    if request and isinstance(request.get(LOGICAL_PARENT), str):
+        parent = request[LOGICAL_PARENT]  # a replayed turn: its place in the forest
     created = response.get("created_at")
     sent_tools = (request or {}).get("tools") if request else response.get("tools")
     return NodeSummary(

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Input, Tree
 
 from tui.api import items
 from tui.api.client import ResponsesClient
+from tui.api.errors import PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.api.profiles import Profile
 from tui.local.server import OfflineBackend
@@ -30,6 +31,7 @@ from tui.ops.conversation import (
     plan_followup,
     plan_sibling,
     plan_turn,
+    replay_plan,
     send_turn,
     settings_of,
 )
@@ -256,6 +258,13 @@ class ResponsesApp(App[None]):
             text.append(short_id(parent[1]), style="bold cyan")
             if forks:
                 text.append(" · new branch", style="yellow")
+            _anchor, replay = replay_plan(self.index, self.server, parent[1])
+            if replay:
+                text.append(
+                    f" · replays {len(replay)} turn{'s' if len(replay) != 1 else ''} as input "
+                    "(the server cannot continue it)",
+                    style="bold yellow",
+                )
         model, tools = self._next_settings()
         text.append(f"  ·  {one_line(model, 40)}", style="dim")
         labels = ", ".join(tool_label(t) for t in tools) if tools else "none"
@@ -459,9 +468,15 @@ class ResponsesApp(App[None]):
             self.notify("Reply cancelled; the partial answer is kept.", severity="warning")
         elif result is not None and result.error is not None:
             await self.transcript.end_live()
-            self.notify(
-                str(result.error), severity="error", title="Send failed", timeout=10, markup=False
-            )
+            message = str(result.error)
+            if isinstance(result.error, PreviousResponseNotFound) and plan.anchor:
+                message = (
+                    f"{plan.anchor} can no longer be continued on the server (deleted or "
+                    "expired); it is now marked missing. Send again: the path will be replayed "
+                    "as explicit input."
+                )
+                self.forest_view.refresh_label((self.server, plan.anchor))
+            self.notify(message, severity="error", title="Send failed", timeout=10, markup=False)
             if not created and not keep_text and not self.composer.text.strip():
                 self.composer.set_text(text)  # nothing was created: the text stays yours
         else:
