@@ -108,13 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser(
-        "import", parents=[common], help="import responses and their ancestors by id"
+        "import",
+        parents=[common],
+        help="import responses and their ancestors by id, or re-import an export file",
     )
-    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument(
+        "--file",
+        type=Path,
+        metavar="PATH",
+        help="re-import a JSON export (path or --tree) instead of ids; no network needed",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", parents=[common], help="export the path root→ID")
     p.add_argument("id", metavar="ID")
+    p.add_argument("--tree", action="store_true", help="the whole conversation that contains ID")
     p.add_argument("--format", choices=("md", "json"), default="md")
     p.add_argument("-o", "--output", type=Path, help="write to this file (mode 0600)")
     p.set_defaults(func=cmd_export)
@@ -344,6 +353,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     from tui.ops.connect import make_client, server_id
     from tui.ops.importer import import_chain
 
+    if args.file is not None and args.ids:
+        raise CliError("give response ids or --file PATH, not both", EXIT_USAGE)
+    if args.file is None and not args.ids:
+        raise CliError("nothing to import: give response ids or --file PATH", EXIT_USAGE)
+    if args.file is not None:
+        return _import_file(args)
+
     with open_index() as index:
         profile = choose_profile(args, index)
         server = server_id(profile)
@@ -376,6 +392,51 @@ def cmd_import(args: argparse.Namespace) -> int:
             return EXIT_ERROR if failures else EXIT_OK
 
         return asyncio.run(run())
+
+
+def _import_file(args: argparse.Namespace) -> int:
+    """Re-import an export file: no client, no key, no network."""
+    import json
+
+    from tui.ops.connect import server_id
+    from tui.ops.importer import import_export_file, validate_export
+
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not a JSON export: it is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise CliError(
+            f"{path} is not valid JSON (line {error.lineno} column {error.colno}: {error.msg})"
+        ) from None
+    except RecursionError:
+        raise CliError(f"{path} is not a usable JSON export: nested too deeply") from None
+    try:
+        validate_export(document)
+    except ValueError as error:
+        raise CliError(f"{path}: {error}") from None
+
+    with open_index() as index:
+        profile = choose_profile(args, index)
+        # The document names its server; an explicit --profile or --base-url overrides it.
+        explicit = bool(getattr(args, "profile", None) or getattr(args, "base_url", None))
+        result = import_export_file(
+            index,
+            document,
+            server=server_id(profile) if explicit else None,
+            profile=profile.name,
+        )
+    total = len(result.added) + len(result.updated)
+    print(
+        f"imported {total} response{'s' if total != 1 else ''} from {path} "
+        f"into {result.server} ({len(result.updated)} updated)"
+    )
+    return EXIT_OK
 
 
 def _import_summary(result) -> str:
@@ -430,13 +491,21 @@ def find_server(index, profile: Profile, response_id: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tui.ops.export import export_json, export_markdown
+    from tui.ops.export import (
+        export_json,
+        export_markdown,
+        export_tree_json,
+        export_tree_markdown,
+    )
     from tui.store.atomic import write_private_file
 
     with open_index() as index:
         profile = choose_profile(args, index)
         server = find_server(index, profile, args.id)
-        render = export_json if args.format == "json" else export_markdown
+        if args.tree:
+            render = export_tree_json if args.format == "json" else export_tree_markdown
+        else:
+            render = export_json if args.format == "json" else export_markdown
         text = render(index, server, args.id)
     if args.output:
         write_private_file(args.output, text.encode("utf-8"))

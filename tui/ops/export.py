@@ -1,8 +1,15 @@
-"""Export the path root→ID as Markdown or JSON.
+"""Export the path root→ID, or the whole conversation tree around ID, as Markdown or JSON.
 
 The JSON keeps every response object exactly as the server returned it, plus the input items
-we recorded, so it can be re-imported. The Markdown is for people: every piece of model text
-passes through `sanitize`, so an export never carries terminal escape sequences.
+and the request we recorded, so it can be re-imported (see `importer.import_export_file`).
+Two shapes share the format name "responses-tui.export":
+
+- version 1, scope "path": the path root→ID, root first (`export_json`);
+- version 2, scope "tree": every response of the conversation that contains ID, from its root,
+  every branch, in pre-order so a parent always comes before its children (`export_tree_json`).
+
+The Markdown is for people: every piece of model text passes through `sanitize`, so an export
+never carries terminal escape sequences.
 """
 
 from __future__ import annotations
@@ -16,39 +23,100 @@ from tui.store.index import Index
 from tui.text import sanitize
 
 EXPORT_FORMAT = "responses-tui.export"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 1  # the path export
+TREE_EXPORT_VERSION = 2  # the whole-conversation export
+SUPPORTED_VERSIONS = (EXPORT_VERSION, TREE_EXPORT_VERSION)
+# Longer branch labels ("1.1.1.….2") are shortened in Markdown headings.
+MAX_LABEL_PARTS = 10
+
+
+def _record(index: Index, server: str, rid: str) -> dict[str, Any]:
+    summary = index.get(server, rid)
+    if summary is None:
+        raise KeyError(f"{rid} is not in the index")
+    body = index.load_body(server, rid)
+    return {
+        "summary": summary,
+        "response": body["response"],
+        "input": body["input"],
+        "request": body.get("request"),
+    }
 
 
 def path_records(index: Index, server: str, response_id: str) -> list[dict[str, Any]]:
-    """Root-first list of {"summary", "response", "input"} for the path to `response_id`."""
+    """Root-first list of {"summary", "response", "input", "request"} for the path to
+    `response_id`."""
     forest = index.forest(server)
     keys = forest.path_to_root((server, response_id))
+    return [_record(index, server, rid) for _server, rid in keys]
+
+
+def tree_records(index: Index, server: str, response_id: str) -> list[dict[str, Any]]:
+    """Every response of the conversation that contains `response_id`, from its root, in
+    pre-order (a parent before its children, siblings oldest first). Each record also carries
+    "label" (the branch path, "1.2.1"), "depth" and "parent" (the parent id as the forest
+    links it, None at the root)."""
+    forest = index.forest(server)
+    key = (server, response_id)
+    if key not in forest:
+        raise KeyError(f"{response_id} is not in the index")
+    root = forest.conversation_root(key)
+    labels: dict[Any, tuple[int, ...]] = {root: (1,)}
     records = []
-    for _server, rid in keys:
-        summary = index.get(server, rid)
-        body = index.load_body(server, rid)
-        records.append({"summary": summary, "response": body["response"], "input": body["input"]})
+    for current in [root, *forest.descendants(root)]:
+        for n, child in enumerate(forest.children(current), start=1):
+            labels[child] = (*labels[current], n)
+        record = _record(index, server, current[1])
+        parent = forest.parent(current)
+        record["label"] = labels[current]
+        record["depth"] = len(labels[current]) - 1
+        record["parent"] = parent[1] if parent is not None else None
+        records.append(record)
     return records
 
 
+def _entry(record: dict[str, Any]) -> dict[str, Any]:
+    summary = record["summary"]
+    return {
+        "response": record["response"],
+        "input": record["input"],
+        "request": record["request"],
+        "profile": summary.profile,
+        "status": str(summary.status),
+        "ancestor_missing": bool(summary.ancestor_missing),
+    }
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def export_json(index: Index, server: str, response_id: str) -> str:
+    """The path root→`response_id` (version 1, scope "path")."""
     records = path_records(index, server, response_id)
     document = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
+        "scope": "path",
         "server": server,
         "path": [r["summary"].id for r in records],
-        "responses": [
-            {
-                "response": r["response"],
-                "input": r["input"],
-                "profile": r["summary"].profile,
-                "status": str(r["summary"].status),
-            }
-            for r in records
-        ],
+        "responses": [_entry(r) for r in records],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _dump(document)
+
+
+def export_tree_json(index: Index, server: str, response_id: str) -> str:
+    """The whole conversation that contains `response_id` (version 2, scope "tree")."""
+    records = tree_records(index, server, response_id)
+    document = {
+        "format": EXPORT_FORMAT,
+        "version": TREE_EXPORT_VERSION,
+        "scope": "tree",
+        "server": server,
+        "root": records[0]["summary"].id,
+        "responses": [_entry(r) for r in records],
+    }
+    return _dump(document)
 
 
 def export_markdown(index: Index, server: str, response_id: str) -> str:
@@ -61,16 +129,65 @@ def export_markdown(index: Index, server: str, response_id: str) -> str:
         "",
     ]
     for number, record in enumerate(records, start=1):
-        lines.extend(_turn_markdown(number, record))
+        lines.extend(_turn_markdown(f"Turn {number}", record))
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _turn_markdown(number: int, record: dict[str, Any]) -> list[str]:
+def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
+    """The whole conversation that contains `response_id`, every turn once, in pre-order.
+
+    Each heading carries the turn's branch path: "1" is the root, "1.2" its second reply
+    (oldest first), "1.2.1" the first reply to that. A turn that does not simply continue the
+    turn printed just before it (a branch at a fork) says which turn it replies to."""
+    records = tree_records(index, server, response_id)
+    root = records[0]["summary"]
+    child_counts: dict[str, int] = {}
+    for record in records:
+        if record["parent"] is not None:
+            child_counts[record["parent"]] = child_counts.get(record["parent"], 0) + 1
+    leaves = sum(1 for r in records if r["summary"].id not in child_counts)
+    turns = len(records)
+    lines = [
+        f"# Conversation {_id(root.id)} (whole tree)",
+        "",
+        f"Server: {sanitize(server)} · {turns} turn{'s' if turns != 1 else ''} · "
+        f"{leaves} branch{'es' if leaves != 1 else ''}",
+        "",
+    ]
+    previous: str | None = None
+    for record in records:
+        summary = record["summary"]
+        parent = record["parent"]
+        extra: list[str] = []
+        if parent is not None and (child_counts[parent] > 1 or parent != previous):
+            extra = [f"replying to `{_id(parent)}`", ""]
+        elif parent is None and summary.parent:
+            extra = [f"replying to `{_id(summary.parent)}` (not in the index)", ""]
+        lines.extend(_turn_markdown(_label(record["label"]), record, extra))
+        previous = summary.id
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _label(parts: tuple[int, ...]) -> str:
+    """ "1.2.1"; a very deep turn keeps the start and the end ("1.…4.1.1 (turn 250)")."""
+    text = ".".join(str(p) for p in parts)
+    if len(parts) <= MAX_LABEL_PARTS:
+        return text
+    tail = ".".join(str(p) for p in parts[-(MAX_LABEL_PARTS - 2) :])
+    return f"{parts[0]}.….{tail} (turn {len(parts)})"
+
+
+def _id(rid: object) -> str:
+    return sanitize(rid).replace("`", "'")
+
+
+def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None = None) -> list[str]:
     summary = record["summary"]
     response = record["response"] or {}
     when = _timestamp(summary.created_at)
     marks = _status_marks(summary)
-    out = [f"## Turn {number} · `{summary.id}` · {sanitize(summary.model)} · {when}{marks}", ""]
+    out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
+    out += extra or []
     if response.get("instructions"):
         out += ["**Instructions**", "", _block(str(response["instructions"])), ""]
     out += ["**User**", ""]

@@ -1,19 +1,27 @@
-"""Import a response and its ancestors from the server into the index.
+"""Import a response and its ancestors from the server into the index, or re-import a file.
 
-Walks `previous_response_id` up to the root, fetching each response and (where the server
-has the endpoint) its input items, then inserts the chain root first. The walk stops early at
-an ancestor the index already holds with its input recorded, and stops cleanly at one the
-server no longer has: the chain is kept and its top is marked "ancestor missing".
+`import_chain` walks `previous_response_id` up to the root, fetching each response and (where
+the server has the endpoint) its input items, then inserts the chain root first. The walk stops
+early at an ancestor the index already holds with its input recorded, and stops cleanly at one
+the server no longer has: the chain is kept and its top is marked "ancestor missing".
+
+`import_export_file` re-imports a document written by `tui.ops.export` (the version 1 path or
+the version 2 tree), without the network: every response object as the server returned it, its
+recorded input and request, its status and its "ancestor missing" flag.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tui.api.client import ResponsesClient
 from tui.api.errors import EndpointNotSupported, NotFoundError
+from tui.ops.export import EXPORT_FORMAT, SUPPORTED_VERSIONS
 from tui.store.index import Index
+from tui.store.records import Status, derive_status
 
 
 @dataclass
@@ -84,3 +92,126 @@ async def _input_items(
     if index.get(server, response_id) is not None:
         return index.load_body(server, response_id).get("input")
     return None
+
+
+# ---------------------------------------------------------------- re-import an export file
+
+
+@dataclass
+class ImportFileResult:
+    added: list[str] = field(default_factory=list)  # new to the index, in document order
+    updated: list[str] = field(default_factory=list)  # already indexed, replaced
+    server: str = ""
+
+
+_MAX_ID_CHARS = 512
+
+
+def _clean_text(value: object, what: str, limit: int = _MAX_ID_CHARS) -> str:
+    """A non-empty single-line string without control characters (ids and server names end up
+    in terminal output, so a hostile file must not smuggle escape sequences in)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} is missing or not a string")
+    if len(value) > limit:
+        raise ValueError(f"{what} is too long ({len(value)} characters)")
+    if any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in value):
+        raise ValueError(f"{what} contains control characters")
+    return value
+
+
+def validate_export(document: object) -> tuple[int, str, list[dict[str, Any]]]:
+    """(version, server, entries) of an export document; ValueError saying what is wrong."""
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ValueError(f'not a responses-tui export (expected "format": "{EXPORT_FORMAT}")')
+    version = document.get("version")
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+        supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+        raise ValueError(
+            f"unsupported export version {version!r} (this responses-tui reads {supported})"
+        )
+    scope = document.get("scope")
+    expected_scope = "tree" if version == 2 else "path"
+    if scope is not None and scope != expected_scope:
+        raise ValueError(f"export version {version} has scope {scope!r}, not {expected_scope!r}")
+    server = _clean_text(document.get("server"), "the export's server")
+    entries = document.get("responses")
+    if not isinstance(entries, list):
+        raise ValueError('the export has no "responses" list')
+    for n, entry in enumerate(entries, start=1):
+        where = f"response {n} of the export"
+        if not isinstance(entry, dict) or not isinstance(entry.get("response"), dict):
+            raise ValueError(f"{where} has no response object")
+        response = entry["response"]
+        _clean_text(response.get("id"), f"{where}: its id")
+        parent = response.get("previous_response_id")
+        if parent is not None and parent != "":
+            _clean_text(parent, f"{where}: its previous_response_id")
+        if entry.get("input") is not None and not isinstance(entry["input"], list):
+            raise ValueError(f"{where}: its input is not a list")
+        if entry.get("request") is not None and not isinstance(entry["request"], dict):
+            raise ValueError(f"{where}: its request is not an object")
+        status = entry.get("status")
+        if status is not None and status not in {str(s) for s in Status}:
+            raise ValueError(f"{where}: unknown status {status!r}")
+        profile = entry.get("profile")
+        if profile is not None and profile != "":
+            _clean_text(profile, f"{where}: its profile", limit=200)
+        if not isinstance(entry.get("ancestor_missing", False), bool):
+            raise ValueError(f"{where}: ancestor_missing is not true or false")
+    return int(version), server, entries
+
+
+def import_export_file(
+    index: Index, document: dict, *, server: str | None = None, profile: str
+) -> ImportFileResult:
+    """Add every response of an export document (version 1 path or version 2 tree).
+
+    Each response goes in with its input, request, status and "ancestor missing" flag, under
+    the document's server unless `server` is given. Entries keep the profile name they were
+    recorded with; `profile` names the ones that carry none (and all of them when `server`
+    moves them to another server). The whole document is checked before anything is written,
+    so a bad file changes nothing. Re-importing an export into a fresh index recreates the same
+    forest. A response the index already has is replaced by the file's copy, except that input
+    or a request the file lacks is kept, and an index that knows a response is deleted or
+    missing on the server keeps that status."""
+    _version, doc_server, entries = validate_export(document)
+    target = server or doc_server
+    result = ImportFileResult(server=target)
+    occurrences = Counter(str(entry["response"]["id"]) for entry in entries)
+    # New responses the index can take as they are go in one write per shard (`add_many`);
+    # the others (a request, a status of their own, a flag, already indexed) one by one.
+    batches: dict[str, list[tuple[dict, list | None]]] = {}
+    seen: set[str] = set()
+    for entry in entries:
+        response = entry["response"]
+        rid = str(response["id"])
+        existing = index.get(target, rid)
+        if rid not in seen:
+            seen.add(rid)
+            (result.added if existing is None else result.updated).append(rid)
+        status = Status(entry["status"]) if entry.get("status") else None
+        if existing is not None and existing.status in (Status.DELETED, Status.MISSING):
+            status = existing.status
+        name = profile if server else (entry.get("profile") or profile)
+        if (
+            existing is None
+            and occurrences[rid] == 1
+            and entry.get("request") is None
+            and (status is None or status == derive_status(response))
+            and not entry.get("ancestor_missing")
+        ):
+            batches.setdefault(name, []).append((response, entry.get("input")))
+            continue
+        summary = index.add_response(
+            response,
+            server=target,
+            profile=name,
+            input_items=entry.get("input"),
+            status=status,
+            request=entry.get("request"),
+        )
+        if entry.get("ancestor_missing") and not summary.ancestor_missing:
+            index.set_flag(target, rid, ancestor_missing=True)
+    for name, records in batches.items():
+        index.add_many(records, server=target, profile=name)
+    return result

@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -17,7 +18,7 @@ from textual.widgets import Footer, Header, Input, Tree
 
 from tui.api import items
 from tui.api.client import ResponsesClient
-from tui.api.errors import PreviousResponseNotFound
+from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.api.profiles import Profile
 from tui.local.server import OfflineBackend
@@ -37,6 +38,9 @@ from tui.ops.conversation import (
 )
 from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown
+from tui.ops.importer import import_chain
+from tui.ops.sync import sync
+from tui.store.atomic import write_private_file
 from tui.store.index import Index
 from tui.store.records import Status
 from tui.text import one_line
@@ -44,6 +48,7 @@ from tui.tools import Preset, tool_label
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.forest_view import ForestView
+from tui.ui.history_screens import BusyScreen, ExportScreen, ImportScreen
 from tui.ui.labels import short_id
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker, ToolsScreen
@@ -52,6 +57,7 @@ from tui.ui.transcript import Transcript
 Key = tuple[str, str]
 # Actions about the highlighted response: greyed out until there is one.
 NEEDS_NODE = {
+    "export",
     "reply",
     "edit",
     "regenerate",
@@ -74,6 +80,8 @@ TREE_ACTIONS = NEEDS_NODE | {
     "tools",
     "pick_tools",
     "answer",
+    "import_ids",
+    "export",
 }
 
 
@@ -97,6 +105,10 @@ class ResponsesApp(App[None]):
         Binding("left_square_bracket", "prev_sibling", "Prev branch", show=False),
         Binding("right_square_bracket", "next_sibling", "Next branch", show=False),
         Binding("t", "tools", "Tools"),
+        Binding("i", "import_ids", "Import", show=False),
+        Binding("x", "export", "Export", show=False),
+        Binding("ctrl+r", "sync", "Sync", show=False),
+        Binding("ctrl+f", "search", "Search", show=False),
         Binding("T", "pick_tools", "Pick tools", show=False),
         Binding("a", "answer", "Answer", show=False),
         Binding("question_mark", "help", "Help"),
@@ -129,6 +141,7 @@ class ResponsesApp(App[None]):
         self.next_tools: list[dict[str, Any]] | None = None  # None: inherit from the parent
         self.env = os.environ if env is None else env
         self.streaming = False
+        self._searcher_stale = True
         self.live_key: Key | None = None
         self._refresh_timer: Any = None
         self.forest_view = ForestView(index, self.server, clock, id="forest")
@@ -610,6 +623,126 @@ class ResponsesApp(App[None]):
             kind=kind,
         )
         self._start_send(plan, shown, keep_text=True)
+
+    # ------------------------------------------------------------ history
+
+    def action_import_ids(self) -> None:
+        def chosen(ids: list[str] | None) -> None:
+            if ids:
+                self._import_worker(ids)
+
+        self.push_screen(ImportScreen(), chosen)
+
+    @work(group="history", exclusive=True)
+    async def _import_worker(self, ids: list[str]) -> None:
+        busy = BusyScreen(f"Importing {len(ids)} response{'s' if len(ids) != 1 else ''}…")
+        await self.push_screen(busy)
+        lines, last = [], None
+        for rid in ids:
+
+            def progress(done: int, current: str, rid: str = rid) -> None:
+                busy.report(done, None, f"{rid}: {done} fetched, now {current}")
+
+            try:
+                result = await import_chain(
+                    self.client,
+                    self.index,
+                    server=self.server,
+                    profile=self.profile.name,
+                    response_id=rid,
+                    progress=progress,
+                )
+            except NotFoundError:
+                lines.append(f"{rid}: not found on the server")
+                continue
+            except ApiError as error:
+                lines.append(f"{rid}: {error}")
+                continue
+            last = (self.server, rid)
+            note = f"{rid}: {len(result.imported)} imported"
+            if result.missing_ancestor:
+                note += f"; ancestor {result.missing_ancestor} is gone"
+            if result.inputs_unavailable:
+                note += "; input not recorded (the server cannot return it)"
+            lines.append(note)
+        busy.dismiss()
+        self._after_history_change(last)
+        severity = "information" if last is not None else "error"
+        self.notify("\n".join(lines), title="Import", severity=severity, timeout=8, markup=False)
+
+    def _after_history_change(self, focus: Key | None = None) -> None:
+        self._searcher_stale = True
+        self.forest_view.rebuild()
+        target = focus or self.current or self._latest_key()
+        if target is not None and self.index.get(*target) is not None:
+            self.forest_view.reveal(target)
+            self.current = target
+            self.call_later(self.show_path, target)
+
+    def action_sync(self) -> None:
+        self._sync_worker()
+
+    @work(group="history", exclusive=True)
+    async def _sync_worker(self) -> None:
+        busy = BusyScreen(f"Syncing with {self.profile.name}…")
+        await self.push_screen(busy)
+
+        def progress(done: int, total: int | None) -> None:
+            busy.report(done, total, f"{done} of {total}" if total else f"{done} listed")
+
+        try:
+            report = await sync(
+                self.client,
+                self.index,
+                server=self.server,
+                profile=self.profile.name,
+                progress=progress,
+            )
+        except ApiError as error:
+            busy.dismiss()
+            self.notify(str(error), title="Sync failed", severity="error", timeout=10, markup=False)
+            return
+        busy.dismiss()
+        self._after_history_change()
+        if report.listed:
+            summary = f"{len(report.new)} new from the server's list"
+        else:
+            summary = f"re-checked {report.checked} (the server cannot list)"
+        if report.missing:
+            summary += f"; {len(report.missing)} gone on the server, marked missing"
+        if report.restored:
+            summary += f"; {len(report.restored)} back"
+        if report.failed:
+            summary += f"; {len(report.failed)} could not be checked"
+        self.notify(summary, title="Sync", timeout=8, markup=False)
+
+    def action_export(self) -> None:
+        if self.current is None:
+            return
+        key = self.current
+
+        def chosen(choice: dict[str, Any] | None) -> None:
+            if choice is not None:
+                self._export(key, choice)
+
+        self.push_screen(ExportScreen(key[1], Path.cwd()), chosen)
+
+    def _export(self, key: Key, choice: dict[str, Any]) -> None:
+        from tui.ops import export as exporting
+
+        render = {
+            ("path", "md"): exporting.export_markdown,
+            ("path", "json"): exporting.export_json,
+            ("tree", "md"): exporting.export_tree_markdown,
+            ("tree", "json"): exporting.export_tree_json,
+        }[(choice["scope"], choice["format"])]
+        try:
+            text = render(self.index, key[0], key[1])
+            write_private_file(choice["path"], text.encode("utf-8"))
+        except OSError as error:
+            self.notify(f"Export failed: {error}", severity="error", markup=False)
+            return
+        self.notify(f"Exported to {choice['path']}", timeout=6, markup=False)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -55,6 +55,8 @@ class ForestView(Tree[Key]):
         self._fv_filled: set[Key] = set()
         self._fv_pending: set[Key] = set()
         self.filter_keys: set[Key] | None = None  # nodes to show when filtering (with ancestors)
+        self.all_servers = False  # show every server in the index, each under its own heading
+        self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self.label_width = 40
 
     # ------------------------------------------------------------ building
@@ -63,6 +65,20 @@ class ForestView(Tree[Key]):
     def forest(self) -> Forest:
         return self.index.forest(self.server)
 
+    def _is_top(self, node: TreeNode[Key]) -> bool:
+        """A conversation's first node (directly under the root or a server heading)."""
+        return node.parent is self.root or (node.parent is not None and node.parent.data is None)
+
+    def _forest(self, key: Key) -> Forest:
+        """The forest a key lives in (in the all-servers view, keys come from several)."""
+        return self.index.forest(key[0])
+
+    def servers_shown(self) -> list[str]:
+        if not self.all_servers:
+            return [self.server]
+        servers = self.index.servers()
+        return sorted(set(servers) | {self.server}, key=lambda s: (s != self.server, s))
+
     def rebuild(self, expand: Iterable[Key] = ()) -> None:
         """Rebuild from the index: roots, the paths to `expand`, and every branch that was
         open before (so a delete or a filter does not fold the user's view)."""
@@ -70,16 +86,23 @@ class ForestView(Tree[Key]):
         self.clear()
         self._by_key.clear()
         self._fv_filled.clear()
-        forest = self.forest
-        roots = forest.roots()
-        roots.sort(key=lambda k: forest.ref(k).created_at, reverse=True)  # newest first
-        for root in roots:
-            if self.filter_keys is not None and root not in self._visible_roots():
-                continue
-            self._add_segment(self.root, root)
-        forest = self.forest
+        for server in self.servers_shown():
+            forest = self.index.forest(server)
+            parent = self.root
+            if self.all_servers:
+                name = self.server_names.get(server, "")
+                heading = Text(no_wrap=True, overflow="ellipsis")
+                heading.append(f"{name or 'no profile'} ", style="bold")
+                heading.append(f"{server}  ·  {len(forest)}", style="dim")
+                parent = self.root.add(heading, data=None, expand=True)
+            roots = forest.roots()
+            roots.sort(key=lambda k, f=forest: f.ref(k).created_at, reverse=True)  # newest first
+            for root in roots:
+                if self.filter_keys is not None and root not in self._visible_roots():
+                    continue
+                self._add_segment(parent, root)
         for key in was_open:
-            if key in forest:
+            if key in self._forest(key):
                 self.open(key)
         for key in expand:
             self.reveal(key, move=False)
@@ -89,8 +112,11 @@ class ForestView(Tree[Key]):
 
     def _visible_roots(self) -> set[Key]:
         if not hasattr(self, "_roots_cache") or self._roots_cache[0] is not self.filter_keys:
-            forest = self.forest
-            roots = {forest.conversation_root(k) for k in self.filter_keys or () if k in forest}
+            roots = {
+                self._forest(k).conversation_root(k)
+                for k in self.filter_keys or ()
+                if k in self._forest(k)
+            }
             self._roots_cache = (self.filter_keys, roots)
         return self._roots_cache[1]
 
@@ -101,7 +127,7 @@ class ForestView(Tree[Key]):
         """Room for the preview: the pane width minus indentation and the details."""
         width = self.size.width or 40
         depth = 0
-        forest = self.forest
+        forest = self._forest(key)
         if key in forest:
             current = forest.segment_of(key).head
             while (parent := forest.parent(current)) is not None:
@@ -113,9 +139,8 @@ class ForestView(Tree[Key]):
 
     def relabel_all(self) -> None:
         for key, node in list(self._by_key.items()):
-            is_head = node.parent is self.root or (
-                key in self.forest and self.forest.segment_of(key).head == key
-            )
+            forest = self._forest(key)
+            is_head = self._is_top(node) or (key in forest and forest.segment_of(key).head == key)
             node.set_label(self.label_for(key, head=is_head))
 
     def on_resize(self) -> None:
@@ -123,7 +148,7 @@ class ForestView(Tree[Key]):
 
     def label_for(self, key: Key, *, head: bool) -> Text:
         summary = self._summary(key)
-        forest = self.forest
+        forest = self._forest(key)
         if summary is None:
             return Text(key[1])
         turns = len(forest.segment_of(key).keys) if head and key in forest else 1
@@ -145,7 +170,7 @@ class ForestView(Tree[Key]):
         )
 
     def _add_segment(self, parent: TreeNode[Key], head: Key) -> TreeNode[Key]:
-        forest = self.forest
+        forest = self._forest(head)
         segment = forest.segment_of(head)
         has_more = len(segment.keys) > 1 or bool(forest.children(segment.tail))
         node = parent.add(self.label_for(head, head=True), data=head, allow_expand=has_more)
@@ -157,7 +182,7 @@ class ForestView(Tree[Key]):
         if head in self._fv_filled:
             return
         node = self._by_key[head]
-        forest = self.forest
+        forest = self._forest(head)
         segment = forest.segment_of(head)
         node.remove_children()
         for key in segment.keys[1:]:
@@ -170,7 +195,7 @@ class ForestView(Tree[Key]):
 
     def _shows(self, head: Key) -> bool:
         assert self.filter_keys is not None
-        forest = self.forest
+        forest = self._forest(head)
         if head in self.filter_keys:
             return True
         return any(k in self.filter_keys for k in forest.descendants(head)) or any(
@@ -190,7 +215,7 @@ class ForestView(Tree[Key]):
 
     def reveal(self, key: Key, *, move: bool = True) -> TreeNode[Key] | None:
         """Make `key` visible (expanding its segments) and optionally move the cursor to it."""
-        forest = self.forest
+        forest = self._forest(key)
         if key not in forest:
             return None
         heads = []
@@ -231,8 +256,9 @@ class ForestView(Tree[Key]):
     def refresh_label(self, key: Key) -> None:
         node = self._by_key.get(key)
         if node is not None:
-            is_head = self.forest.segment_of(key).head == key if key in self.forest else True
-            node.set_label(self.label_for(key, head=is_head or node.parent is self.root))
+            forest = self._forest(key)
+            is_head = forest.segment_of(key).head == key if key in forest else True
+            node.set_label(self.label_for(key, head=is_head or self._is_top(node)))
 
     def add_response(self, key: Key, *, pending: bool = False) -> None:
         """A new response arrived: put it in the tree and make it visible."""
@@ -240,13 +266,16 @@ class ForestView(Tree[Key]):
             self._fv_pending.add(key)
         else:
             self._fv_pending.discard(key)
-        forest = self.forest
+        forest = self._forest(key)
         if key not in forest:
             return
         parent = forest.parent(key)
         if parent is None:
             if key in self._by_key:  # already shown (it was added when it started streaming)
                 self.refresh_label(key)
+                return
+            if self.all_servers:
+                self.rebuild(expand=[key])
                 return
             self._by_key[key] = self.root.add(
                 self.label_for(key, head=True), data=key, allow_expand=False, before=0
@@ -258,7 +287,7 @@ class ForestView(Tree[Key]):
         self._rebuild_from(head)
 
     def _rebuild_from(self, head: Key) -> None:
-        forest = self.forest
+        forest = self._forest(head)
         node = self._by_key.get(head)
         if node is None:
             parent = forest.parent(head)

@@ -109,6 +109,7 @@ HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("p", "parent response"),
             ("g  G", "first / last line"),
             ("/", "filter the forest by text (esc clears)"),
+            ("ctrl+f", "search every turn; enter jumps to the result"),
         ],
     ),
     (
@@ -134,6 +135,9 @@ HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("Y", "copy the response id"),
             ("c", "copy the whole path as Markdown"),
             ("t", "tool presets: add, edit, duplicate, delete"),
+            ("i", "import responses by id (with their ancestors)"),
+            ("ctrl+r", "sync with the server (new ones in, gone ones marked)"),
+            ("x", "export this path or the whole conversation (Markdown, JSON)"),
         ],
     ),
     (

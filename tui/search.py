@@ -1,0 +1,286 @@
+"""Full-text search over the local index: case-insensitive substring, every word must match.
+
+Pure (no Textual): the UI asks `SearchIndex.search` for hits to list and `filter_keys` for the
+keys to keep when filtering the tree.
+
+What is kept per response, built once from the bodies (`build`) and then kept up to date
+(`update`, `remove`):
+
+- one lowercase string: the fields below, sanitized, whitespace collapsed, joined by "\\n"
+  (which no field contains, so a word never matches across two fields, since query words
+  never contain whitespace);
+- a small record: where each field ends in that string, and the original-case text
+  compressed (only when it differs from the lowercase one), decompressed only for the hits
+  that are returned, to cut their snippets.
+
+Fields, in the order a hit is attributed to them: `input` (the user's text, empty when the
+input was not recorded), `output` (the visible answer plus tool call names, arguments,
+outputs and errors), `tool` (the tool labels of the request), `model`, `id`. Reasoning is not
+searched.
+
+Searching is a linear scan with `str.__contains__`, newest first, stopping at `limit`: about
+10 ms for 10,000 responses on a typical machine, far below the 50 ms budget.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tui.api import items
+from tui.store.records import NodeSummary
+from tui.text import sanitize
+
+Key = tuple[str, str]
+
+FIELDS = ("input", "output", "tool", "model", "id")
+SNIPPET_CHARS = 80
+_SEPARATOR = "\n"
+_ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: Key
+    field: str  # "input", "output", "id", "model", "tool"
+    snippet: str  # one line, sanitized, about 80 chars around the first match
+    start: int  # position of the match inside snippet
+    length: int  # length of the match inside snippet
+
+
+class _Source(Protocol):
+    """What `SearchIndex` needs of `tui.store.index.Index`."""
+
+    def nodes(self, server: str | None = None) -> list[NodeSummary]: ...
+
+    def get(self, server: str, response_id: str) -> NodeSummary | None: ...
+
+    def load_body(self, server: str, response_id: str) -> dict[str, Any]: ...
+
+
+class _Record:
+    __slots__ = ("ends", "key", "low", "order", "packed")
+
+    def __init__(
+        self, key: Key, order: tuple[float, str], low: str, ends: tuple[int, ...], packed: bytes
+    ) -> None:
+        self.key = key
+        self.order = order  # (created_at, id): the sort key, newest first when reversed
+        self.low = low  # the lowercase text of every field, joined by _SEPARATOR
+        self.ends = ends  # where each field of FIELDS ends in `low`
+        self.packed = packed  # zlib of the original-case text; b"" when equal to `low`
+
+    def original(self) -> str:
+        return zlib.decompress(self.packed).decode("utf-8") if self.packed else self.low
+
+
+def flat(text: object) -> str:
+    """Sanitized, on one line, whitespace runs collapsed to one space."""
+    return " ".join(sanitize(text).split())
+
+
+def lower(text: str) -> str:
+    """`text` lowercased character by character, keeping its length.
+
+    `str.lower` may lengthen a string ("İ" becomes two characters); positions found in the
+    lowercase text must stay valid in the original, so such characters are kept as they are.
+    """
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def output_parts(response: Any) -> list[str]:
+    """The searchable text of a response's output: the answer, then tool items."""
+    parts = [items.response_text(response)]
+    if not isinstance(response, dict):
+        return parts
+    for item in response.get("output") or []:
+        if not isinstance(item, dict):
+            continue
+        kind = items.item_type(item)
+        if kind == "mcp_call":
+            call = items.normalize_mcp_call(item)
+            parts += [call["server_label"], call["name"], call["arguments"]]
+            parts += [call["output"] or "", call["error"] or ""]
+        elif kind in ("function_call", "mcp_approval_request"):
+            parts += [item.get("server_label"), item.get("name"), item.get("arguments")]
+        elif kind in ("function_call_output", "tool_output"):
+            parts.append(item.get("output"))
+        elif kind == "mcp_list_tools":
+            parts.append(item.get("server_label"))
+    return [p if isinstance(p, str) else _as_text(p) for p in parts if p]
+
+
+def _as_text(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def field_texts(summary: NodeSummary, body: dict[str, Any]) -> tuple[str, ...]:
+    """The original-case, sanitized, one-line text of each field of FIELDS."""
+    recorded = body.get("input")
+    said = flat(items.input_text(recorded)) if recorded is not None else ""
+    answer = " ".join(t for t in (flat(p) for p in output_parts(body.get("response"))) if t)
+    tools = ", ".join(t for t in (flat(label) for label in summary.tool_labels) if t)
+    return (said, answer, tools, flat(summary.model), flat(summary.id))
+
+
+def _record(summary: NodeSummary, body: dict[str, Any]) -> _Record:
+    texts = field_texts(summary, body)
+    ends = []
+    position = -1
+    for text in texts:
+        position += 1 + len(text)
+        ends.append(position)
+    original = _SEPARATOR.join(texts)
+    low = lower(original)
+    packed = b"" if low == original else zlib.compress(original.encode("utf-8"), 6)
+    return _Record(summary.key, (summary.created_at, summary.id), low, tuple(ends), packed)
+
+
+def query_words(query: str) -> list[str]:
+    """The distinct lowercase words of a query, longest first (the most selective)."""
+    words = {lower(w) for w in flat(query).split()}
+    return sorted(words, key=len, reverse=True)
+
+
+class SearchIndex:
+    """Full-text search over the responses of one server (`server=None`: every server)."""
+
+    def __init__(self, index: _Source, server: str | None = None) -> None:
+        self.index = index
+        self.server = server
+        self._records: dict[Key, _Record] = {}
+        self._order: list[_Record] | None = []  # newest first; None when it needs a sort
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._records
+
+    # ------------------------------------------------------------ upkeep
+
+    def build(self) -> None:
+        """Load every body once and (re)build the text of every node."""
+        records: dict[Key, _Record] = {}
+        # In shard order, so each body shard is opened once despite the index's small LRU.
+        for summary in sorted(self.index.nodes(self.server), key=lambda n: n.shard):
+            try:
+                body = self.index.load_body(summary.server, summary.id)
+            except KeyError:
+                continue
+            records[summary.key] = _record(summary, body)
+        self._records = records
+        self._order = None
+
+    def update(self, key: Key) -> None:
+        """(Re)load one node after it changed or was added; a node gone from the index is
+        removed. Keys of another server than this search's are ignored."""
+        server, response_id = key
+        if self.server is not None and server != self.server:
+            return
+        summary = self.index.get(server, response_id)
+        body = None
+        if summary is not None:
+            try:
+                body = self.index.load_body(server, response_id)
+            except KeyError:
+                body = None
+        if summary is None or body is None:
+            self.remove(key)
+            return
+        old = self._records.get(key)
+        record = _record(summary, body)
+        self._records[key] = record
+        if old is not None and old.order == record.order and self._order is not None:
+            self._order[self._order.index(old)] = record
+        else:
+            self._order = None
+
+    def remove(self, key: Key) -> None:
+        if self._records.pop(key, None) is not None:
+            self._order = None
+
+    def _ordered(self) -> list[_Record]:
+        if self._order is None:
+            self._order = sorted(self._records.values(), key=lambda r: r.order, reverse=True)
+        return self._order
+
+    # ------------------------------------------------------------ queries
+
+    def _matching(self, words: list[str], limit: int | None) -> list[_Record]:
+        out: list[_Record] = []
+        if not words:
+            return out
+        first, rest = words[0], words[1:]
+        for record in self._ordered():
+            low = record.low
+            if first in low and all(w in low for w in rest):
+                out.append(record)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def search(self, query: str, limit: int = 200) -> list[Hit]:
+        """Nodes whose text holds every word of `query` (case-insensitive substrings, in any
+        field), newest first, at most `limit`. An empty query finds nothing."""
+        words = query_words(query)
+        if limit <= 0:
+            return []
+        return [_hit(record, words) for record in self._matching(words, limit)]
+
+    def filter_keys(self, query: str) -> set[Key]:
+        """The keys of every node matching `query` (no limit); empty for an empty query."""
+        return {record.key for record in self._matching(query_words(query), None)}
+
+
+def _hit(record: _Record, words: list[str]) -> Hit:
+    """The hit of a matching record: the first field holding a word, at its earliest match."""
+    low = record.low
+    begin = 0
+    for name, end in zip(FIELDS, record.ends, strict=True):
+        best = -1
+        best_word = ""
+        for word in words:
+            at = low.find(word, begin, end)
+            if at != -1 and (
+                best == -1 or at < best or (at == best and len(word) > len(best_word))
+            ):
+                best, best_word = at, word
+        if best != -1:
+            text = record.original()[begin:end]
+            return _snippet(record.key, name, text, best - begin, len(best_word))
+        begin = end + 1
+    # Unreachable for a record that matched; kept total for safety.
+    return Hit(record.key, FIELDS[0], "", 0, 0)
+
+
+def _snippet(key: Key, field: str, text: str, at: int, length: int) -> Hit:
+    """About SNIPPET_CHARS characters of `text` around text[at:at + length]."""
+    length = min(length, SNIPPET_CHARS)
+    room = SNIPPET_CHARS - length
+    left = max(0, at - room // 3)  # a third of the room before the match, the rest after
+    right = min(len(text), at + length + (room - (at - left)))
+    left = max(0, min(left, right - SNIPPET_CHARS))  # near the end: use the room before
+    if left > 0:  # start on a word when one starts close by
+        space = text.find(" ", left, at)
+        if space != -1 and space - left < 12:
+            left = space + 1
+    if right < len(text):
+        space = text.rfind(" ", at + length, right)
+        if space != -1 and right - space < 12:
+            right = space
+    before = sanitize(text[left:at])
+    match = sanitize(text[at : at + length])
+    after = sanitize(text[at + length : right])
+    prefix = _ELLIPSIS if left > 0 else ""
+    suffix = _ELLIPSIS if right < len(text) else ""
+    snippet = prefix + before + match + after + suffix
+    return Hit(key, field, snippet, len(prefix) + len(before), len(match))

@@ -1,0 +1,243 @@
+"""Dialogs for history work: import by id, export, search results, profile switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import (
+    Button,
+    Input,
+    Label,
+    OptionList,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+from textual.widgets.option_list import Option
+
+from tui.text import one_line, sanitize
+
+
+class ImportScreen(ModalScreen[list[str] | None]):
+    """Ask for response ids to import (space or comma separated)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(
+                Text.assemble(
+                    ("Import responses by id\n", "bold"),
+                    (
+                        "Each one is retrieved with its ancestors (walking previous_response_id "
+                        "up to the root) and its input items where the server has them.",
+                        "dim",
+                    ),
+                )
+            )
+            yield Input(placeholder="resp_… resp_…", id="import-ids")
+            yield Static("", id="import-error", classes="error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        ids = [part for part in event.value.replace(",", " ").split() if part]
+        bad = [i for i in ids if not all(c.isalnum() or c in "_-" for c in i)]
+        if not ids or bad:
+            message = f"not a response id: {bad[0]!r}" if bad else "type one or more ids"
+            self.query_one("#import-error", Static).update(Text(message, style="bold red"))
+            return
+        self.dismiss(ids)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BusyScreen(ModalScreen[None]):
+    """Progress of a long operation (import, sync) with a live status line."""
+
+    def __init__(self, title: str, total: int | None = None) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.total = total
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield ProgressBar(total=self.total, show_eta=False, id="busy-progress")
+            yield Static("", id="busy-status")
+
+    def report(self, done: int, total: int | None, status: str) -> None:
+        bar = self.query_one(ProgressBar)
+        if total is not None:
+            bar.update(total=total, progress=done)
+        else:
+            bar.update(total=None)
+        self.query_one("#busy-status", Static).update(Text(one_line(status, 80), style="dim"))
+
+
+class ExportScreen(ModalScreen[dict[str, Any] | None]):
+    """Choose what to export (this path or the whole conversation), the format and the file."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "export", "Export", priority=True),
+    ]
+
+    def __init__(self, response_id: str, directory: Path) -> None:
+        super().__init__(classes="modal")
+        self.response_id = response_id
+        self.directory = directory
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text("Export", style="bold"))
+            with Horizontal(id="export-choices"):
+                with RadioSet(id="export-scope"):
+                    yield RadioButton(Content("this path (root → here)"), value=True, id="path")
+                    yield RadioButton(Content("the whole conversation"), id="tree")
+                with RadioSet(id="export-format"):
+                    yield RadioButton(Content("Markdown"), value=True, id="md")
+                    yield RadioButton(Content("JSON (re-importable)"), id="json")
+            yield Label(Content("File"))
+            yield Input(self._default_path("path", "md"), id="export-file")
+            yield Static("", id="export-error", classes="error")
+            with Horizontal(id="buttons"):
+                yield Button(Content("Export (ctrl+s)"), variant="primary", id="export")
+                yield Button(Content("Cancel (esc)"), id="cancel")
+
+    def _default_path(self, scope: str, fmt: str) -> str:
+        suffix = "-conversation" if scope == "tree" else ""
+        return str(self.directory / f"{self.response_id}{suffix}.{fmt}")
+
+    def _choice(self, selector: str) -> str:
+        pressed = self.query_one(selector, RadioSet).pressed_button
+        return pressed.id if pressed is not None and pressed.id else ""
+
+    @on(RadioSet.Changed)
+    def _changed(self) -> None:
+        self.query_one("#export-file", Input).value = self._default_path(
+            self._choice("#export-scope"), self._choice("#export-format")
+        )
+
+    def action_export(self) -> None:
+        path = self.query_one("#export-file", Input).value.strip()
+        if not path:
+            self.query_one("#export-error", Static).update(Text("choose a file", style="bold red"))
+            return
+        self.dismiss(
+            {
+                "scope": self._choice("#export-scope"),
+                "format": self._choice("#export-format"),
+                "path": Path(path).expanduser(),
+            }
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "export":
+            self.action_export()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SearchScreen(ModalScreen[tuple[str, str] | None]):
+    """Full-text search over every turn; enter jumps to the highlighted result."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Close"),
+        Binding("down", "focus_results", "Results", show=False),
+    ]
+
+    def __init__(self, searcher: Any) -> None:
+        super().__init__(classes="modal")
+        self.searcher = searcher
+        self.hits: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text("Search every turn", style="bold"))
+            yield Input(placeholder="words to find (all of them)", id="search-query")
+            yield Static("", id="search-count", classes="hint")
+            yield OptionList(id="search-results")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Changed, "#search-query")
+    def _query(self, event: Input.Changed) -> None:
+        results = self.query_one(OptionList)
+        results.clear_options()
+        self.hits = self.searcher.search(event.value, limit=200) if event.value.strip() else []
+        for n, hit in enumerate(self.hits):
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"{hit.key[1][:13]}… ", style="dim")
+            line.append(f"{hit.field:<6} ", style="cyan")
+            snippet = sanitize(hit.snippet)
+            line.append(snippet[: hit.start])
+            line.append(snippet[hit.start : hit.start + hit.length], style="bold reverse")
+            line.append(snippet[hit.start + hit.length :])
+            results.add_option(Option(line, id=str(n)))
+        count = len(self.hits)
+        label = "" if not event.value.strip() else f"{count}{'+' if count == 200 else ''} found"
+        self.query_one("#search-count", Static).update(Text(label, style="dim"))
+
+    @on(Input.Submitted, "#search-query")
+    def _first(self) -> None:
+        if self.hits:
+            self.dismiss(self.hits[0].key)
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.hits[int(event.option.id or 0)].key)
+
+    def action_focus_results(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ProfileScreen(ModalScreen[str | None]):
+    """Switch to another profile (server); the place in each one is remembered."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, rows: list[tuple[str, str, bool]], current: str) -> None:
+        super().__init__(classes="modal")
+        self.rows = rows  # (name, description, usable)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text("Switch profile", style="bold"))
+            options = OptionList(id="profile-list")
+            for name, description, usable in self.rows:
+                line = Text()
+                line.append(("● " if name == self.current else "  ") + name, style="bold")
+                line.append(f"  {description}", style="dim" if usable else "red")
+                options.add_option(Option(line, id=name))
+            yield options
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
