@@ -20,7 +20,7 @@ from tui.api import items
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
-from tui.api.profiles import Profile
+from tui.api.profiles import BUILTIN_PROFILES, Profile, profile_from_dict
 from tui.local.server import OfflineBackend
 from tui.ops.connect import make_client, server_id
 from tui.ops.conversation import (
@@ -40,6 +40,7 @@ from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown
 from tui.ops.importer import import_chain
 from tui.ops.sync import sync
+from tui.search import SearchIndex
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
 from tui.store.records import Status
@@ -48,7 +49,13 @@ from tui.tools import Preset, tool_label
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.forest_view import ForestView
-from tui.ui.history_screens import BusyScreen, ExportScreen, ImportScreen
+from tui.ui.history_screens import (
+    BusyScreen,
+    ExportScreen,
+    ImportScreen,
+    ProfileScreen,
+    SearchScreen,
+)
 from tui.ui.labels import short_id
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker, ToolsScreen
@@ -108,7 +115,7 @@ class ResponsesApp(App[None]):
         Binding("i", "import_ids", "Import", show=False),
         Binding("x", "export", "Export", show=False),
         Binding("ctrl+r", "sync", "Sync", show=False),
-        Binding("ctrl+f", "search", "Search", show=False),
+        Binding("ctrl+f", "search", "Search", show=False, priority=True),
         Binding("T", "pick_tools", "Pick tools", show=False),
         Binding("a", "answer", "Answer", show=False),
         Binding("question_mark", "help", "Help"),
@@ -133,6 +140,8 @@ class ResponsesApp(App[None]):
         self.profile = profile
         self.server = server_id(profile)
         self.client = client or make_client(profile, env, backend=backend)
+        self.backend = backend
+        self.places: dict[str, Key] = {}  # server -> the response the cursor was on
         self.clock = clock
         self.debounce = debounce
         self.current: Key | None = None
@@ -142,6 +151,8 @@ class ResponsesApp(App[None]):
         self.env = os.environ if env is None else env
         self.streaming = False
         self._searcher_stale = True
+        self._search_ready = False
+        self.searcher = SearchIndex(index)
         self.live_key: Key | None = None
         self._refresh_timer: Any = None
         self.forest_view = ForestView(index, self.server, clock, id="forest")
@@ -163,8 +174,7 @@ class ResponsesApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        where = "offline backend (no model, no network)" if self.profile.local else self.server
-        self.sub_title = f"{self.profile.name} · {where} · {self.default_model}"
+        self._set_title()
         self.filter_input.display = False
         self.forest_view.rebuild()
         latest = self._latest_key()
@@ -177,6 +187,10 @@ class ResponsesApp(App[None]):
             self.forest_view.reveal(latest)
             self.forest_view.focus()
         self._update_target()
+
+    def _set_title(self) -> None:
+        where = "offline backend (no model, no network)" if self.profile.local else self.server
+        self.sub_title = f"{self.profile.name} · {where} · {self.default_model}"
 
     async def _welcome(self) -> None:
         text = Text()
@@ -232,7 +246,7 @@ class ResponsesApp(App[None]):
             if not self.index.nodes(self.server):
                 await self._welcome()
             return
-        forest = self.index.forest(self.server)
+        forest = self.index.forest(key[0])
         path = forest.path_to_root(key)
         turns = []
         for k in path:
@@ -244,7 +258,7 @@ class ResponsesApp(App[None]):
         await self.transcript.show(turns, now=self.clock(), current=key, below=below)
 
     def _below_note(self, key: Key) -> str:
-        forest = self.index.forest(self.server)
+        forest = self.index.forest(key[0])
         children = forest.children(key)
         if not children:
             return ""
@@ -265,13 +279,13 @@ class ResponsesApp(App[None]):
         elif parent is None:
             text.append("✚ new conversation", style="bold green")
         else:
-            forest = self.index.forest(self.server)
+            forest = self.index.forest(parent[0])
             forks = len(forest.children(parent)) if parent in forest else 0
             text.append("↳ reply to ", style="bold")
             text.append(short_id(parent[1]), style="bold cyan")
             if forks:
                 text.append(" · new branch", style="yellow")
-            _anchor, replay = replay_plan(self.index, self.server, parent[1])
+            _anchor, replay = replay_plan(self.index, parent[0], parent[1])
             if replay:
                 text.append(
                     f" · replays {len(replay)} turn{'s' if len(replay) != 1 else ''} as input "
@@ -293,7 +307,7 @@ class ResponsesApp(App[None]):
     def _next_settings(self) -> tuple[str, list[dict[str, Any]]]:
         """The model and tools the next message will be sent with."""
         source = self.edit_target if self.mode == "edit" else self._reply_parent()
-        inherited = settings_of(self.index, self.server, source[1] if source else None)
+        inherited = settings_of(self.index, source[0], source[1]) if source is not None else {}
         tools = self.next_tools if self.next_tools is not None else inherited.get("tools") or []
         return str(inherited.get("model") or self.default_model), list(tools)
 
@@ -302,8 +316,11 @@ class ResponsesApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         focused = self.focused
         in_text = isinstance(focused, ComposerInput | Input)
-        if action in TREE_ACTIONS and (in_text or self.screen is not self.screen_stack[0]):
+        in_front = self.screen is not self.screen_stack[0]
+        if action in TREE_ACTIONS and (in_text or in_front):
             return False  # typing, or another screen (tools, a dialog) is in front
+        if action in ("search", "switch_profile", "toggle_servers") and in_front:
+            return False
         if action in NEEDS_NODE and self.current is None:
             return None
         if action == "cancel_stream":
@@ -311,6 +328,8 @@ class ResponsesApp(App[None]):
         return True
 
     def action_reply(self) -> None:
+        if not self._ensure_server(self.current):
+            return
         self.mode = "reply"
         self.edit_target = None
         self._update_target()
@@ -323,7 +342,7 @@ class ResponsesApp(App[None]):
         self.composer.input.focus()
 
     def action_edit(self) -> None:
-        if self.current is None:
+        if self.current is None or not self._ensure_server(self.current):
             return
         body = self.index.load_body(*self.current)
         recorded = body.get("input")
@@ -334,7 +353,7 @@ class ResponsesApp(App[None]):
         self.composer.input.focus()
 
     def action_regenerate(self) -> None:
-        if self.current is None:
+        if self.current is None or not self._ensure_server(self.current):
             return
         try:
             plan = plan_sibling(
@@ -497,6 +516,7 @@ class ResponsesApp(App[None]):
         if key is not None:
             self.forest_view.add_response(key)
             self.forest_view.refresh_label(key)
+            self._search_changed(key)
             self.current = key
             await self.show_path(key)
         elif self.current is not None:
@@ -517,12 +537,12 @@ class ResponsesApp(App[None]):
 
     def action_parent(self) -> None:
         if self.current is not None:
-            self._goto(self.index.forest(self.server).parent(self.current))
+            self._goto(self.index.forest(self.current[0]).parent(self.current))
 
     def _sibling(self, step: int) -> None:
         if self.current is None:
             return
-        forest = self.index.forest(self.server)
+        forest = self.index.forest(self.current[0])
         probe: Key | None = self.current
         while probe is not None:
             siblings = forest.siblings(probe)
@@ -575,12 +595,12 @@ class ResponsesApp(App[None]):
         self.action_pick_tools()
 
     def action_answer(self) -> None:
-        if self.current is not None:
+        if self.current is not None and self._ensure_server(self.current):
             self._prompt_pending(self.current, quiet=False)
 
     def _prompt_pending(self, key: Key, *, quiet: bool) -> None:
         """Open the prompt for the first unanswered approval request or function call."""
-        pending = pending_requests(self.index, self.server, key[1])
+        pending = pending_requests(self.index, key[0], key[1])
         if not pending:
             if not quiet:
                 self.notify("Nothing to answer here.", timeout=3)
@@ -744,6 +764,110 @@ class ResponsesApp(App[None]):
             return
         self.notify(f"Exported to {choice['path']}", timeout=6, markup=False)
 
+    # ------------------------------------------------------------ several servers
+
+    def _all_profiles(self) -> dict[str, Profile]:
+        custom = {}
+        for doc in self.index.profiles():
+            try:
+                custom[doc["name"]] = profile_from_dict(doc)
+            except (KeyError, ValueError):
+                continue
+        return {**BUILTIN_PROFILES, **custom}
+
+    def _server_names(self) -> dict[str, str]:
+        names: dict[str, list[str]] = {}
+        for name, profile in self._all_profiles().items():
+            names.setdefault(server_id(profile), []).append(name)
+        return {server: ", ".join(found) for server, found in names.items()}
+
+    def action_switch_profile(self) -> None:
+        rows = []
+        for name, profile in self._all_profiles().items():
+            if profile.local:
+                rows.append((name, "offline backend (no key)", True))
+                continue
+            has_key = not profile.api_key_env or bool(self.env.get(profile.api_key_env))
+            state = "" if has_key else f" · ${profile.api_key_env} not set"
+            rows.append((name, f"{profile.base_url}{state}", has_key))
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.switch_profile(name)
+
+        self.push_screen(ProfileScreen(rows, self.profile.name), chosen)
+
+    def switch_profile(self, name: str) -> bool:
+        """Talk to another server; the place in each server is remembered."""
+        profile = self._all_profiles().get(name)
+        if profile is None:
+            self.notify(f"unknown profile {name!r}", severity="error", markup=False)
+            return False
+        if self.streaming:
+            self.notify("Wait for the reply to finish first.", severity="warning")
+            return False
+        try:
+            client = make_client(profile, self.env, backend=self.backend if profile.local else None)
+        except ApiError as error:
+            self.notify(str(error), title="Cannot switch", severity="error", markup=False)
+            return False
+        if self.current is not None:
+            self.places[self.current[0]] = self.current
+        old = self.client
+        self.call_later(old.aclose)
+        self.client = client
+        self.profile = profile
+        self.server = server_id(profile)
+        self.forest_view.server = self.server
+        self.forest_view.server_names = self._server_names()
+        self._set_title()
+        self.forest_view.rebuild()
+        target = self.places.get(self.server) or self._latest_key()
+        if self.forest_view.all_servers and self.current is not None:
+            target = self.places.get(self.server) or target
+        self.current = target
+        if target is not None:
+            self.mode = "reply"
+            self.forest_view.reveal(target)
+            self.call_later(self.show_path, target)
+        else:  # nothing here yet: ready to start a conversation, as on a first run
+            self.mode = "new"
+            self.call_later(self._welcome)
+            self.composer.input.focus()
+        self._update_target()
+        self.notify(f"Now on {name} ({self.server})", timeout=3, markup=False)
+        return True
+
+    def action_toggle_servers(self) -> None:
+        view = self.forest_view
+        view.all_servers = not view.all_servers
+        view.server_names = self._server_names()
+        view.rebuild()
+        if self.current is not None:
+            view.reveal(self.current)
+        self.notify(
+            "Showing every server in the index" if view.all_servers else "Showing this server only",
+            timeout=3,
+        )
+
+    def _ensure_server(self, key: Key | None) -> bool:
+        """Writing to a response of another server needs that server's profile: switch to it
+        when there is one, else say what to do."""
+        if key is None or key[0] == self.server:
+            return True
+        for name, profile in self._all_profiles().items():
+            if server_id(profile) == key[0]:
+                self.places[key[0]] = key
+                return self.switch_profile(name)
+        self.notify(
+            f"{key[1]} lives on {key[0]}, which no profile points at: add one with "
+            f"`responses-tui profiles add NAME --base-url {key[0]}`",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
+        return False
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -760,19 +884,76 @@ class ResponsesApp(App[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        query = event.value.strip().lower()
-        if not query:
+        self._apply_filter(event.value)
+
+    def _apply_filter(self, value: str) -> None:
+        """Filter the forest: full text once the search index is built (it builds in the
+        background on first use), previews, ids, models and tools until then."""
+        query = value.strip().lower()
+        words = query.split()
+        if not words:
             self.forest_view.filter_keys = None
+            self.forest_view.highlight = []
+        elif self._search_ready and not self._searcher_stale:
+            self.forest_view.filter_keys = self.searcher.filter_keys(query)
+            self.forest_view.highlight = words
         else:
             self.forest_view.filter_keys = {
                 n.key
-                for n in self.index.nodes(self.server)
-                if query in n.input_preview.lower()
-                or query in n.output_preview.lower()
-                or query in n.id.lower()
-                or query in n.model.lower()
+                for n in self.index.nodes()
+                if all(
+                    w in n.input_preview.lower()
+                    or w in n.output_preview.lower()
+                    or w in n.id.lower()
+                    or w in n.model.lower()
+                    or any(w in t.lower() for t in n.tool_labels)
+                    for w in words
+                )
             }
+            self.forest_view.highlight = words
+            self._build_search()
         self.forest_view.rebuild()
+
+    @work(group="search-build", exclusive=True)
+    async def _build_search(self) -> None:
+        """Build the full-text index cooperatively (the event loop stays responsive)."""
+        if self._search_ready and not self._searcher_stale:
+            return
+        fresh = SearchIndex(self.index)
+        nodes = sorted(self.index.nodes(), key=lambda n: n.shard)  # one shard at a time
+        for n, summary in enumerate(nodes):
+            fresh.update(summary.key)
+            if n % 100 == 99:
+                await asyncio.sleep(0)
+        self.searcher = fresh
+        self._search_ready = True
+        self._searcher_stale = False
+        if self.filter_input.display and self.filter_input.value.strip():
+            self._apply_filter(self.filter_input.value)
+
+    def _search_changed(self, key: Key) -> None:
+        """Keep the search index current after a response was added, changed or removed."""
+        if self._search_ready:
+            self.searcher.update(key)
+
+    def action_search(self) -> None:
+        self._search_worker()
+
+    @work(group="search", exclusive=True)
+    async def _search_worker(self) -> None:
+        if not self._search_ready or self._searcher_stale:
+            self.notify("Indexing every turn for search…", timeout=2)
+            await self._build_search().wait()
+        key = await self.push_screen_wait(SearchScreen(self.searcher))
+        if key is None:
+            return
+        if key not in self.index.forest(key[0]):
+            return
+        if key[0] != self.server and not self.forest_view.all_servers:
+            self.forest_view.all_servers = True
+            self.forest_view.rebuild()
+        self.forest_view.reveal(key)
+        self.forest_view.focus()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -785,6 +966,7 @@ class ResponsesApp(App[None]):
             self.filter_input.value = ""
             self.filter_input.display = False
             self.forest_view.filter_keys = None
+            self.forest_view.highlight = []
             self.forest_view.rebuild([self.current] if self.current else [])
             self.forest_view.focus()
             event.stop()
@@ -818,8 +1000,8 @@ class ResponsesApp(App[None]):
     def action_copy_path(self) -> None:
         if self.current is None:
             return
-        markdown = export_markdown(self.index, self.server, self.current[1])
-        turns = len(self.index.forest(self.server).path_to_root(self.current))
+        markdown = export_markdown(self.index, self.current[0], self.current[1])
+        turns = len(self.index.forest(self.current[0]).path_to_root(self.current))
         self.copy_text(markdown, f"the path as Markdown ({turns} turns)")
 
     # ------------------------------------------------------------ delete
@@ -834,7 +1016,7 @@ class ResponsesApp(App[None]):
         self._ask_delete(subtree=True, conversation=True)
 
     def _ask_delete(self, *, subtree: bool, conversation: bool = False) -> None:
-        if self.current is None:
+        if self.current is None or not self._ensure_server(self.current):
             return
         if self.streaming:
             self.notify("Wait for the reply to finish (or esc to cancel it).", severity="warning")
@@ -875,6 +1057,8 @@ class ResponsesApp(App[None]):
         )
         if progress is not None:
             progress.dismiss()
+        for rid in ids:
+            self._search_changed((self.server, rid))
         self.forest_view.rebuild()
         target = anchor if self.index.get(*anchor) is not None else parent
         if target is None:

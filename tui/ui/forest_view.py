@@ -56,6 +56,7 @@ class ForestView(Tree[Key]):
         self._fv_pending: set[Key] = set()
         self.filter_keys: set[Key] | None = None  # nodes to show when filtering (with ancestors)
         self.all_servers = False  # show every server in the index, each under its own heading
+        self.highlight: list[str] = []  # filter words, highlighted in the labels
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self.label_width = 40
 
@@ -158,7 +159,7 @@ class ForestView(Tree[Key]):
         parent = forest.parent(key) if key in forest else None
         parent_summary = self._summary(parent) if parent is not None else None
         show_model = parent_summary is None or parent_summary.model != summary.model
-        return node_label(
+        label = node_label(
             summary,
             now=self.clock(),
             forks=len(forest.children(key)),
@@ -168,6 +169,9 @@ class ForestView(Tree[Key]):
             pending=key in self._fv_pending,
             show_model=show_model,
         )
+        if self.highlight:
+            label.highlight_words(self.highlight, style="bold reverse", case_sensitive=False)
+        return label
 
     def _add_segment(self, parent: TreeNode[Key], head: Key) -> TreeNode[Key]:
         forest = self._forest(head)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -162,13 +163,15 @@ class HelpScreen(ModalScreen[None]):
         super().__init__(classes="modal")
 
     def compose(self) -> ComposeResult:
-        text = Text()
-        text.append("responses-tui keys\n", style="bold")
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
         for title, rows in HELP_SECTIONS:
-            text.append(f"\n{title}\n", style="bold underline")
+            table.add_row(Text(title, style="bold underline"), "")
             for keys, what in rows:
-                text.append(f"  {keys:<20}", style="bold cyan")
-                text.append(f"{what}\n")
+                table.add_row(Text(keys), Text(what))
+            table.add_row("", "")
+        text = Text()
         text.append(
             "\nThe tree: one line per turn; a fork opens a nested branch. Markers: "
             "⑂ forks · ◌ not stored · ✗ deleted · … incomplete · ? missing on server · "
@@ -176,6 +179,8 @@ class HelpScreen(ModalScreen[None]):
             style="dim",
         )
         with VerticalScroll(id="dialog"):
+            yield Static(Text("responses-tui keys", style="bold"))
+            yield Static(table, id="help-keys")
             yield Static(text)
 
     def action_close(self) -> None:

@@ -1,0 +1,285 @@
+"""History in the browser and at scale: import (i), sync (ctrl+r), export (x), search (/ and
+ctrl+f), several servers in one index; a 1,000-long chain import."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+
+import pytest
+from test_app import SIZE, goto, type_and_send
+from textual.widgets import Input, OptionList
+from ui_helpers import LOCAL, SERVER, build, key_of
+
+from tui.api.client import ResponsesClient
+from tui.api.profiles import Profile, profile_to_dict
+from tui.local.transport import OfflineTransport
+from tui.ops.connect import make_client, offline_backend, server_id
+from tui.ops.importer import import_chain
+from tui.store.index import Index
+from tui.store.records import Status
+from tui.ui.history_screens import ExportScreen, ImportScreen, SearchScreen
+
+
+async def create(backend, texts, parent=None):
+    """Responses made 'by a script': straight on the backend, not through the app."""
+    ids = []
+    async with make_client(LOCAL, {}, backend=backend) as client:
+        for text in texts:
+            body = {"model": "offline-echo", "input": text}
+            if parent:
+                body["previous_response_id"] = parent
+            response = await client.create(body)
+            parent = response["id"]
+            ids.append(parent)
+    return ids
+
+
+async def wait_idle(pilot, app):
+    for _ in range(200):
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            return
+    raise AssertionError("workers did not finish")
+
+
+async def test_i_imports_a_chain_by_id(tmp_path):
+    app, index, backend = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        ids = await create(backend, ["made by a script", "its follow-up"])
+        await pilot.press("escape")  # from the composer (first run) to the tree
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, ImportScreen)
+        app.screen.query_one(Input).value = ids[-1]
+        await pilot.press("enter")
+        await wait_idle(pilot, app)
+        assert [n.id for n in index.nodes(SERVER)] == ids
+        assert app.current == (SERVER, ids[-1])
+        assert any("2 imported" in str(n.message) for n in app._notifications)
+    index.close()
+
+
+async def test_ctrl_r_syncs_new_and_marks_gone(tmp_path):
+    app, index, backend = build(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("ctrl+r")  # first sync: everything is already known
+        await wait_idle(pilot, app)
+        gone = key_of(index, "Which port wine")
+        backend.store.delete(gone[1])  # deleted behind our back (or expired)
+        new = await create(backend, ["written elsewhere"])
+        await pilot.press("ctrl+r")
+        await wait_idle(pilot, app)
+        assert index.get(SERVER, new[0]) is not None
+        # an incremental sync adds what is new; a full one would also catch deletions
+        from tui.ops.sync import sync
+
+        async with make_client(LOCAL, {}, backend=backend) as client:
+            report = await sync(client, index, server=SERVER, profile="local", full=True)
+        assert gone[1] in report.missing
+        assert index.get(*gone).status == Status.MISSING  # kept, marked
+        messages = " ".join(str(n.message) for n in app._notifications)
+        assert "1 new" in messages
+    index.close()
+
+
+async def test_x_exports_the_conversation_as_json_0600(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        sintra = key_of(index, "Add a day trip to Sintra")
+        await goto(pilot, app, sintra)
+        await pilot.press("x")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        await pilot.click("#tree")
+        await pilot.click("#json")
+        await pilot.pause()
+        target = screen.query_one("#export-file", Input).value
+        assert target.endswith("-conversation.json")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        path = tmp_path / f"{sintra[1]}-conversation.json"
+        assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
+        document = json.loads(path.read_text())
+        root = key_of(index, "Plan a three-day trip")
+        assert len(document["responses"]) == 1 + len(index.forest(SERVER).descendants(root))
+    index.close()
+
+
+async def test_slash_filter_searches_full_text_and_highlights(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        await pilot.press(*"fingerprint")  # only in the answers, never in a preview
+        await wait_idle(pilot, app)
+        await pilot.pause()
+        assert app._search_ready
+        shown = [n.data for n in app.forest_view.root.children if n.data]
+        assert len(shown) == 4  # every answer has one
+        await pilot.press(*["backspace"] * 11, *"sintra")
+        await pilot.pause()
+        assert [n.data for n in app.forest_view.root.children] == [
+            key_of(index, "Plan a three-day trip")
+        ]
+        node = app.forest_view.node_for(key_of(index, "Add a day trip to Sintra"))
+        assert any("reverse" in str(span.style) for span in node.label.spans)
+    index.close()
+
+
+async def test_ctrl_f_finds_and_jumps(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f")
+        for _ in range(200):  # the index builds first (cooperatively), then the dialog opens
+            await pilot.pause()
+            if isinstance(app.screen, SearchScreen):
+                break
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"port wine")
+        await pilot.pause()
+        results = app.screen.query_one(OptionList)
+        assert results.option_count >= 1
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.current == key_of(index, "Which port wine")
+    index.close()
+
+
+async def test_several_servers_switch_profile_keeps_the_place(tmp_path, monkeypatch):
+    app, index, _ = build(tmp_path)
+    lab_backend = offline_backend(tmp_path / "lab-backend", seed=5)
+    lab = Profile(name="lab", base_url="http://lab.example.test/v1", default_model="lab-model")
+    index.save_profile(profile_to_dict(lab))
+    real_make_client = make_client
+
+    def fake_make_client(profile, env=None, *, backend=None):
+        if profile.name == "lab":  # no network in tests: the lab server is a second backend
+            return ResponsesClient(profile, env={}, transport=OfflineTransport(lab_backend))
+        return real_make_client(profile, env, backend=backend)
+
+    monkeypatch.setattr("tui.ui.app.make_client", fake_make_client)
+    async with app.run_test(size=SIZE) as pilot:
+        sintra = key_of(index, "Add a day trip to Sintra")
+        await goto(pilot, app, sintra)
+        assert app.switch_profile("lab")
+        await pilot.pause()
+        assert app.server == server_id(lab) and app.current is None
+        assert "lab" in app.sub_title
+        await type_and_send(pilot, app, "hello lab")
+        lab_key = app.current
+        assert lab_key[0] == server_id(lab)
+        assert index.load_body(*lab_key)["response"]["model"] == "lab-model"
+        assert app.switch_profile("local")
+        await pilot.pause()
+        assert app.current == sintra  # the place on this server is remembered
+        app.action_toggle_servers()
+        await pilot.pause()
+        headings = [str(n.label) for n in app.forest_view.root.children]
+        assert len(headings) == 2
+        assert any("lab" in h and "1" in h for h in headings)
+        # Replying to a node of the other server switches to its profile first.
+        app.forest_view.focus()
+        await goto(pilot, app, lab_key)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.server == server_id(lab)
+    index.close()
+
+
+async def test_import_of_a_1000_long_chain(tmp_path):
+    backend = offline_backend(tmp_path / "backend", seed=2)
+    parent = None
+    records = []
+    for n in range(1000):
+        rid = f"resp_{n:032x}"
+        records.append(
+            {
+                "response": {
+                    "id": rid,
+                    "object": "response",
+                    "created_at": 1_700_000_000 + n,
+                    "status": "completed",
+                    "model": "offline-echo",
+                    "previous_response_id": parent,
+                    "output": [
+                        {
+                            "type": "message",
+                            "role": "assistant",
+                            "content": [{"type": "output_text", "text": f"answer {n}"}],
+                        }
+                    ],
+                },
+                "input": [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": f"question {n}"}],
+                    }
+                ],
+                "seq": n,
+            }
+        )
+        parent = rid
+    for record in records:
+        backend.store.put(record)
+    seen = []
+    with Index.open(tmp_path / "index") as index:
+        started = time.perf_counter()
+        async with make_client(LOCAL, {}, backend=backend) as client:
+            result = await import_chain(
+                client,
+                index,
+                server=SERVER,
+                profile="local",
+                response_id=parent,
+                progress=lambda done, current: seen.append(done),
+            )
+        elapsed = time.perf_counter() - started
+        assert len(result.imported) == 1000 and result.imported[0] == "resp_" + "0" * 32
+        assert seen[-1] == 1000
+        forest = index.forest(SERVER)
+        assert len(forest.path_to_root((SERVER, parent))) == 1000
+        assert len(forest.segments()) == 1
+        assert index.load_body(SERVER, parent)["input"][0]["content"][0]["text"] == "question 999"
+    print(f"imported a 1,000-long chain in {elapsed:.2f} s")
+    assert elapsed < 60
+
+
+@pytest.mark.parametrize("all_servers", [False, True])
+async def test_filter_in_one_or_all_servers(tmp_path, all_servers):
+    app, index, _ = build(tmp_path)
+    index.add_response(
+        {
+            "id": "resp_other",
+            "object": "response",
+            "created_at": 1.0,
+            "model": "x",
+            "output": [],
+            "previous_response_id": None,
+        },
+        server="http://elsewhere.example/v1",
+        profile="elsewhere",
+        input_items=[
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "lisbon elsewhere"}],
+            }
+        ],
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.forest_view.all_servers = all_servers
+        app.forest_view.rebuild()
+        await pilot.press("slash")
+        await pilot.press(*"lisbon")
+        await wait_idle(pilot, app)
+        await pilot.pause()
+        keys = set(app.forest_view._by_key)
+        assert ("http://elsewhere.example/v1", "resp_other") in keys or not all_servers
+        if not all_servers:
+            assert all(k[0] == SERVER for k in keys)
+    index.close()
