@@ -135,6 +135,7 @@ async def measure(directory: Path, deep_tail: str, stream_seconds: float) -> lis
             if app.transcript.path_keys:
                 break
         first = time.perf_counter() - started
+        await app._build_search().wait()  # the full-text index (built on first use)
         rows.append((f"first screen ({len(index):,} responses)", f"{first * 1000:.0f} ms"))
 
         tree = app.forest_view
@@ -167,6 +168,21 @@ async def measure(directory: Path, deep_tail: str, stream_seconds: float) -> lis
                 "transcript switch to a 200-turn path",
                 f"{min(switches) * 1000:.0f} ms best, "
                 f"{statistics.median(switches) * 1000:.0f} ms median",
+            )
+        )
+
+        filters = []
+        for query in ("q", "qu", "question", "question 42", "question 4242"):
+            t = time.perf_counter()
+            app._apply_filter(query)
+            await pilot.pause()
+            filters.append(time.perf_counter() - t)
+        app._apply_filter("")
+        await pilot.pause()
+        rows.append(
+            (
+                "filter the forest as you type (worst of 5 keystrokes, tree redrawn)",
+                f"{max(filters) * 1000:.0f} ms",
             )
         )
 

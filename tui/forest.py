@@ -45,6 +45,7 @@ class Forest:
     _roots: list[Key] = field(default_factory=list)
     _awaited: set[Key] = field(default_factory=set)  # parents that orphans name
     _cut: set[Key] = field(default_factory=set)  # nodes whose parent link closed a cycle
+    _root_of: dict[Key, Key] | None = None  # conversation root per node, built on demand
     _segments: dict[Key, Segment] | None = None
     _segment_of: dict[Key, Key] | None = None
 
@@ -76,6 +77,7 @@ class Forest:
         self._awaited = {r.parent for r in roots if r.parent is not None}
         self._segments = None
         self._segment_of = None
+        self._root_of = None
 
     def _break_cycles(self) -> None:
         """A cycle (a corrupt or hostile parent link) would hide nodes from every root.
@@ -110,6 +112,8 @@ class Forest:
                 siblings.sort(key=lambda k: _order(self._refs[k]))
             self._segments = None
             self._segment_of = None
+            if self._root_of is not None:
+                self._root_of[ref.key] = self._root_of.get(ref.parent, ref.parent)
         else:
             self._rebuild()
 
@@ -161,7 +165,15 @@ class Forest:
         return path
 
     def conversation_root(self, key: Key) -> Key:
-        return self.path_to_root(key)[0]
+        """The root of the tree `key` is in (cached: filters ask this for every match)."""
+        if self._root_of is None:
+            root_of: dict[Key, Key] = {}
+            for root in self._roots:
+                root_of[root] = root
+                for key_below in self.descendants(root):
+                    root_of[key_below] = root
+            self._root_of = root_of
+        return self._root_of[key]
 
     def siblings(self, key: Key) -> list[Key]:
         """All children of the same parent (or all roots), `key` included, in order."""

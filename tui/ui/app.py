@@ -153,6 +153,8 @@ class ResponsesApp(App[None]):
         self._searcher_stale = True
         self._search_ready = False
         self.searcher = SearchIndex(index)
+        self._filter_timer: Any = None
+        self._open_before_filter: list[Key] = []
         self.live_key: Key | None = None
         self._refresh_timer: Any = None
         self.forest_view = ForestView(index, self.server, clock, id="forest")
@@ -884,16 +886,29 @@ class ResponsesApp(App[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._apply_filter(event.value)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        if self.debounce <= 0:
+            self._apply_filter(event.value)
+        else:  # typing fast redraws once, when the keys pause
+            self._filter_timer = self.set_timer(
+                self.debounce, lambda: self._apply_filter(self.filter_input.value)
+            )
 
     def _apply_filter(self, value: str) -> None:
         """Filter the forest: full text once the search index is built (it builds in the
         background on first use), previews, ids, models and tools until then."""
         query = value.strip().lower()
         words = query.split()
+        view = self.forest_view
+        if words and view.filter_keys is None:
+            self._open_before_filter = view.open_keys()  # restored when the filter clears
         if not words:
-            self.forest_view.filter_keys = None
-            self.forest_view.highlight = []
+            was_filtering = view.filter_keys is not None
+            view.filter_keys = None
+            view.highlight = []
+            view.rebuild(keep_open=False, reopen=self._open_before_filter if was_filtering else [])
+            return
         elif self._search_ready and not self._searcher_stale:
             self.forest_view.filter_keys = self.searcher.filter_keys(query)
             self.forest_view.highlight = words
@@ -912,7 +927,7 @@ class ResponsesApp(App[None]):
             }
             self.forest_view.highlight = words
             self._build_search()
-        self.forest_view.rebuild()
+        self.forest_view.rebuild(keep_open=False)
 
     @work(group="search-build", exclusive=True)
     async def _build_search(self) -> None:
@@ -963,11 +978,11 @@ class ResponsesApp(App[None]):
 
     def on_key(self, event: Any) -> None:
         if event.key == "escape" and self.focused is self.filter_input:
-            self.filter_input.value = ""
             self.filter_input.display = False
-            self.forest_view.filter_keys = None
-            self.forest_view.highlight = []
-            self.forest_view.rebuild([self.current] if self.current else [])
+            self.filter_input.value = ""
+            self._apply_filter("")
+            if self.current:
+                self.forest_view.reveal(self.current)
             self.forest_view.focus()
             event.stop()
 

@@ -8,6 +8,7 @@ limit. Conversations start collapsed and are filled in lazily.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,6 +24,7 @@ from tui.store.records import NodeSummary
 from tui.ui.labels import node_label
 
 Key = tuple[str, str]
+REVEAL_MATCHES = 12  # filter matches whose branches are opened (newest first)
 
 
 class ForestView(Tree[Key]):
@@ -80,10 +82,19 @@ class ForestView(Tree[Key]):
         servers = self.index.servers()
         return sorted(set(servers) | {self.server}, key=lambda s: (s != self.server, s))
 
-    def rebuild(self, expand: Iterable[Key] = ()) -> None:
+    def open_keys(self) -> list[Key]:
+        return [key for key, node in self._by_key.items() if node.is_expanded]
+
+    def rebuild(
+        self,
+        expand: Iterable[Key] = (),
+        *,
+        keep_open: bool = True,
+        reopen: Iterable[Key] = (),
+    ) -> None:
         """Rebuild from the index: roots, the paths to `expand`, and every branch that was
-        open before (so a delete or a filter does not fold the user's view)."""
-        was_open = [key for key, node in self._by_key.items() if node.is_expanded]
+        open before (`keep_open`, so a delete does not fold the user's view) or in `reopen`."""
+        was_open = [*(self.open_keys() if keep_open else []), *reopen]
         self.clear()
         self._by_key.clear()
         self._fv_filled.clear()
@@ -108,7 +119,13 @@ class ForestView(Tree[Key]):
         for key in expand:
             self.reveal(key, move=False)
         if self.filter_keys:
-            for key in self.filter_keys:
+            # Open the branches of the newest matches; the rest stay folded inside their
+            # (shown) conversations, so a filter that matches thousands stays instant.
+            def created(key: Key) -> float:
+                summary = self.index.get(*key)
+                return summary.created_at if summary is not None else 0.0
+
+            for key in heapq.nlargest(REVEAL_MATCHES, self.filter_keys, key=created):
                 self.reveal(key, move=False)
 
     def _visible_roots(self) -> set[Key]:
