@@ -122,15 +122,16 @@ class ResponsesClient:
     # ------------------------------------------------------------ transport
 
     def _network_error(self, what: str, error: Exception) -> NetworkError:
-        if isinstance(error, httpx.TimeoutException):
-            reason = "timed out"
+        """Say what went wrong in the user's terms: could not connect, too slow, or cut."""
+        if isinstance(error, httpx.ConnectTimeout):
+            text = f"{what}: cannot reach {self.host} (timed out while connecting)"
         elif isinstance(error, httpx.ConnectError):
-            reason = "connection refused or host unreachable"
+            text = f"{what}: cannot reach {self.host} (connection refused or host unreachable)"
+        elif isinstance(error, httpx.TimeoutException):
+            text = f"{what}: {self.host} did not answer in time (timed out)"
         else:
-            reason = type(error).__name__
-        detail = self.redact(str(error).splitlines()[0] if str(error) else "")
-        text = f"{what}: cannot reach {self.host} ({reason}{': ' + detail if detail else ''})"
-        return NetworkError(text)
+            text = f"{what}: the connection to {self.host} broke ({type(error).__name__})"
+        return NetworkError(self.redact(text))
 
     def _backoff(self, attempt: int) -> float:
         return min(8.0, self.backoff * (2**attempt))
@@ -339,9 +340,14 @@ class ResponsesClient:
                     messages = decoder.flush()
                     done = True
                 except httpx.TransportError as error:
-                    reason = self._network_error("stream", error)
+                    kind = (
+                        "timed out"
+                        if isinstance(error, httpx.TimeoutException)
+                        else (type(error).__name__)
+                    )
                     raise StreamInterrupted(
-                        f"the stream broke before the response finished ({reason.message})",
+                        f"the stream from {self.host} broke before the reply finished "
+                        f"({kind}); the partial answer is kept, marked incomplete",
                         partial=acc.partial(),
                     ) from None
                 else:

@@ -1078,7 +1078,9 @@ class ResponsesApp(App[None]):
         target = anchor if self.index.get(*anchor) is not None else parent
         if target is None:
             target = self._latest_key()
-        self.current = None
+        # Set it here: when the cursor lands on the same line, the tree reports no new
+        # highlight, and the app must still know what is selected.
+        self.current = target
         if target is not None:
             self.forest_view.reveal(target)
             await self.show_path(target)

@@ -1,0 +1,569 @@
+"""Every scale figure in one table, one column per index size (run it with `bench/run`).
+
+    python bench/bench_all.py [--sizes 1000,10000,100000] [--conversations-per 20]
+
+For each size N it builds, in a temporary directory, an index of N responses in N/20
+conversations (the `bench_index.corpus`: about one turn in five a fork, ~2 KB bodies) plus a
+200-turn chain (`bench_app.build_index`) and a conversation holding a 100-response subtree,
+all with `Index.add_many` (one write per shard). Then:
+
+- startup: a fresh process (interpreter, imports, index open, forest, app) runs the app
+  headless until the first transcript is shown; wall time from spawn, median of 3;
+- a second fresh process drives the app headless (120x40) like `bench_app.py`: cursor moves
+  (the move alone, and the move followed by the transcript redraw), the switch to the
+  200-turn path, the full-text search index build and keystrokes, the forest filter, the
+  stream absorption at 500 deltas/s, and the local-only delete of the 100-response subtree
+  (keys D then f, until the tree and transcript are redrawn); its peak RSS (VmHWM) is
+  reported, as is the startup process's;
+- in this process: appending one response (median and p95 of 100), and open + forest in a
+  fresh process (`bench_index.cold_open`, median of 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_app import LOCAL, SERVER, SIZE, build_index  # noqa: E402
+from bench_index import cold_open, response  # noqa: E402
+
+DEEP = 200
+SUBTREE = 100
+STREAM_RATE = 500  # deltas per second
+QUERIES = ["f", "fo", "fox", "question 4", "question 42", "question 4242", "zzz-not-there"]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process, in MB (VmHWM; ru_maxrss as a fallback)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def subtree_records(start: int) -> tuple[list[tuple[dict, list]], str]:
+    """A conversation whose second turn heads a `SUBTREE`-response subtree (a chain with a
+    fork every 10 turns). Returns the records and the id of the subtree's head."""
+    records = []
+    root, root_inputs = response(start, None, 1_500_000_000)
+    root["id"] = "resp_subtree_root"
+    records.append((root, root_inputs))
+    ids: list[str] = []
+    for n in range(SUBTREE):
+        if not ids:
+            parent = root["id"]
+        elif n % 10 == 0:
+            parent = ids[max(0, len(ids) - 5)]  # a fork a few turns back
+        else:
+            parent = ids[-1]
+        body, inputs = response(start + 1 + n, parent, 1_500_000_001 + n)
+        body["id"] = f"resp_subtree_{n:04d}"
+        ids.append(body["id"])
+        records.append((body, inputs))
+    return records, ids[0]
+
+
+def build(directory: Path, total: int, conversations: int) -> tuple[str, str, float]:
+    from tui.store.index import Index
+
+    started = time.perf_counter()
+    deep_tail = build_index(directory, total, conversations, deep=DEEP)
+    records, subtree_head = subtree_records(10 * total + 10_000)
+    with Index.open(directory) as index:
+        index.add_many(records, server=SERVER, profile="local")
+    return deep_tail, subtree_head, time.perf_counter() - started
+
+
+def make_client(
+    stream_seconds: float = 0.0, produced: list | None = None, chars: list | None = None
+):
+    """A client whose server streams `STREAM_RATE` deltas/s (and answers 404 to the rest)."""
+    import httpx
+
+    from tui.api.client import ResponsesClient
+
+    async def stream_body():
+        created = {
+            "id": "resp_bench",
+            "object": "response",
+            "created_at": 1.0,
+            "model": "bench",
+            "status": "in_progress",
+            "output": [],
+        }
+        yield f"data: {json.dumps({'type': 'response.created', 'response': created})}\n\n".encode()
+        count = int(STREAM_RATE * stream_seconds)
+        start = time.perf_counter()
+        for n in range(count):
+            target = start + n / STREAM_RATE
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            delta = "word " if n % 12 else "word.\n\n"
+            assert produced is not None and chars is not None
+            produced.append(target)  # when a real server would have sent it
+            chars.append(chars[-1] + len(delta))
+            event = {
+                "type": "response.output_text.delta",
+                "item_id": "m",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": delta,
+            }
+            yield f"data: {json.dumps(event)}\n\n".encode()
+        final = {
+            **created,
+            "status": "completed",
+            "output": [
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": "done"}],
+                }
+            ],
+        }
+        yield f"data: {json.dumps({'type': 'response.completed', 'response': final})}\n\n".encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and stream_seconds > 0:
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, content=stream_body()
+            )
+        return httpx.Response(404, json={"error": {"message": "not here", "code": "not_found"}})
+
+    return ResponsesClient(LOCAL, env={}, transport=httpx.MockTransport(handler))
+
+
+# ------------------------------------------------------------------ child: first screen
+
+
+async def child_startup(directory: Path) -> dict[str, Any]:
+    from tui.store.index import Index
+    from tui.ui.app import ResponsesApp
+
+    imported = time.time()
+    index = Index.open(directory)
+    app = ResponsesApp(index, LOCAL, client=make_client(), debounce=0)
+    shown = None
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(2000):
+            await pilot.pause()
+            if app.transcript.path_keys:
+                shown = time.time()
+                break
+    index.close()
+    return {"imported": imported, "shown": shown, "rss": peak_rss_mb()}
+
+
+# ------------------------------------------------------------------ child: the session
+
+
+async def child_session(
+    directory: Path, deep_tail: str, subtree_head: str, stream_seconds: float
+) -> dict[str, Any]:
+    from tui.store.index import Index
+    from tui.ui.app import ResponsesApp
+    from tui.ui.screens import DeleteScreen
+
+    out: dict[str, Any] = {}
+    produced: list[float] = []
+    chars: list[int] = [0]
+    client = make_client(stream_seconds, produced, chars)
+    index = Index.open(directory)
+    app = ResponsesApp(index, LOCAL, client=client, debounce=0)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(2000):
+            await pilot.pause()
+            if app.transcript.path_keys:
+                break
+        out["rss_first_screen"] = peak_rss_mb()
+        tree = app.forest_view
+
+        # Cursor moves: the move alone (transcript redraw debounced away), over an idle refresh.
+        tree.move_cursor_to_line(0)
+        await pilot.pause()
+        idle, moves = [], []
+        for _ in range(50):
+            t = time.perf_counter()
+            await pilot.pause()
+            idle.append(time.perf_counter() - t)
+        app.debounce = 10.0
+        for n in range(60):
+            t = time.perf_counter()
+            tree.action_cursor_down() if n % 2 == 0 else tree.action_cursor_up()
+            await pilot.pause()
+            moves.append(time.perf_counter() - t)
+        base = statistics.median(idle)
+        out["move_median"] = max(statistics.median(moves) - base, 0.0)
+        out["move_worst"] = max(max(moves) - base, 0.0)
+        if app._refresh_timer is not None:
+            app._refresh_timer.stop()
+            app._refresh_timer = None
+
+        # The move as the user sees it: cursor down, then the new transcript drawn (debounce 0).
+        app.debounce = 0
+        await pilot.pause()
+        redraws = []
+        for n in range(30):
+            t = time.perf_counter()
+            tree.action_cursor_down() if n % 2 == 0 else tree.action_cursor_up()
+            await pilot.pause()
+            await pilot.pause()
+            redraws.append(time.perf_counter() - t)
+        out["move_redraw_median"] = statistics.median(redraws)
+        out["move_redraw_worst"] = max(redraws)
+
+        # Jump to the last and first lines (G, g) of the whole forest.
+        jumps = []
+        for key in ("G", "g", "G", "g"):
+            t = time.perf_counter()
+            tree.focus()
+            await pilot.press(key)
+            await pilot.pause()
+            jumps.append(time.perf_counter() - t)
+        out["jump_worst"] = max(jumps)
+
+        # Transcript switch to the 200-turn path (and back), as bench_app.
+        switches = []
+        here = app.current
+        for _ in range(3):
+            t = time.perf_counter()
+            await app.show_path((SERVER, deep_tail))
+            await pilot.pause()
+            switches.append(time.perf_counter() - t)
+            await app.show_path(here)
+            await pilot.pause()
+        out["switch_median"] = statistics.median(switches)
+
+        # Full-text search: the index builds in the background, then keystrokes.
+        t = time.perf_counter()
+        await app._build_search().wait()
+        out["search_build"] = time.perf_counter() - t
+        worst = 0.0
+        for query in QUERIES:  # as if typed one keystroke at a time (best of 3 per query)
+            best = 1e9
+            for _ in range(3):
+                t = time.perf_counter()
+                app.searcher.filter_keys(query)
+                best = min(best, time.perf_counter() - t)
+            worst = max(worst, best)
+        out["search_worst"] = worst
+
+        # Filter the forest as you type (tree redrawn), as bench_app.
+        filters = []
+        for query in ("q", "qu", "question", "question 42", "question 4242"):
+            t = time.perf_counter()
+            app._apply_filter(query)
+            await pilot.pause()
+            filters.append(time.perf_counter() - t)
+        app._apply_filter("")
+        await pilot.pause()
+        out["filter_worst"] = max(filters)
+
+        # Stream absorption at 500 deltas/s.
+        if stream_seconds > 0:
+            samples: list[tuple[float, int]] = []
+            tree.focus()
+            await pilot.press("n")
+            app.composer.set_text("stream a lot")
+            app.composer.input.action_submit()  # not pilot.press: it would wait out the stream
+            for _ in range(int(stream_seconds * 100) + 600):
+                await asyncio.sleep(0.01)
+                live = app.transcript._live
+                if live is not None and produced:
+                    samples.append((time.perf_counter(), len(live.source)))
+                if not app.streaming and produced:
+                    break
+            lags = []
+            for when, shown in samples:
+                pending = next(
+                    (
+                        t
+                        for t, total in zip(produced, chars[1:], strict=False)
+                        if total > shown and t <= when
+                    ),
+                    None,
+                )
+                lags.append(when - pending if pending is not None else 0.0)
+            if lags:
+                lags.sort()
+                out["stream_max"] = lags[-1]
+                out["stream_p95"] = lags[max(0, int(len(lags) * 0.95) - 1)]
+            for _ in range(200):
+                if not app.streaming:
+                    break
+                await asyncio.sleep(0.01)
+
+        # Delete the 100-response subtree, locally (keys D, then f for "forget locally").
+        head = (SERVER, subtree_head)
+        tree.focus()
+        app.forest_view.reveal(head)
+        for _ in range(50):
+            await pilot.pause()
+            if app.current == head:
+                break
+        await pilot.press("D")
+        await pilot.pause()
+        if isinstance(app.screen, DeleteScreen) and app.screen.plan.count == SUBTREE:
+            t = time.perf_counter()
+            await pilot.press("f")
+            for _ in range(100_000):
+                await pilot.pause()
+                busy = any(w.is_running for w in app.workers if w.group == "delete")
+                if not busy and index.get(*head) is None:
+                    break
+            await pilot.pause()
+            out["delete"] = time.perf_counter() - t
+            out["delete_ok"] = index.get(*head) is None
+        else:
+            out["delete_error"] = f"no delete dialog for {SUBTREE} responses ({app.screen!r})"
+    index.close()
+    out["rss_peak"] = peak_rss_mb()
+    return out
+
+
+# ------------------------------------------------------------------ the parent
+
+
+def run_child(args: list[str], timeout: float) -> tuple[dict[str, Any], float]:
+    spawned = time.time()
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"child {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), spawned
+
+
+def appends(directory: Path, total: int, count: int = 100) -> list[float]:
+    from tui.store.index import Index
+
+    times = []
+    with Index.open(directory) as index:
+        index.forest(SERVER)
+        tail = index.nodes(SERVER)[-1].id
+        for n in range(count):
+            body, inputs = response(20 * total + 50_000 + n, tail, 1_900_000_000 + n)
+            t = time.perf_counter()
+            index.add_response(body, server=SERVER, profile="local", input_items=inputs)
+            times.append(time.perf_counter() - t)
+            tail = body["id"]
+    return sorted(times)
+
+
+def measure_size(total: int, per: int, stream_seconds: float, timeout: float) -> dict[str, Any]:
+    conversations = max(1, total // per)
+    results: dict[str, Any] = {"conversations": conversations}
+    with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
+        directory = Path(tmp) / "index"
+        log(f"{total:,}: building ({conversations:,} conversations + {DEEP}-turn chain + subtree)")
+        deep_tail, subtree_head, results["build"] = build(directory, total, conversations)
+        results["responses"] = total + DEEP + SUBTREE + 1
+        log(f"{total:,}: built in {results['build']:.1f} s; startup x3")
+        starts, start_rss = [], []
+        for _ in range(3):
+            child, spawned = run_child(["--child-startup", str(directory)], timeout)
+            starts.append(child["shown"] - spawned)
+            start_rss.append(child["rss"])
+        results["startup_median"] = statistics.median(starts)
+        results["startup_worst"] = max(starts)
+        results["rss_startup"] = max(start_rss)
+        log(f"{total:,}: startup {results['startup_median']:.2f} s; session")
+        child, _ = run_child(
+            [
+                "--child-session",
+                str(directory),
+                deep_tail,
+                subtree_head,
+                str(stream_seconds),
+            ],
+            timeout,
+        )
+        results.update(child)
+        log(f"{total:,}: session done; appends and open+forest")
+        times = appends(directory, total)
+        results["append_median"] = statistics.median(times)
+        results["append_p95"] = times[int(len(times) * 0.95) - 1]
+        opens = sorted(cold_open(directory) for _ in range(3))
+        results["open_forest"] = statistics.median(opens)
+    log(f"{total:,}: done")
+    return results
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 1000:.1f} ms" if value < 0.1 else f"{value * 1000:.0f} ms"
+
+
+def secs(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
+
+
+def mb(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} MB"
+
+
+ROWS: list[tuple[str, Any, str]] = [
+    ("responses in the index", lambda r: f"{r['responses']:,} ({r['conversations']:,} conv.)", ""),
+    (
+        "first screen, fresh process (spawn → transcript shown; median of 3)",
+        lambda r: f"{secs(r.get('startup_median'))} (worst {secs(r.get('startup_worst'))})",
+        "< 2 s at 100k",
+    ),
+    ("peak RSS at first screen (fresh process)", lambda r: mb(r.get("rss_startup")), "< 500 MB"),
+    (
+        "peak RSS of the app over the whole session (search index built)",
+        lambda r: mb(r.get("rss_peak")),
+        "< 500 MB",
+    ),
+    (
+        "cursor move, median (over an idle refresh; redraw debounced)",
+        lambda r: ms(r.get("move_median")),
+        "< 16 ms",
+    ),
+    ("cursor move, worst of 60", lambda r: ms(r.get("move_worst")), "no stall"),
+    (
+        "cursor move + transcript redrawn, median / worst of 30",
+        lambda r: f"{ms(r.get('move_redraw_median'))} / {ms(r.get('move_redraw_worst'))}",
+        "",
+    ),
+    ("jump to first / last line (g, G), worst", lambda r: ms(r.get("jump_worst")), ""),
+    (
+        f"transcript switch to a {DEEP}-turn path (median of 3)",
+        lambda r: ms(r.get("switch_median")),
+        "< 200 ms",
+    ),
+    (
+        "stream of 500 deltas/s: display lag, max / p95",
+        lambda r: f"{ms(r.get('stream_max'))} / {ms(r.get('stream_p95'))}",
+        "< 100 ms",
+    ),
+    (
+        "append one response, median / p95 of 100",
+        lambda r: f"{ms(r.get('append_median'))} / {ms(r.get('append_p95'))}",
+        "< 10 ms",
+    ),
+    (
+        "search keystroke, worst (full-text index built)",
+        lambda r: ms(r.get("search_worst")),
+        "< 50 ms",
+    ),
+    (
+        "build the full-text search index (background, first use)",
+        lambda r: ms(r.get("search_build")),
+        "",
+    ),
+    (
+        "filter the forest as you type, worst keystroke (tree redrawn)",
+        lambda r: ms(r.get("filter_worst")),
+        "",
+    ),
+    (
+        "open index + build forest, fresh process (median of 3)",
+        lambda r: ms(r.get("open_forest")),
+        "",
+    ),
+    (
+        f"delete a {SUBTREE}-response subtree in the app (forget locally)",
+        lambda r: secs(r.get("delete")) if "delete" in r else r.get("delete_error", "–"),
+        "",
+    ),
+    ("(setup) build the index with add_many", lambda r: secs(r.get("build")), ""),
+]
+
+
+def table(sizes: list[int], results: dict[int, dict[str, Any]]) -> str:
+    head = "| measurement | " + " | ".join(f"{s:,}" for s in sizes) + " | target |"
+    lines = [head, "|---" * (len(sizes) + 2) + "|"]
+    for name, cell, target in ROWS:
+        cells = []
+        for size in sizes:
+            result = results.get(size)
+            if result is None or "error" in result:
+                cells.append("error" if result is not None else "–")
+                continue
+            try:
+                cells.append(str(cell(result)))
+            except (KeyError, TypeError):
+                cells.append("–")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {target} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child-startup":
+        print(json.dumps(asyncio.run(child_startup(Path(sys.argv[2])))))
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--child-session":
+        directory, deep_tail, subtree_head, seconds = sys.argv[2:6]
+        result = asyncio.run(
+            child_session(Path(directory), deep_tail, subtree_head, float(seconds))
+        )
+        print(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated")
+    parser.add_argument(
+        "--conversations-per",
+        type=int,
+        default=20,
+        help="responses per conversation (N / this many conversations)",
+    )
+    parser.add_argument("--stream-seconds", type=float, default=4.0)
+    parser.add_argument("--timeout", type=float, default=1800, help="per child process (s)")
+    parser.add_argument("--json", action="store_true", help="also print the raw figures")
+    args = parser.parse_args()
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    results: dict[int, dict[str, Any]] = {}
+    started = time.perf_counter()
+    for size in sizes:
+        try:
+            results[size] = measure_size(
+                size, args.conversations_per, args.stream_seconds, args.timeout
+            )
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            log(f"{size:,}: FAILED: {error}")
+            results[size] = {"error": str(error)}
+    if args.json:
+        print(json.dumps(results, indent=2))
+    print()
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, headless {SIZE[0]}x{SIZE[1]}; "
+        f"{time.perf_counter() - started:.0f} s in all."
+    )
+    print()
+    print(table(sizes, results))
+
+
+if __name__ == "__main__":
+    main()
