@@ -312,6 +312,23 @@ def test_hostile_response_id_from_a_server_is_inert(capsys):
             assert bad_chars(line) == [], repr(line)
 
 
+async def test_hostile_response_id_in_the_app(tmp_path):
+    """The same id in the browser: the transcript heading shows `short_id(id)`."""
+    app, index, _ = build(tmp_path, demo=False)
+    index.add_response(
+        response(HOSTILE_ID, "answer"), server=SERVER, profile="local", input_items=user("hi")
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _goto(pilot, app, (SERVER, HOSTILE_ID))
+            label = app.forest_view.node_for((SERVER, HOSTILE_ID)).label.plain
+            assert bad_chars(label) == []
+            assert _transcript_problems(app) == []
+            assert "\x1b" not in app.export_screenshot()
+    finally:
+        index.close()
+
+
 def one_error_line_text(captured, code: int) -> str:
     assert code != 0
     lines = captured.err.strip().splitlines()

@@ -112,6 +112,10 @@ class ResponsesClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def secrets(self) -> list[str]:
+        """Every value this client keeps out of messages (and callers keep out of storage)."""
+        return list(self._secrets)
+
     def add_secrets(self, secrets: list[str]) -> None:
         """More values to keep out of every message (e.g. tool header secrets)."""
         self._secrets.extend(s for s in secrets if s and s not in self._secrets)

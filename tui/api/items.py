@@ -13,6 +13,13 @@ import re
 from typing import Any
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,256}$")
+
+
+def safe_id(value: object) -> bool:
+    """True for an id fit to store and show: letters, digits, `_ . : -` only. A server that
+    sends anything else (escape sequences, spaces) is not trusted with the terminal."""
+    return isinstance(value, str) and bool(_SAFE_ID.match(value))
 
 
 def item_type(item: Any) -> str:

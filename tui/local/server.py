@@ -352,7 +352,7 @@ class OfflineBackend:
             "output": [],
             "previous_response_id": body.get("previous_response_id"),
             "store": store,
-            "tools": tools,
+            "tools": [_without_secrets(tool) for tool in tools],
             "usage": None,
         }
         for name in ECHOED_FIELDS:
@@ -746,3 +746,11 @@ def _page(data: list[dict[str, Any]], query: dict[str, str], *, default_limit: i
         "last_id": page[-1].get("id") if page else None,
         "has_more": start + limit < len(data),
     }
+
+
+def _without_secrets(tool: dict[str, Any]) -> dict[str, Any]:
+    """The tool as echoed and stored: header values (credentials) are not kept, as a real
+    server would not hand them back."""
+    if not isinstance(tool.get("headers"), dict):
+        return tool
+    return {**tool, "headers": {name: None for name in tool["headers"]}}

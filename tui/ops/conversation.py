@@ -16,9 +16,15 @@ from typing import Any
 
 from tui.api.accumulate import StreamAccumulator
 from tui.api.client import ResponsesClient
-from tui.api.errors import ApiError, PreviousResponseNotFound, StreamFailed, StreamInterrupted
+from tui.api.errors import (
+    ApiError,
+    PreviousResponseNotFound,
+    ProtocolError,
+    StreamFailed,
+    StreamInterrupted,
+)
 from tui.api.events import StreamEvent
-from tui.api.items import normalize_input, response_text
+from tui.api.items import normalize_input, response_text, safe_id
 from tui.store.index import Index
 from tui.store.records import LOGICAL_PARENT, NodeSummary, Status
 from tui.tools import ToolError, resolve_tools, scrub
@@ -346,15 +352,16 @@ async def send_turn(
     """
     acc = accumulator if accumulator is not None else StreamAccumulator(plan.body)
     wire = dict(plan.body)
-    secrets: list[str] = []
+    secrets: list[str] = client.secrets()
     if wire.get("tools"):
         try:
-            wire["tools"], secrets = resolve_tools(
+            wire["tools"], tool_secrets = resolve_tools(
                 wire["tools"], os.environ if env is None else env
             )
         except ToolError as error:
             return TurnResult(None, None, error=ApiError(str(error)))
-        client.add_secrets(secrets)
+        client.add_secrets(tool_secrets)
+        secrets = client.secrets()  # the key, header values and the tool secrets
     try:
         async for event in client.stream(wire, acc):
             if on_event is not None:
@@ -366,7 +373,8 @@ async def send_turn(
         raise
     except (StreamInterrupted, StreamFailed) as error:
         summary = _record_partial(index, server, profile, plan, error.partial, secrets)
-        return TurnResult(error.partial, summary, error=error, warnings=acc.warnings)
+        partial = scrub(error.partial, secrets) if error.partial else None
+        return TurnResult(partial, summary, error=error, warnings=acc.warnings)
     except ApiError as error:
         if (
             isinstance(error, PreviousResponseNotFound)
@@ -378,6 +386,9 @@ async def send_turn(
             index.set_status(server, plan.anchor, Status.MISSING)
         return TurnResult(None, None, error=error, warnings=acc.warnings)
     final = acc.final or acc.partial()
+    if not safe_id(final.get("id")):
+        error = ProtocolError("the server answered with a response id that is not an id")
+        return TurnResult(None, None, error=error, warnings=acc.warnings)
     summary = record(index, server, profile, plan, final, secrets)
     return TurnResult(scrub(final, secrets), summary, warnings=acc.warnings)
 
@@ -392,7 +403,7 @@ def _record_partial(
 ) -> NodeSummary | None:
     """Keep a partial response if the server had given it an id (otherwise there is nothing
     to attach it to in the forest; the text stays in the caller's hands)."""
-    if not partial or not isinstance(partial.get("id"), str):
+    if not partial or not safe_id(partial.get("id")):
         return None
     partial.setdefault("model", plan.model)
     partial.setdefault("previous_response_id", plan.parent)

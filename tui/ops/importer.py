@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.api.client import ResponsesClient
-from tui.api.errors import EndpointNotSupported, NotFoundError
+from tui.api.errors import EndpointNotSupported, NotFoundError, ProtocolError
+from tui.api.items import safe_id
 from tui.ops.export import EXPORT_FORMAT, SUPPORTED_VERSIONS
 from tui.store.index import Index
 from tui.store.records import Status, derive_status
+from tui.text import one_line
 
 
 @dataclass
@@ -62,6 +64,12 @@ async def import_chain(
                 raise
             result.missing_ancestor = current
             break
+        parent = response.get("previous_response_id")
+        if response.get("id") != current or not (parent is None or safe_id(parent)):
+            raise ProtocolError(
+                f"retrieve {one_line(current, 60)}: the server answered with an id that is not "
+                "the one asked for, or not an id"
+            )
         inputs = await _input_items(client, index, server, current, result)
         fetched.append((response, inputs))
         if progress is not None:

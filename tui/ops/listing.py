@@ -58,7 +58,8 @@ def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
     )
     answer = one_line(node.output_preview, PREVIEW_WIDTH)
     return (
-        f"{node.id}  {one_line(node.model, 40)}  {when}  {said} → {answer}{markers(node, orphan)}"
+        f"{one_line(node.id, 80)}  {one_line(node.model, 40)}  {when}  {said} → {answer}"
+        f"{markers(node, orphan)}"
     )
 
 

@@ -20,6 +20,7 @@ from tui.api import items
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
+from tui.api.items import safe_id
 from tui.api.profiles import BUILTIN_PROFILES, Profile, profile_from_dict
 from tui.local.server import OfflineBackend
 from tui.ops.connect import make_client, server_id
@@ -459,7 +460,7 @@ class ResponsesApp(App[None]):
 
     def _on_created(self, plan: TurnPlan, response: dict[str, Any], keep_text: bool) -> None:
         rid = response.get("id")
-        if not isinstance(rid, str):
+        if not safe_id(rid):
             return
         provisional = {**response, "previous_response_id": plan.parent}
         provisional.setdefault("model", plan.model)

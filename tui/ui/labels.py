@@ -21,6 +21,7 @@ MARKERS = {
 
 def short_id(response_id: str, keep: int = 8) -> str:
     """`resp_7ac89468…`: enough to recognise, short enough for a status line."""
+    response_id = one_line(response_id, 200)
     prefix, sep, rest = response_id.partition("_")
     if not sep or len(rest) <= keep + 1:
         return response_id
