@@ -753,3 +753,24 @@ async def test_ctrl_enter_also_sends(tmp_path):
         await settle(pilot, app)
         assert [n.input_preview for n in index.nodes(SERVER)] == ["sent with ctrl+enter"]
     index.close()
+
+
+async def test_a_new_conversation_streams_in_full_with_the_debounced_redraw(tmp_path):
+    """Regression: the new root moves the cursor; a pending redraw must not replace the
+    streaming turn (the reply used to stop showing after its first few words)."""
+    app, index, _ = build(tmp_path, delta_delay=0.005)
+    app.debounce = 0.06  # as in the real app
+    seen: list[int] = []
+    original = app.transcript.end_live
+
+    async def end_live(note: str = "") -> None:
+        seen.append(len(app.transcript.live_text))
+        await original(note)
+
+    app.transcript.end_live = end_live
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await type_and_send(pilot, app, "a brand new conversation, streamed")
+        answer = response_text(index.load_body(*app.current)["response"])
+        assert seen and seen[-1] == len(answer)
+    index.close()

@@ -105,6 +105,20 @@ class Forest:
         anything else rebuilds (still fast: linear)."""
         fresh = ref.key not in self._refs and ref.key not in self._awaited
         self._refs[ref.key] = ref
+        if fresh and (
+            ref.parent is None or (ref.parent not in self._refs and ref.parent != ref.key)
+        ):
+            # A new conversation (or an orphan): one more root, in creation order.
+            self._roots.append(ref.key)
+            if len(self._roots) > 1 and _order(self._refs[self._roots[-2]]) > _order(ref):
+                self._roots.sort(key=lambda k: _order(self._refs[k]))
+            if ref.parent is not None:
+                self._awaited.add(ref.parent)
+            self._segments = None
+            self._segment_of = None
+            if self._root_of is not None:
+                self._root_of[ref.key] = ref.key
+            return
         if fresh and ref.parent is not None and ref.parent in self._refs and ref.parent != ref.key:
             siblings = self._children.setdefault(ref.parent, [])
             siblings.append(ref.key)
@@ -118,10 +132,37 @@ class Forest:
             self._rebuild()
 
     def remove(self, key: Key) -> None:
-        """Remove one node; its children become orphans (roots)."""
-        if key in self._refs:
+        """Remove one node; its children become orphans (roots). A leaf (the common case:
+        subtree deletes go deepest first) is removed in place; anything else rebuilds."""
+        if key not in self._refs:
+            return
+        if not self._children.get(key) and key not in self._cut:
+            parent = self.parent(key)
+            siblings = self._children.get(parent) if parent is not None else self._roots
+            if siblings is not None and key in siblings:
+                del self._refs[key]
+                siblings.remove(key)
+                if parent is not None and not siblings:
+                    del self._children[parent]
+                self._children.pop(key, None)
+                self._segments = None
+                self._segment_of = None
+                if self._root_of is not None:
+                    self._root_of.pop(key, None)
+                return
+        del self._refs[key]
+        self._rebuild()
+
+    def remove_many(self, keys: list[Key]) -> None:
+        """Remove several nodes with at most one rebuild."""
+        present = [k for k in keys if k in self._refs]
+        if len(present) <= 1:
+            for key in present:
+                self.remove(key)
+            return
+        for key in present:
             del self._refs[key]
-            self._rebuild()
+        self._rebuild()
 
     # ------------------------------------------------------------ queries
 

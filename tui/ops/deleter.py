@@ -77,8 +77,11 @@ async def delete_responses(
         report.deleted.sort(key=position.__getitem__)
         report.already_gone.sort(key=position.__getitem__)
     forest = index.forest(server)
-    # Deepest first, so a parent sees its children already gone.
-    for rid in reversed(report.deleted):
+    # Deepest first, so a parent sees its children already gone (and every removal is of a
+    # leaf, which the forest does in place).
+    for count, rid in enumerate(reversed(report.deleted), start=1):
+        if count % 25 == 0:
+            await asyncio.sleep(0)  # let the progress bar and the keyboard breathe
         if index.get(server, rid) is None:
             continue
         if not local_only and forest.children((server, rid)):

@@ -53,8 +53,7 @@ class NodeSummary:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> NodeSummary:
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in doc.items() if k in known}
+        data = {k: v for k, v in doc.items() if k in _FIELDS}
         try:
             data["status"] = Status(data.get("status", "stored"))
         except ValueError:
@@ -82,6 +81,9 @@ def status_words(node: NodeSummary, orphan: bool = False) -> list[str]:
     if node.has_tools:
         words.append("tools")
     return words
+
+
+_FIELDS = frozenset(f.name for f in fields(NodeSummary))
 
 
 def derive_status(response: dict[str, Any]) -> Status:

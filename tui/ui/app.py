@@ -227,12 +227,12 @@ class ResponsesApp(App[None]):
         if key is None:
             return
         self.current = key
-        if self.live_key is not None and key == self.live_key and self.streaming:
-            self._update_target()
-            return
-        if self._refresh_timer is not None:
+        if self._refresh_timer is not None:  # a redraw for a line the cursor already left
             self._refresh_timer.stop()
             self._refresh_timer = None
+        if self.live_key is not None and key == self.live_key and self.streaming:
+            self._update_target()  # the live turn is on screen: keep it, do not redraw
+            return
         if self.debounce <= 0:
             self.call_later(self._show_current)
         else:
@@ -242,6 +242,10 @@ class ResponsesApp(App[None]):
     async def _show_current(self) -> None:
         self._refresh_timer = None
         self._update_target()
+        if self.streaming:
+            # The transcript stays on the reply that is streaming in (the tree may still be
+            # browsed); it follows the cursor again when the reply ends.
+            return
         await self.show_path(self.current)
 
     async def show_path(self, key: Key | None) -> None:
@@ -521,6 +525,7 @@ class ResponsesApp(App[None]):
             self.forest_view.refresh_label(key)
             self._search_changed(key)
             self.current = key
+            self.forest_view.reveal(key)
             await self.show_path(key)
         elif self.current is not None:
             await self.show_path(self.current)

@@ -8,6 +8,7 @@ are collapsed entries. All model text is sanitized and shown as `Text`, never as
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -200,6 +201,9 @@ class Transcript(VerticalScroll):
         self._live_raw = ""
         self._live_written = ""
         self._thinking: Static | None = None
+        # show() and start_live() await mounts: run them one at a time, so a redraw that
+        # started just before a send cannot land on top of the streaming turn.
+        self._busy = asyncio.Lock()
 
     async def show(
         self,
@@ -210,6 +214,17 @@ class Transcript(VerticalScroll):
         below: str = "",
     ) -> None:
         """Replace the content with these turns (summary, body, orphan), root first."""
+        async with self._busy:
+            await self._show(turns, now=now, current=current, below=below)
+
+    async def _show(
+        self,
+        turns: list[tuple[NodeSummary, dict[str, Any], bool]],
+        *,
+        now: float,
+        current: tuple[str, str] | None,
+        below: str = "",
+    ) -> None:
         await self.remove_children()
         self._live = None
         self._stream = None
@@ -239,14 +254,19 @@ class Transcript(VerticalScroll):
         self.scroll_end(animate=False)
 
     async def show_message(self, text: Text) -> None:
-        await self.remove_children()
-        self.path_keys = []
-        await self.mount(Static(text, classes="welcome"))
+        async with self._busy:
+            await self.remove_children()
+            self.path_keys = []
+            await self.mount(Static(text, classes="welcome"))
 
     # ------------------------------------------------------------ live turn
 
     async def start_live(self, user_text: str, target: str) -> None:
         """Show the user's message and an empty reply that fills as deltas arrive."""
+        async with self._busy:
+            await self._start_live(user_text, target)
+
+    async def _start_live(self, user_text: str, target: str) -> None:
         head = Text("● sending… ", style="bold cyan")
         head.append(one_line(target, 60), style="dim")
         user = Text("you: ", style="bold")
