@@ -25,6 +25,7 @@ from tui.text import one_line, sanitize
 from tui.ui.labels import relative_time, short_id, status_words
 
 RICH_TURNS = 6
+LIVE_FLUSH = 1 / 30  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
 OLD_LINE_CHARS = 160
@@ -204,6 +205,7 @@ class Transcript(VerticalScroll):
         # show() and start_live() await mounts: run them one at a time, so a redraw that
         # started just before a send cannot land on top of the streaming turn.
         self._busy = asyncio.Lock()
+        self._flush_scheduled = False
 
     async def show(
         self,
@@ -289,11 +291,21 @@ class Transcript(VerticalScroll):
         self.anchor()
 
     async def live_delta(self, delta: str) -> None:
+        """Take a delta at once (cheap); the Markdown is fed at most every FLUSH seconds, so
+        a fast stream costs one render per frame, not one per delta."""
         if self._live is None:
             return
         self._live_raw += delta
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.set_timer(LIVE_FLUSH, self._flush_live)
+
+    async def _flush_live(self) -> None:
+        self._flush_scheduled = False
+        if self._live is None:
+            return
         reasoning, answer = items.split_think(self._live_raw)
-        if self._thinking is not None:
+        if self._thinking is not None and self._thinking.display:
             if reasoning and not answer:
                 self._thinking.update(
                     Text(f"thinking… ({len(reasoning)} characters)", style="dim italic")
@@ -317,6 +329,7 @@ class Transcript(VerticalScroll):
         self._live_written = answer
 
     async def end_live(self, note: str = "") -> None:
+        await self._flush_live()  # whatever arrived since the last frame
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
