@@ -206,6 +206,7 @@ class Transcript(VerticalScroll):
         # started just before a send cannot land on top of the streaming turn.
         self._busy = asyncio.Lock()
         self._flush_scheduled = False
+        self._live_closed = False
 
     async def show(
         self,
@@ -269,6 +270,7 @@ class Transcript(VerticalScroll):
             await self._start_live(user_text, target)
 
     async def _start_live(self, user_text: str, target: str) -> None:
+        self._live_closed = False
         head = Text("● sending… ", style="bold cyan")
         head.append(one_line(target, 60), style="dim")
         user = Text("you: ", style="bold")
@@ -302,7 +304,7 @@ class Transcript(VerticalScroll):
 
     async def _flush_live(self) -> None:
         self._flush_scheduled = False
-        if self._live is None:
+        if self._live is None or self._live_closed:
             return
         reasoning, answer = items.split_think(self._live_raw)
         if self._thinking is not None and self._thinking.display:
@@ -330,6 +332,7 @@ class Transcript(VerticalScroll):
 
     async def end_live(self, note: str = "") -> None:
         await self._flush_live()  # whatever arrived since the last frame
+        self._live_closed = True  # a flush timer still pending must not reopen the stream
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
