@@ -319,6 +319,7 @@ async def child_session(
                     shown.append((now, len(live.source)))
                 if produced and not app.streaming:
                     break
+            await asyncio.sleep(0.1)  # the last frame's flush (deltas are drawn ~30 times/s)
             live = app.transcript._live
             if live is not None:
                 shown.append((time.perf_counter(), len(live.source)))
@@ -338,10 +339,11 @@ async def child_session(
                     out[f"stream_{name}_max"] = lags[-1]
                     out[f"stream_{name}_p95"] = lags[max(0, int(len(lags) * 0.95) - 1)]
                 out[f"stream_{name}_missing"] = len(produced) - len(lags)
-            for _ in range(500):
+            for _ in range(3000):  # deletes wait for the reply to finish
                 if not app.streaming:
                     break
                 await asyncio.sleep(0.01)
+            await pilot.pause()
 
         # Delete the 100-response subtree, locally (keys D, then f for "forget locally").
         head = (SERVER, subtree_head)
