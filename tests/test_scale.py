@@ -205,3 +205,57 @@ def test_an_index_of_20000_responses_opens_and_builds_its_forest(tmp_path):
         f"open + forest {with_forest * 1000:.0f} ms"
     )
     assert with_forest < 15
+
+
+async def test_many_conversations_are_paged_into_the_tree(tmp_path):
+    """Conversations come 300 at a time (newest first); the rest wait behind a line that
+    enter opens, and revealing an old one pages it in."""
+    from ui_helpers import LOCAL, SERVER
+
+    from tui.store.index import Index
+    from tui.ui.app import ResponsesApp
+    from tui.ui.forest_view import ROOTS_PER_PAGE
+
+    data = []
+    for n in range(700):
+        data.append(
+            (
+                {
+                    "id": f"resp_page{n:027x}",
+                    "object": "response",
+                    "created_at": 1_000.0 + n,
+                    "status": "completed",
+                    "model": "m",
+                    "previous_response_id": None,
+                    "output": [],
+                },
+                [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": f"c{n}"}],
+                    }
+                ],
+            )
+        )
+    index = Index.open(tmp_path / "index")
+    index.add_many(data, server=SERVER, profile="local")
+    app = ResponsesApp(index, LOCAL, debounce=0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        top = app.forest_view.root.children
+        assert len(top) == ROOTS_PER_PAGE + 1 and top[-1].data is None
+        assert "400 older conversations" in str(top[-1].label)
+        app.forest_view.move_cursor(top[-1])
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        top = app.forest_view.root.children
+        assert len(top) == 2 * ROOTS_PER_PAGE + 1
+        oldest = (SERVER, "resp_page" + f"{0:027x}")
+        app.forest_view.reveal(oldest)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.current == oldest
+        assert len(app.forest_view.root.children) == 700
+    index.close()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Key = Hashable
 
 
-@dataclass(frozen=True, slots=True)
-class NodeRef:
+class NodeRef(NamedTuple):
+    """One node as the forest needs it (a tuple: 100,000 of them are built at start)."""
+
     key: Key
     parent: Key | None
     created_at: float = 0.0
@@ -63,7 +64,22 @@ class Forest:
         return None if key in self._cut else self._refs[key].parent
 
     def _rebuild(self) -> None:
-        self._break_cycles()
+        self._cut = set()
+        self._link_up()
+        if self._reachable() != len(self._refs):  # some parent links form a cycle
+            self._break_cycles()
+            self._link_up()
+
+    def _reachable(self) -> int:
+        count = 0
+        stack = list(self._roots)
+        while stack:
+            key = stack.pop()
+            count += 1
+            stack.extend(self._children.get(key, ()))
+        return count
+
+    def _link_up(self) -> None:
         children: dict[Key, list[NodeRef]] = {}
         roots: list[NodeRef] = []
         for ref in self._refs.values():

@@ -94,14 +94,17 @@ class Index:
         if len(self.warnings) > warnings_before:
             self._rebuild_shard_from_bodies(number, table)
         count = 0
-        for doc in table.all():
+        # The raw documents, not table.all(): TinyDB would copy each into a Document first,
+        # which at 100,000 responses costs as much as reading the files.
+        raw = (db.storage.read() or {}).get("nodes") or {}
+        for doc_id, doc in raw.items():
             try:
-                summary = NodeSummary.from_doc(dict(doc))
-            except (TypeError, ValueError):
+                summary = NodeSummary.from_doc(doc)
+            except (TypeError, ValueError, AttributeError):
                 continue
             summary.shard = number
             self._nodes[summary.key] = summary
-            self._doc_ids[summary.key] = doc.doc_id
+            self._doc_ids[summary.key] = int(doc_id)
             count += 1
         self._shard_counts[number] = count
 

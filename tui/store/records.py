@@ -6,7 +6,7 @@ demand; the summary holds only what the forest and the listing need.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -53,12 +53,20 @@ class NodeSummary:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> NodeSummary:
-        data = {k: v for k, v in doc.items() if k in _FIELDS}
-        try:
-            data["status"] = Status(data.get("status", "stored"))
-        except ValueError:
-            data["status"] = Status.STORED
-        return cls(**data)
+        """From a stored document. Fast path (100,000 of these at start): fill the instance
+        directly; required fields are checked, unknown keys ignored, bad status -> stored."""
+        missing = _REQUIRED - doc.keys()
+        if missing:
+            raise TypeError(f"summary without {sorted(missing)[0]}")
+        data = {**_DEFAULTS, **doc}
+        for unknown in doc.keys() - _FIELDS:
+            del data[unknown]
+        status = data.get("status", "stored")
+        data["status"] = _STATUS.get(status, Status.STORED)
+        data["tool_labels"] = list(data.get("tool_labels") or [])
+        summary = object.__new__(cls)
+        summary.__dict__.update(data)
+        return summary
 
 
 STATUS_WORDS = {
@@ -84,6 +92,13 @@ def status_words(node: NodeSummary, orphan: bool = False) -> list[str]:
 
 
 _FIELDS = frozenset(f.name for f in fields(NodeSummary))
+_DEFAULTS = {f.name: f.default for f in fields(NodeSummary) if f.default is not MISSING}
+_REQUIRED = frozenset(
+    f.name
+    for f in fields(NodeSummary)
+    if f.default is MISSING and f.default_factory is MISSING and f.name != "status"
+)
+_STATUS = {str(s): s for s in Status}
 
 
 def derive_status(response: dict[str, Any]) -> Status:

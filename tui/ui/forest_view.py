@@ -24,6 +24,7 @@ from tui.store.records import NodeSummary
 from tui.ui.labels import node_label
 
 Key = tuple[str, str]
+ROOTS_PER_PAGE = 300  # conversations added to the tree at a time (newest first)
 REVEAL_MATCHES = 12  # filter matches whose branches are opened (newest first)
 
 
@@ -31,7 +32,7 @@ class ForestView(Tree[Key]):
     """Tree of responses. `data` of every node is the response key (server, id)."""
 
     BINDINGS = [
-        Binding("enter", "app.reply", "Reply", show=True),
+        Binding("enter", "reply_or_more", "Reply", show=True),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("h", "fold", "Fold", show=False),
@@ -58,6 +59,7 @@ class ForestView(Tree[Key]):
         self._fv_pending: set[Key] = set()
         self.filter_keys: set[Key] | None = None  # nodes to show when filtering (with ancestors)
         self.all_servers = False  # show every server in the index, each under its own heading
+        self._more: dict[Any, tuple[TreeNode[Key], list[Key], int]] = {}  # paging lines
         self.highlight: list[str] = []  # filter words, highlighted in the labels
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self.label_width = 40
@@ -98,6 +100,7 @@ class ForestView(Tree[Key]):
         self.clear()
         self._by_key.clear()
         self._fv_filled.clear()
+        self._more.clear()
         for server in self.servers_shown():
             forest = self.index.forest(server)
             parent = self.root
@@ -109,10 +112,10 @@ class ForestView(Tree[Key]):
                 parent = self.root.add(heading, data=None, expand=True)
             roots = forest.roots()
             roots.sort(key=lambda k, f=forest: f.ref(k).created_at, reverse=True)  # newest first
-            for root in roots:
-                if self.filter_keys is not None and root not in self._visible_roots():
-                    continue
-                self._add_segment(parent, root)
+            if self.filter_keys is not None:
+                visible = self._visible_roots()
+                roots = [root for root in roots if root in visible]
+            self._add_roots(parent, roots, 0)
         for key in was_open:
             if key in self._forest(key):
                 self.open(key)
@@ -127,6 +130,41 @@ class ForestView(Tree[Key]):
 
             for key in heapq.nlargest(REVEAL_MATCHES, self.filter_keys, key=created):
                 self.reveal(key, move=False)
+
+    def _add_roots(self, parent: TreeNode[Key], roots: list[Key], start: int) -> None:
+        """Add conversations from `start`, at most ROOTS_PER_PAGE of them; the rest wait
+        behind a "… older conversations" line (labelling 5,000 at start costs a second)."""
+        chunk = roots[start : start + ROOTS_PER_PAGE]
+        for root in chunk:
+            self._add_segment(parent, root)
+        left = len(roots) - start - len(chunk)
+        if left > 0:
+            label = Text(f"… {left:,} older conversations (enter shows more)", style="dim italic")
+            more = parent.add(label, data=None, allow_expand=True)
+            self._more[more.id] = (parent, roots, start + len(chunk))
+
+    def show_more(self, node: TreeNode[Key]) -> bool:
+        """Replace a "… older conversations" line by the next page. False if not one."""
+        page = self._more.pop(node.id, None)
+        if page is None:
+            return False
+        parent, roots, start = page
+        node.remove()
+        self._add_roots(parent, roots, start)
+        return True
+
+    def _show_root(self, root: Key) -> None:
+        """Page older conversations in until `root` is in the tree."""
+        while root not in self._by_key:
+            pending = [
+                (nid, page) for nid, page in self._more.items() if root in page[1][page[2] :]
+            ]
+            if not pending:
+                return
+            node_id, _page = pending[0]
+            node = self.get_node_by_id(node_id)
+            if not self.show_more(node):
+                return
 
     def _visible_roots(self) -> set[Key]:
         if not hasattr(self, "_roots_cache") or self._roots_cache[0] is not self.filter_keys:
@@ -225,6 +263,8 @@ class ForestView(Tree[Key]):
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Key]) -> None:
         key = event.node.data
+        if key is None and self.show_more(event.node):
+            return
         if key is not None:
             self._fill(key)
             event.node.set_label(self.label_for(key, head=True))
@@ -246,6 +286,8 @@ class ForestView(Tree[Key]):
             heads.append(head)
             current = forest.parent(head)
         heads.reverse()
+        if heads:
+            self._show_root(heads[0])
         for n, head in enumerate(heads):
             node = self._by_key.get(head)
             if node is None:
@@ -336,6 +378,19 @@ class ForestView(Tree[Key]):
         self.rebuild()
 
     # ------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reply_or_more" and self.app.screen is not self.screen:
+            return False  # a dialog is in front
+        return True
+
+    def action_reply_or_more(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.data is None and self.show_more(node):
+            return
+        reply = getattr(self.app, "action_reply", None)
+        if reply is not None:
+            reply()
 
     def action_fold(self) -> None:
         node = self.cursor_node
