@@ -380,9 +380,8 @@ class ForestView(Tree[Key]):
     # ------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "reply_or_more" and self.app.screen is not self.screen:
-            return False  # a dialog is in front
-        return True
+        # Hidden while a dialog is in front (its footer should show its own keys).
+        return not (action == "reply_or_more" and self.app.screen is not self.screen)
 
     def action_reply_or_more(self) -> None:
         node = self.cursor_node
