@@ -169,17 +169,6 @@ class Forest:
         del self._refs[key]
         self._rebuild()
 
-    def remove_many(self, keys: list[Key]) -> None:
-        """Remove several nodes with at most one rebuild."""
-        present = [k for k in keys if k in self._refs]
-        if len(present) <= 1:
-            for key in present:
-                self.remove(key)
-            return
-        for key in present:
-            del self._refs[key]
-        self._rebuild()
-
     # ------------------------------------------------------------ queries
 
     def __contains__(self, key: object) -> bool:

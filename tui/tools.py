@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.text import one_line
+
 KINDS = ("mcp", "sse", "function", "raw")
 APPROVALS = ("never", "always", "per tool")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -85,13 +87,8 @@ def describe_tool(tool: dict[str, Any]) -> str:
             extra = ", approval per tool"
         return f"{kind} · {tool.get('server_url', '')}{extra}"
     if kind == "function":
-        return f"function · {_short(tool.get('description') or '', 50)}"
+        return f"function · {one_line(tool.get('description') or '', 50)}"
     return str(kind)
-
-
-def _short(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _host(url: str) -> str:

@@ -234,14 +234,7 @@ class Index:
             status=status,
             request=request,
         )
-        body = {
-            "server": server,
-            "id": rid,
-            "profile": profile,
-            "response": response,
-            "input": input_items,
-            "request": request,
-        }
+        body = _body_doc(server, rid, profile, response, input_items, request)
         if existing is None:
             number = self._shard_for_new()
             summary.shard = number
@@ -287,15 +280,7 @@ class Index:
             self._nodes[summary.key] = summary
             nodes, bodies = batch.setdefault(number, ([], []))
             nodes.append(summary)
-            bodies.append(
-                {
-                    "server": server,
-                    "id": rid,
-                    "profile": profile,
-                    "response": response,
-                    "input": input_items,
-                }
-            )
+            bodies.append(_body_doc(server, rid, profile, response, input_items, None))
             added += 1
         for number, (nodes, bodies) in batch.items():
             body_ids = self._bodies(number).table("bodies").insert_multiple(bodies)
@@ -435,3 +420,22 @@ class Index:
     def remove_preset(self, name: str) -> bool:
         assert self._catalog is not None
         return bool(self._catalog.table("presets").remove(Query().name == name))
+
+
+def _body_doc(
+    server: str,
+    rid: str,
+    profile: str,
+    response: dict[str, Any],
+    input_items: list[dict[str, Any]] | None,
+    request: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One body document: what a summary shard can be rebuilt from after a crash."""
+    return {
+        "server": server,
+        "id": rid,
+        "profile": profile,
+        "response": response,
+        "input": input_items,
+        "request": request,
+    }

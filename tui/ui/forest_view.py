@@ -12,7 +12,6 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
@@ -62,7 +61,6 @@ class ForestView(Tree[Key]):
         self._more: dict[Any, tuple[TreeNode[Key], list[Key], int]] = {}  # paging lines
         self.highlight: list[str] = []  # filter words, highlighted in the labels
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
-        self.label_width = 40
 
     # ------------------------------------------------------------ building
 
@@ -373,10 +371,6 @@ class ForestView(Tree[Key]):
             node.remove_children()
         node.set_label(self.label_for(head, head=True))
 
-    def remove_keys(self, keys: Iterable[Key]) -> None:
-        """Responses left the index: rebuild, keeping the cursor near where it was."""
-        self.rebuild()
-
     # ------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -421,6 +415,3 @@ class ForestView(Tree[Key]):
 
     def get_label_width(self, node: TreeNode[Key]) -> int:
         return node._label.cell_len + 2  # avoids rendering every label to measure it
-
-    def render_label(self, node: TreeNode[Key], base_style: Style, style: Style) -> Text:
-        return super().render_label(node, base_style, style)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui.store.records import NodeSummary, Status, status_words  # noqa: F401 (re-export)
+from tui.store.records import NodeSummary, Status
 from tui.text import one_line
 
 MARKERS = {

@@ -585,14 +585,11 @@ class ApprovalScreen(ModalScreen[bool | None]):
 
     def compose(self) -> ComposeResult:
         item = self.request
-        text = Text()
-        text.append("Approve this tool call?\n\n", style="bold")
-        text.append("server  ", style="dim")
-        text.append(sanitize(item.get("server_label") or "mcp") + "\n")
-        text.append("tool    ", style="dim")
-        text.append(sanitize(item.get("name") or "?") + "\n")
-        text.append("arguments\n", style="dim")
-        text.append(sanitize(_pretty(item.get("arguments")), multiline=True))
+        text = _call_text(
+            "Approve this tool call?",
+            [("server", item.get("server_label") or "mcp"), ("tool", item.get("name"))],
+            item.get("arguments"),
+        )
         with Vertical(id="dialog"):
             yield Static(text, id="approval-text")
             with Horizontal(id="buttons"):
@@ -624,14 +621,11 @@ class FunctionOutputScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         call = self.call
-        text = Text()
-        text.append("The model called a function\n\n", style="bold")
-        text.append("function   ", style="dim")
-        text.append(sanitize(call.get("name") or "?") + "\n")
-        text.append("call_id    ", style="dim")
-        text.append(sanitize(call.get("call_id") or "?") + "\n")
-        text.append("arguments\n", style="dim")
-        text.append(sanitize(_pretty(call.get("arguments")), multiline=True))
+        text = _call_text(
+            "The model called a function",
+            [("function", call.get("name")), ("call_id", call.get("call_id"))],
+            call.get("arguments"),
+        )
         with Vertical(id="dialog"):
             yield Static(text, id="function-text")
             yield Label(Content("Its output (sent as function_call_output):"))
@@ -652,6 +646,19 @@ class FunctionOutputScreen(ModalScreen[str | None]):
 
     def action_later(self) -> None:
         self.dismiss(None)
+
+
+def _call_text(title: str, rows: list[tuple[str, Any]], arguments: Any) -> Text:
+    """A tool call as the prompts show it: a title, labelled fields, the arguments."""
+    text = Text()
+    text.append(f"{title}\n\n", style="bold")
+    width = max(len(name) for name, _ in rows) + 2
+    for name, value in rows:
+        text.append(f"{name:<{width}}", style="dim")
+        text.append(sanitize(str(value or "?")) + "\n")
+    text.append("arguments\n", style="dim")
+    text.append(sanitize(_pretty(arguments), multiline=True))
+    return text
 
 
 def _pretty(arguments: Any) -> str:

@@ -20,9 +20,9 @@ from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from tui.api import items
-from tui.store.records import NodeSummary, Status
+from tui.store.records import NodeSummary, Status, status_words
 from tui.text import one_line, sanitize
-from tui.ui.labels import relative_time, short_id, status_words
+from tui.ui.labels import relative_time, short_id
 
 RICH_TURNS = 6
 LIVE_FLUSH = 1 / 30  # seconds between Markdown updates while a reply streams
