@@ -60,7 +60,7 @@ from tui.ui.history_screens import (
 from tui.ui.labels import short_id
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker, ToolsScreen
-from tui.ui.transcript import Transcript
+from tui.ui.transcript import SHOWN_TURNS, Transcript
 
 Key = tuple[str, str]
 # Actions about the highlighted response: greyed out until there is one.
@@ -255,12 +255,14 @@ class ResponsesApp(App[None]):
             return
         forest = self.index.forest(key[0])
         path = forest.path_to_root(key)
+        shown_from = len(path) - SHOWN_TURNS  # older ones are only counted: no body needed
         turns = []
-        for k in path:
+        for n, k in enumerate(path):
             summary = self.index.get(*k)
             if summary is None:
                 continue
-            turns.append((summary, self.index.load_body(*k), forest.is_orphan(k)))
+            body = self.index.load_body(*k) if n >= shown_from else {}
+            turns.append((summary, body, forest.is_orphan(k)))
         below = self._below_note(key)
         await self.transcript.show(turns, now=self.clock(), current=key, below=below)
 

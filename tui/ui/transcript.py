@@ -28,6 +28,7 @@ RICH_TURNS = 6
 LIVE_FLUSH = 1 / 30  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
+SHOWN_TURNS = RICH_TURNS + OLDER_SHOWN  # turns whose bodies the transcript reads
 OLD_LINE_CHARS = 160
 
 
