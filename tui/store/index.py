@@ -25,6 +25,7 @@ from typing import Any
 from tinydb import Query, TinyDB
 
 from tui.forest import Forest, NodeRef
+from tui.gcpause import gc_paused
 from tui.store.atomic import AtomicJSONStorage, remove_stale_temp_files
 from tui.store.lock import IndexLock
 from tui.store.records import NodeSummary, Status, summarize
@@ -73,10 +74,11 @@ class Index:
             meta = self._catalog.table("meta")
             if not meta.all():
                 meta.insert({"schema": SCHEMA_VERSION})
-            for path in sorted(self._shards_dir.glob("*.nodes.json")):
-                number = path.name.split(".", 1)[0]
-                if number.isdigit():
-                    self._load_shard(int(number))
+            with gc_paused(lambda: len(self._nodes)):
+                for path in sorted(self._shards_dir.glob("*.nodes.json")):
+                    number = path.name.split(".", 1)[0]
+                    if number.isdigit():
+                        self._load_shard(int(number))
             self._open = True
         except BaseException:
             self._lock.release()
@@ -373,11 +375,12 @@ class Index:
         """The forest of one server, built once and then kept up to date."""
         forest = self._forests.get(server)
         if forest is None:
-            forest = Forest.build(
-                NodeRef(n.key, (server, n.parent) if n.parent else None, n.created_at)
-                for n in self._nodes.values()
-                if n.server == server
-            )
+            with gc_paused(lambda: len(self._nodes)):
+                forest = Forest.build(
+                    NodeRef(n.key, (server, n.parent) if n.parent else None, n.created_at)
+                    for n in self._nodes.values()
+                    if n.server == server
+                )
             self._forests[server] = forest
         return forest
 

@@ -1,0 +1,43 @@
+"""The collector pause used while the index loads: always restored, frozen only when large."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from tui.gcpause import FREEZE_ABOVE, gc_paused
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze():
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+def test_collector_is_off_inside_and_back_on_after() -> None:
+    assert gc.isenabled()
+    with gc_paused(lambda: 0):
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_collector_restored_when_the_block_raises() -> None:
+    with pytest.raises(RuntimeError), gc_paused(lambda: 0):
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_a_disabled_collector_stays_disabled() -> None:
+    gc.disable()
+    with gc_paused(lambda: 0):
+        pass
+    assert not gc.isenabled()
+
+
+def test_large_loads_are_frozen() -> None:
+    with gc_paused(lambda: FREEZE_ABOVE + 1):
+        kept = [[i] for i in range(1000)]
+    assert gc.get_freeze_count() >= len(kept)

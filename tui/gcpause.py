@@ -1,0 +1,34 @@
+"""Pause the cyclic garbage collector while many long-lived objects are built at once.
+
+Loading 100,000 response summaries (and the forest over them) allocates a few hundred
+thousand objects. With the collector on, it walks all of them many times along the way and
+again in the first full collections afterwards: at 100,000 responses that was 1.4 s of a
+3.1 s start. None of these objects form cycles, so nothing is lost by pausing it. After a
+large load they are frozen into the permanent generation (`gc.freeze`), so the running app's
+collections never walk them again; reference counting still frees them when they go away.
+Small loads are not frozen: there the collector costs nothing noticeable, and freezing would
+also pin whatever cyclic garbage happens to exist at that moment.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+FREEZE_ABOVE = 20_000  # objects: below this, the collector's cost is not worth avoiding
+
+
+@contextmanager
+def gc_paused(size: Callable[[], int]) -> Iterator[None]:
+    """Run the block with the collector paused; freeze afterwards if `size()` (how many
+    objects the block built) is above `FREEZE_ABOVE`."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if size() > FREEZE_ABOVE:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
