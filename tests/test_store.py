@@ -112,6 +112,37 @@ def test_add_get_find_nodes_load_body_round_trip(index):
         index.load_body("s", "nope")
 
 
+def test_summary_document_round_trip_keeps_every_field():
+    from dataclasses import fields
+
+    from tui.store.records import NodeSummary
+
+    summary = NodeSummary(
+        server="s",
+        id="r",
+        parent="p",
+        created_at=2.5,
+        model="m",
+        profile="prof",
+        status=Status.MISSING,
+        input_preview="in",
+        output_preview="out",
+        input_recorded=True,
+        has_tools=True,
+        ancestor_missing=True,
+        tool_labels=["a", "b"],
+        shard=7,
+    )
+    doc = summary.to_doc()
+    assert set(doc) == {f.name for f in fields(NodeSummary)}
+    assert NodeSummary.from_doc(doc) == summary
+    assert NodeSummary.from_doc({**doc, "unknown": 1, "status": "bogus"}).status == Status.STORED
+    minimal = {k: doc[k] for k in ("server", "id", "parent", "created_at", "model", "profile")}
+    assert NodeSummary.from_doc(minimal).tool_labels == []
+    with pytest.raises(TypeError, match="created_at"):
+        NodeSummary.from_doc({k: v for k, v in doc.items() if k != "created_at"})
+
+
 def test_same_id_on_two_servers(index):
     index.add_response(response("r"), server="a", profile="p")
     index.add_response(response("r", text="other"), server="b", profile="p")
@@ -523,6 +554,30 @@ def test_write_private_file(tmp_path):
     assert target.read_bytes() == b"two" * 100_000
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]
+
+
+def test_storage_release_forgets_the_data_and_reads_it_again(tmp_path):
+    from tinydb import TinyDB
+
+    path = tmp_path / "t.json"
+    db = TinyDB(path, storage=atomic.AtomicJSONStorage)
+    db.table("nodes").insert_multiple([{"n": 1}, {"n": 2}])
+    db.storage.release()
+    assert db.storage._cache is None  # nothing held in memory after a release
+    db.table("nodes").insert({"n": 3})  # a write after a release keeps what was there
+    assert [d["n"] for d in db.table("nodes").all()] == [1, 2, 3]
+    db.storage.release()
+    fresh = TinyDB(path, storage=atomic.AtomicJSONStorage)
+    assert [d["n"] for d in fresh.table("nodes").all()] == [1, 2, 3]
+
+
+def test_open_index_keeps_no_parsed_copy_of_summary_shards(directory):
+    with Index.open(directory) as idx:
+        for i in range(SHARD_SIZE + 3):
+            idx.add_response(response(f"r{i}"), server="s", profile="p")
+    with Index.open(directory) as idx:
+        assert all(db.storage._cache is None for db in idx._node_shards.values())
+        assert len(idx) == SHARD_SIZE + 3
 
 
 def test_write_private_file_crash_before_rename_keeps_old_file(tmp_path, monkeypatch):

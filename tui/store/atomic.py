@@ -86,29 +86,45 @@ class AtomicJSONStorage(Storage):
         self.warnings = warnings if warnings is not None else []
         self.moved_aside: Path | None = None
         self._cache: dict[str, Any] | None = None
-        if self.path.exists():
-            try:
-                data = json.loads(self.path.read_bytes() or b"{}")
-                if not _is_tinydb_shape(data):
-                    raise ValueError("not a TinyDB document")
-                self._cache = data
-            except (ValueError, UnicodeDecodeError, OSError) as error:
-                reason = "not valid JSON" if isinstance(error, ValueError) else str(error)
-                if isinstance(error, ValueError) and str(error) == "not a TinyDB document":
-                    reason = "not an index file"
-                self.moved_aside = move_aside(self.path)
-                self.warnings.append(
-                    f"{self.path.name} was unreadable ({reason}); it was moved aside to "
-                    f"{self.moved_aside.name} and a fresh one started"
-                )
+        self._load()
+
+    def _load(self) -> None:
+        self._cache = None
+        self._loaded = True
+        if not self.path.exists():
+            return
+        try:
+            data = json.loads(self.path.read_bytes() or b"{}")
+            if not _is_tinydb_shape(data):
+                raise ValueError("not a TinyDB document")
+            self._cache = data
+        except (ValueError, UnicodeDecodeError, OSError) as error:
+            reason = "not valid JSON" if isinstance(error, ValueError) else str(error)
+            if isinstance(error, ValueError) and str(error) == "not a TinyDB document":
+                reason = "not an index file"
+            self.moved_aside = move_aside(self.path)
+            self.warnings.append(
+                f"{self.path.name} was unreadable ({reason}); it was moved aside to "
+                f"{self.moved_aside.name} and a fresh one started"
+            )
 
     def read(self) -> dict[str, Any] | None:
+        if not self._loaded:
+            self._load()
         return self._cache
+
+    def release(self) -> None:
+        """Forget the parsed data (it is read again from the file when next needed). The
+        index keeps its own summaries of every shard, so holding each shard's parsed JSON as
+        well would double the memory of a large index for nothing."""
+        self._cache = None
+        self._loaded = False
 
     def write(self, data: dict[str, Any]) -> None:
         encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         write_private_file(self.path, encoded)
         self._cache = data
+        self._loaded = True
 
     def close(self) -> None:
         pass

@@ -105,10 +105,12 @@ class Index:
             except (TypeError, ValueError, AttributeError):
                 continue
             summary.shard = number
-            self._nodes[summary.key] = summary
-            self._doc_ids[summary.key] = int(doc_id)
+            key = summary.key
+            self._nodes[key] = summary
+            self._doc_ids[key] = int(doc_id)
             count += 1
         self._shard_counts[number] = count
+        db.storage.release()  # the summaries above are all the index keeps in memory
 
     def _rebuild_shard_from_bodies(self, number: int, table: Any) -> None:
         bodies = self._bodies(number).table("bodies").all()
