@@ -505,7 +505,7 @@ async def test_slash_filters_the_forest(tmp_path):
         await pilot.press("g", "slash")
         assert app.focused is app.filter_input
         await pilot.press(*"port")
-        await pilot.pause()
+        await settle(pilot, app)
         shown = {node.data for node in app.forest_view._by_key.values() if node.data is not None}
         visible_roots = [n.data for n in app.forest_view.root.children]
         assert visible_roots == [key_of(index, "Plan a three-day trip")]
@@ -514,6 +514,25 @@ async def test_slash_filters_the_forest(tmp_path):
         await pilot.pause()
         assert len(app.forest_view.root.children) == 4
         assert app.focused is app.forest_view
+    index.close()
+
+
+async def test_a_filter_result_overtaken_by_typing_is_dropped(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app._apply_filter("port")
+        await settle(pilot, app)
+        assert app.forest_view.filter_keys
+        app._apply_filter("")  # cleared while a slow "lisbon" result was still on its way
+        app._show_filter("lisbon", [key_of(index, "Which port wine")])
+        await pilot.pause()
+        assert app.forest_view.filter_keys is None
+        assert len(app.forest_view.root.children) == 4
+        app._apply_filter("port wine")
+        app._show_filter("port", [])  # the earlier keystroke's result, arriving late
+        assert app.forest_view.filter_keys != set()
+        await settle(pilot, app)
+        assert app.forest_view.filter_keys == {key_of(index, "Which port wine")}
     index.close()
 
 

@@ -11,6 +11,7 @@ from tui.gcpause import FREEZE_ABOVE, gc_paused
 
 @pytest.fixture(autouse=True)
 def _unfreeze():
+    gc.unfreeze()  # earlier tests' apps froze what they had built
     yield
     gc.unfreeze()
     gc.enable()
@@ -41,3 +42,33 @@ def test_large_loads_are_frozen() -> None:
     with gc_paused(lambda: FREEZE_ABOVE + 1):
         kept = [[i] for i in range(1000)]
     assert gc.get_freeze_count() >= len(kept)
+
+
+def test_freeze_once_freezes_only_the_first_time(monkeypatch):
+    import tui.gcpause as gcpause
+
+    monkeypatch.setattr(gcpause, "_frozen_once", False)
+    kept = [[i] for i in range(1000)]
+    assert gcpause.freeze_once() is True
+    assert gc.get_freeze_count() >= len(kept)
+    gc.unfreeze()
+    assert gcpause.freeze_once() is False
+    assert gc.get_freeze_count() == 0
+
+
+def test_freeze_long_lived_collects_garbage_first():
+    import weakref
+
+    from tui.gcpause import freeze_long_lived
+
+    class Cycle:
+        pass
+
+    gc.disable()  # so nothing collects the cycle before freeze_long_lived does
+    a, b = Cycle(), Cycle()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    del a, b  # only the cycle holds them now
+    assert gone() is not None
+    freeze_long_lived()
+    assert gone() is None  # collected, not frozen

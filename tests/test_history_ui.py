@@ -120,6 +120,7 @@ async def test_slash_filter_searches_full_text_and_highlights(tmp_path):
         shown = [n.data for n in app.forest_view.root.children if n.data]
         assert len(shown) == 4  # every answer has one
         await pilot.press(*["backspace"] * 11, *"sintra")
+        await wait_idle(pilot, app)
         await pilot.pause()
         assert [n.data for n in app.forest_view.root.children] == [
             key_of(index, "Plan a three-day trip")
@@ -139,13 +140,30 @@ async def test_ctrl_f_finds_and_jumps(tmp_path):
                 break
         assert isinstance(app.screen, SearchScreen)
         await pilot.press(*"port wine")
-        await pilot.pause()
         results = app.screen.query_one(OptionList)
+        for _ in range(200):  # the matching runs in a thread
+            await pilot.pause()
+            if app.screen._shown == "port wine":
+                break
         assert results.option_count >= 1
         await pilot.press("enter")
         await pilot.pause()
         await pilot.pause()
         assert app.current == key_of(index, "Which port wine")
+
+        # Enter before the list caught up with the typing jumps to what was typed.
+        await pilot.press("ctrl+f")
+        for _ in range(200):
+            await pilot.pause()
+            if isinstance(app.screen, SearchScreen):
+                break
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        screen._typed = "sintra"  # as if typed, its thread not done yet
+        screen._first()
+        await pilot.pause()
+        await pilot.pause()
+        assert app.current == key_of(index, "Add a day trip to Sintra")
     index.close()
 
 

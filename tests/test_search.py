@@ -294,6 +294,38 @@ def test_update_after_change_add_and_remove(index):
     assert len(search) == 0
 
 
+def test_order_stays_newest_first_whatever_the_order_of_updates(index):
+    for n, created in enumerate((5.0, 1.0, 3.0)):
+        index.add_response(response(f"r{n}", "shared", created=created), server="s", profile="p")
+    search = built(index)
+    assert search.matching_keys("shared") == [("s", "r0"), ("s", "r2"), ("s", "r1")]
+    index.add_response(response("new", "shared", created=9.0), server="s", profile="p")
+    search.update(("s", "new"))  # newest: goes to the front
+    index.add_response(response("old", "shared", created=0.5), server="s", profile="p")
+    search.update(("s", "old"))  # older than others: placed by a re-sort
+    assert search.matching_keys("shared") == [
+        ("s", "new"),
+        ("s", "r0"),
+        ("s", "r2"),
+        ("s", "r1"),
+        ("s", "old"),
+    ]
+    assert search.matching_keys("shared new") == [("s", "new")]  # ids are searched too
+
+
+def test_text_is_kept_compact_whatever_its_characters(index):
+    # One em dash would make a Python str two bytes per character; the index keeps UTF-8.
+    text = "plain words \u2014 " + "x" * 10_000
+    index.add_response(response("r1", text), server="s", profile="p")
+    search = built(index)
+    record = search._records[("s", "r1")]
+    assert len(record.low) < 10_100
+    hit = search.search("\u2014")[0]
+    assert hit.field == "output" and matched(hit) == "\u2014"
+    assert hit.snippet.startswith("plain words \u2014 xxx")
+    assert matched(search.search("WORDS xx")[0]) == "words"  # positions still line up
+
+
 def test_build_again_picks_up_everything(index):
     search = SearchIndex(index)
     assert search.search("x") == []

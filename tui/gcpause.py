@@ -32,3 +32,29 @@ def gc_paused(size: Callable[[], int]) -> Iterator[None]:
             gc.freeze()
         if was_enabled:
             gc.enable()
+
+
+_frozen_once = False
+
+
+def freeze_long_lived() -> None:
+    """Collect what is garbage now, then move every object still alive into the permanent
+    generation. For a process that has just built what it keeps for its lifetime (the app
+    after its first screen; the full-text search index): full collections then walk only
+    what is created afterwards. Measured in the app at 10,000 responses while a reply
+    streams: full collections went from 65-87 ms every ~0.35 s (the visible stalls of a fast
+    stream) to 10-14 ms."""
+    gc.collect()
+    gc.freeze()
+
+
+def freeze_once() -> bool:
+    """`freeze_long_lived` the first time it is called in this process (the app's first
+    screen); False afterwards. Once is enough: later apps in the same process (tests) would
+    only pay for a full collection each."""
+    global _frozen_once
+    if _frozen_once:
+        return False
+    _frozen_once = True
+    freeze_long_lived()
+    return True

@@ -6,12 +6,14 @@ keys to keep when filtering the tree.
 What is kept per response, built once from the bodies (`build`) and then kept up to date
 (`update`, `remove`):
 
-- one lowercase string: the fields below, sanitized, whitespace collapsed, joined by "\\n"
-  (which no field contains, so a word never matches across two fields, since query words
-  never contain whitespace);
-- a small record: where each field ends in that string, and the original-case text
-  compressed (only when it differs from the lowercase one), decompressed only for the hits
-  that are returned, to cut their snippets.
+- the lowercase text as UTF-8 bytes: the fields below, sanitized, whitespace collapsed,
+  joined by "\\n" (which no field contains, so a word never matches across two fields, since
+  query words never contain whitespace, and the "\\n" mark where each field ends). Bytes,
+  not `str`: one character outside Latin-1 (an em dash, an emoji) would make a Python string
+  two or four bytes per character, and most model output has some;
+- the original-case text compressed (only when it differs from the lowercase one),
+  decompressed only for the hits that are returned, to cut their snippets;
+- the key and creation time, for newest-first order.
 
 Fields, in the order a hit is attributed to them: `input` (the user's text, empty when the
 input was not recorded), `output` (the visible answer plus tool call names, arguments,
@@ -61,19 +63,26 @@ class _Source(Protocol):
 
 
 class _Record:
-    __slots__ = ("ends", "key", "low", "order", "packed")
+    """What is kept per response: about as many bytes as its searchable text, nothing more
+    (at 100,000 responses every extra field costs megabytes)."""
 
-    def __init__(
-        self, key: Key, order: tuple[float, str], low: str, ends: tuple[int, ...], packed: bytes
-    ) -> None:
+    __slots__ = ("created", "key", "low", "packed")
+
+    def __init__(self, key: Key, created: float, low: bytes, packed: bytes) -> None:
         self.key = key
-        self.order = order  # (created_at, id): the sort key, newest first when reversed
-        self.low = low  # the lowercase text of every field, joined by _SEPARATOR
-        self.ends = ends  # where each field of FIELDS ends in `low`
-        self.packed = packed  # zlib of the original-case text; b"" when equal to `low`
+        self.created = created  # with the id, the sort key (newest first)
+        self.low = low  # UTF-8 of the lowercase text of every field, joined by _SEPARATOR
+        self.packed = packed  # zlib of the original-case UTF-8; b"" when equal to `low`
+
+    @property
+    def order(self) -> tuple[float, str]:
+        return (self.created, self.key[1])
 
     def original(self) -> str:
-        return zlib.decompress(self.packed).decode("utf-8") if self.packed else self.low
+        return zlib.decompress(self.packed).decode("utf-8") if self.packed else self.lowered()
+
+    def lowered(self) -> str:
+        return self.low.decode("utf-8")
 
 
 def flat(text: object) -> str:
@@ -132,22 +141,21 @@ def field_texts(summary: NodeSummary, body: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _record(summary: NodeSummary, body: dict[str, Any]) -> _Record:
-    texts = field_texts(summary, body)
-    ends = []
-    position = -1
-    for text in texts:
-        position += 1 + len(text)
-        ends.append(position)
-    original = _SEPARATOR.join(texts)
-    low = lower(original)
-    packed = b"" if low == original else zlib.compress(original.encode("utf-8"), 6)
-    return _Record(summary.key, (summary.created_at, summary.id), low, tuple(ends), packed)
+    original = _SEPARATOR.join(field_texts(summary, body)).encode("utf-8")
+    low = lower(original.decode("utf-8")).encode("utf-8")
+    packed = b"" if low == original else zlib.compress(original, 6)
+    return _Record(summary.key, summary.created_at, low, packed)
 
 
 def query_words(query: str) -> list[str]:
     """The distinct lowercase words of a query, longest first (the most selective)."""
     words = {lower(w) for w in flat(query).split()}
     return sorted(words, key=len, reverse=True)
+
+
+def _encoded(words: list[str]) -> list[bytes]:
+    # UTF-8 is self-synchronising: an encoded word only matches whole characters.
+    return [w.encode("utf-8") for w in words]
 
 
 class SearchIndex:
@@ -199,8 +207,13 @@ class SearchIndex:
         old = self._records.get(key)
         record = _record(summary, body)
         self._records[key] = record
-        if old is not None and old.order == record.order and self._order is not None:
-            self._order[self._order.index(old)] = record
+        order = self._order
+        if order is None:
+            return
+        if old is not None and old.order == record.order:
+            order[order.index(old)] = record
+        elif old is None and (not order or record.order >= order[0].order):
+            order.insert(0, record)  # the usual case: a new response is the newest
         else:
             self._order = None
 
@@ -215,16 +228,23 @@ class SearchIndex:
 
     # ------------------------------------------------------------ queries
 
-    def _matching(self, words: list[str], limit: int | None) -> list[_Record]:
-        out: list[_Record] = []
-        if not words:
-            return out
+    def _matching(self, query: list[str], limit: int | None) -> list[_Record]:
+        if not query:
+            return []
+        words = _encoded(query)
         first, rest = words[0], words[1:]
-        for record in self._ordered():
+        ordered = self._ordered()
+        if limit is None:  # every match: one comprehension per word, narrowing as it goes
+            found = [r for r in ordered if first in r.low]
+            for word in rest:
+                found = [r for r in found if word in r.low]
+            return found
+        out: list[_Record] = []
+        for record in ordered:
             low = record.low
             if first in low and all(w in low for w in rest):
                 out.append(record)
-                if limit is not None and len(out) >= limit:
+                if len(out) >= limit:
                     break
         return out
 
@@ -238,14 +258,21 @@ class SearchIndex:
 
     def filter_keys(self, query: str) -> set[Key]:
         """The keys of every node matching `query` (no limit); empty for an empty query."""
-        return {record.key for record in self._matching(query_words(query), None)}
+        return set(self.matching_keys(query))
+
+    def matching_keys(self, query: str) -> list[Key]:
+        """The keys of every node matching `query`, newest first; empty for an empty query."""
+        return [record.key for record in self._matching(query_words(query), None)]
 
 
 def _hit(record: _Record, words: list[str]) -> Hit:
     """The hit of a matching record: the first field holding a word, at its earliest match."""
-    low = record.low
+    low = record.lowered()
     begin = 0
-    for name, end in zip(FIELDS, record.ends, strict=True):
+    for name in FIELDS:
+        end = low.find(_SEPARATOR, begin)
+        if end == -1:
+            end = len(low)
         best = -1
         best_word = ""
         for word in words:

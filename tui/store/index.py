@@ -304,9 +304,20 @@ class Index:
         return [n for (s, rid), n in self._nodes.items() if rid == response_id]
 
     def nodes(self, server: str | None = None) -> list[NodeSummary]:
-        out = [n for n in self._nodes.values() if server is None or n.server == server]
+        """Oldest first. Safe to call from a worker thread while the app adds responses:
+        the one copy of the values is a single step under the GIL."""
+        out = list(self._nodes.values())
+        if server is not None:
+            out = [n for n in out if n.server == server]
         out.sort(key=lambda n: (n.created_at, n.id))
         return out
+
+    def latest(self, server: str | None = None) -> NodeSummary | None:
+        """The newest response (of one server), without sorting them all."""
+        nodes = self._nodes.values()
+        if server is not None:
+            nodes = [n for n in nodes if n.server == server]
+        return max(nodes, key=lambda n: (n.created_at, n.id), default=None)
 
     def servers(self) -> list[str]:
         return sorted({server for server, _ in self._nodes})

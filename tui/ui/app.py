@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Tree
+from textual.worker import get_current_worker
 
 from tui.api import items
 from tui.api.client import ResponsesClient
@@ -22,6 +23,7 @@ from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.api.items import safe_id
 from tui.api.profiles import BUILTIN_PROFILES, Profile, profile_from_dict
+from tui.gcpause import FREEZE_ABOVE, freeze_long_lived, freeze_once
 from tui.local.server import OfflineBackend
 from tui.ops.connect import make_client, server_id
 from tui.ops.conversation import (
@@ -156,6 +158,8 @@ class ResponsesApp(App[None]):
         self.searcher = SearchIndex(index)
         self._filter_timer: Any = None
         self._open_before_filter: list[Key] = []
+        self._filter_query = ""  # the filter being shown or computed
+        self._gc_settled = False
         self.live_key: Key | None = None
         self._refresh_timer: Any = None
         self.forest_view = ForestView(index, self.server, clock, id="forest")
@@ -210,10 +214,11 @@ class ResponsesApp(App[None]):
                 style="dim",
             )
         await self.transcript.show_message(text)
+        self._first_screen_shown()
 
     def _latest_key(self) -> Key | None:
-        nodes = self.index.nodes(self.server)
-        return nodes[-1].key if nodes else None
+        latest = self.index.latest(self.server)
+        return latest.key if latest is not None else None
 
     @property
     def default_model(self) -> str:
@@ -250,7 +255,7 @@ class ResponsesApp(App[None]):
 
     async def show_path(self, key: Key | None) -> None:
         if key is None or self.index.get(*key) is None:
-            if not self.index.nodes(self.server):
+            if self.index.latest(self.server) is None:
                 await self._welcome()
             return
         forest = self.index.forest(key[0])
@@ -265,6 +270,14 @@ class ResponsesApp(App[None]):
             turns.append((summary, body, forest.is_orphan(k)))
         below = self._below_note(key)
         await self.transcript.show(turns, now=self.clock(), current=key, below=below)
+        self._first_screen_shown()
+
+    def _first_screen_shown(self) -> None:
+        """Once the first screen is up, everything built so far lives as long as the app:
+        take it out of the garbage collector's full passes (see tui.gcpause)."""
+        if not self._gc_settled:
+            self._gc_settled = True
+            self.call_after_refresh(freeze_once)
 
     def _below_note(self, key: Key) -> str:
         forest = self.index.forest(key[0])
@@ -905,37 +918,56 @@ class ResponsesApp(App[None]):
 
     def _apply_filter(self, value: str) -> None:
         """Filter the forest: full text once the search index is built (it builds in the
-        background on first use), previews, ids, models and tools until then."""
+        background on first use), previews, ids, models and tools until then. The matching
+        runs in a thread (a scan of 100,000 responses takes 0.1-0.2 s), the tree is redrawn
+        here when it is done; a result overtaken by newer typing is dropped."""
         query = value.strip().lower()
         words = query.split()
         view = self.forest_view
+        self._filter_query = query
         if words and view.filter_keys is None:
             self._open_before_filter = view.open_keys()  # restored when the filter clears
         if not words:
+            self.workers.cancel_group(self, "filter")
             was_filtering = view.filter_keys is not None
-            view.filter_keys = None
+            view.set_filter(None)
             view.highlight = []
             view.rebuild(keep_open=False, reopen=self._open_before_filter if was_filtering else [])
             return
-        elif self._search_ready and not self._searcher_stale:
-            self.forest_view.filter_keys = self.searcher.filter_keys(query)
-            self.forest_view.highlight = words
-        else:
-            self.forest_view.filter_keys = {
-                n.key
-                for n in self.index.nodes()
-                if all(
-                    w in n.input_preview.lower()
-                    or w in n.output_preview.lower()
-                    or w in n.id.lower()
-                    or w in n.model.lower()
-                    or any(w in t.lower() for t in n.tool_labels)
-                    for w in words
-                )
-            }
-            self.forest_view.highlight = words
+        full_text = self._search_ready and not self._searcher_stale
+        if not full_text:
             self._build_search()
-        self.forest_view.rebuild(keep_open=False)
+        self._filter_worker(query, full_text)
+
+    @work(group="filter", exclusive=True, thread=True)
+    def _filter_worker(self, query: str, full_text: bool) -> None:
+        words = query.split()
+        keys = self.searcher.matching_keys(query) if full_text else self._preview_matches(words)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._show_filter, query, keys)
+
+    def _preview_matches(self, words: list[str]) -> list[Key]:
+        """Newest first, the nodes whose previews, id, model or tools hold every word."""
+        return [
+            n.key
+            for n in reversed(self.index.nodes())
+            if all(
+                w in n.input_preview.lower()
+                or w in n.output_preview.lower()
+                or w in n.id.lower()
+                or w in n.model.lower()
+                or any(w in t.lower() for t in n.tool_labels)
+                for w in words
+            )
+        ]
+
+    def _show_filter(self, query: str, keys: list[Key]) -> None:
+        if query != self._filter_query:
+            return  # the user typed on (or cleared the filter) meanwhile
+        view = self.forest_view
+        view.set_filter(keys)
+        view.highlight = query.split()
+        view.rebuild(keep_open=False)
 
     @work(group="search-build", exclusive=True)
     async def _build_search(self) -> None:
@@ -951,6 +983,8 @@ class ResponsesApp(App[None]):
         self.searcher = fresh
         self._search_ready = True
         self._searcher_stale = False
+        if len(fresh) > FREEZE_ABOVE:  # kept from now on: out of the collector's full passes
+            freeze_long_lived()
         if self.filter_input.display and self.filter_input.value.strip():
             self._apply_filter(self.filter_input.value)
 

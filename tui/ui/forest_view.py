@@ -8,7 +8,6 @@ limit. Conversations start collapsed and are filled in lazily.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -57,6 +56,7 @@ class ForestView(Tree[Key]):
         self._fv_filled: set[Key] = set()
         self._fv_pending: set[Key] = set()
         self.filter_keys: set[Key] | None = None  # nodes to show when filtering (with ancestors)
+        self._filter_newest: list[Key] = []  # the newest matches, whose branches are opened
         self.all_servers = False  # show every server in the index, each under its own heading
         self._more: dict[Any, tuple[TreeNode[Key], list[Key], int]] = {}  # paging lines
         self.highlight: list[str] = []  # filter words, highlighted in the labels
@@ -81,6 +81,12 @@ class ForestView(Tree[Key]):
             return [self.server]
         servers = self.index.servers()
         return sorted(set(servers) | {self.server}, key=lambda s: (s != self.server, s))
+
+    def set_filter(self, keys: list[Key] | None) -> None:
+        """Show only `keys` (newest first) and their ancestors; None shows everything.
+        Call `rebuild` afterwards."""
+        self.filter_keys = None if keys is None else set(keys)
+        self._filter_newest = [] if keys is None else keys[:REVEAL_MATCHES]
 
     def open_keys(self) -> list[Key]:
         return [key for key, node in self._by_key.items() if node.is_expanded]
@@ -122,11 +128,7 @@ class ForestView(Tree[Key]):
         if self.filter_keys:
             # Open the branches of the newest matches; the rest stay folded inside their
             # (shown) conversations, so a filter that matches thousands stays instant.
-            def created(key: Key) -> float:
-                summary = self.index.get(*key)
-                return summary.created_at if summary is not None else 0.0
-
-            for key in heapq.nlargest(REVEAL_MATCHES, self.filter_keys, key=created):
+            for key in self._filter_newest:
                 self.reveal(key, move=False)
 
     def _add_roots(self, parent: TreeNode[Key], roots: list[Key], start: int) -> None:
@@ -166,11 +168,9 @@ class ForestView(Tree[Key]):
 
     def _visible_roots(self) -> set[Key]:
         if not hasattr(self, "_roots_cache") or self._roots_cache[0] is not self.filter_keys:
-            roots = {
-                self._forest(k).conversation_root(k)
-                for k in self.filter_keys or ()
-                if k in self._forest(k)
-            }
+            roots: set[Key] = set()
+            for server in self.servers_shown():
+                roots |= self.index.forest(server).conversation_roots(self.filter_keys or ())
             self._roots_cache = (self.filter_keys, roots)
         return self._roots_cache[1]
 

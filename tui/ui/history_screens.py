@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -23,6 +23,7 @@ from textual.widgets import (
     Static,
 )
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from tui.text import one_line, sanitize
 
@@ -154,6 +155,9 @@ class ExportScreen(ModalScreen[dict[str, Any] | None]):
         self.dismiss(None)
 
 
+MAX_HITS = 200  # results listed by the search dialog
+
+
 class SearchScreen(ModalScreen[tuple[str, str] | None]):
     """Full-text search over every turn; enter jumps to the highlighted result."""
 
@@ -166,6 +170,8 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         super().__init__(classes="modal")
         self.searcher = searcher
         self.hits: list[Any] = []
+        self._typed = ""  # the query as typed
+        self._shown = ""  # the query whose hits are listed
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -179,9 +185,26 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
 
     @on(Input.Changed, "#search-query")
     def _query(self, event: Input.Changed) -> None:
+        self._typed = event.value
+        if event.value.strip():
+            self._search(event.value)  # a scan of 100,000 turns takes 0.1 s: in a thread
+        else:
+            self.workers.cancel_group(self, "search-query")
+            self._show(event.value, [])
+
+    @work(group="search-query", exclusive=True, thread=True)
+    def _search(self, query: str) -> None:
+        hits = self.searcher.search(query, limit=MAX_HITS)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, query, hits)
+
+    def _show(self, query: str, hits: list[Any]) -> None:
+        if query != self._typed:
+            return  # overtaken by further typing
+        self._shown = query
+        self.hits = hits
         results = self.query_one(OptionList)
         results.clear_options()
-        self.hits = self.searcher.search(event.value, limit=200) if event.value.strip() else []
         for n, hit in enumerate(self.hits):
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append(f"{hit.key[1][:13]}… ", style="dim")
@@ -192,11 +215,13 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
             line.append(snippet[hit.start + hit.length :])
             results.add_option(Option(line, id=str(n)))
         count = len(self.hits)
-        label = "" if not event.value.strip() else f"{count}{'+' if count == 200 else ''} found"
+        label = "" if not query.strip() else f"{count}{'+' if count == MAX_HITS else ''} found"
         self.query_one("#search-count", Static).update(Text(label, style="dim"))
 
     @on(Input.Submitted, "#search-query")
     def _first(self) -> None:
+        if self._shown != self._typed and self._typed.strip():  # enter before the list caught up
+            self._show(self._typed, self.searcher.search(self._typed, limit=MAX_HITS))
         if self.hits:
             self.dismiss(self.hits[0].key)
 
