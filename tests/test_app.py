@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 import pytest
-from ui_helpers import LOCAL, SERVER, build, key_of
+from ui_helpers import LOCAL, SERVER, build, goto, key_of, settle, type_and_send
 
 from tui.api.client import ResponsesClient
 from tui.api.items import input_text, response_text
@@ -14,29 +14,6 @@ from tui.store.records import Status
 from tui.ui.screens import DeleteScreen, HelpScreen, ProgressScreen
 
 SIZE = (110, 34)
-
-
-async def settle(pilot, app) -> None:
-    """Let workers finish and the UI catch up."""
-    for _ in range(100):
-        await pilot.pause()
-        if not app.streaming and not any(w.is_running for w in app.workers):
-            break
-        await asyncio.sleep(0.02)
-    await pilot.pause()
-
-
-async def goto(pilot, app, key) -> None:
-    app.forest_view.reveal(key)
-    await pilot.pause()
-    await pilot.pause()
-    assert app.current == key
-
-
-async def type_and_send(pilot, app, text: str) -> None:
-    app.composer.set_text(text)
-    await pilot.press("ctrl+s")
-    await settle(pilot, app)
 
 
 def children_inputs(index, key) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ui_helpers import LOCAL, SERVER, build, key_of
+from ui_helpers import LOCAL, SERVER, build, goto, key_of, settle
 
 from tui.api.client import ResponsesClient
 from tui.api.items import response_text
@@ -47,24 +47,6 @@ RID = "resp_" + "f" * 32
 
 async def no_sleep(_seconds: float) -> None:
     return None
-
-
-async def settle(pilot, app) -> None:
-    """Let workers finish and the UI catch up."""
-    for _ in range(200):
-        await pilot.pause()
-        if not app.streaming and not any(w.is_running for w in app.workers):
-            break
-        await asyncio.sleep(0.02)
-    await pilot.pause()
-    await pilot.pause()
-
-
-async def goto(pilot, app, key) -> None:
-    app.forest_view.reveal(key)
-    await pilot.pause()
-    await pilot.pause()
-    assert app.current == key
 
 
 async def reply_with(pilot, app, index, text: str) -> None:

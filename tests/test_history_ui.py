@@ -8,9 +8,9 @@ import stat
 import time
 
 import pytest
-from test_app import SIZE, goto, type_and_send
+from test_app import SIZE
 from textual.widgets import Input, OptionList
-from ui_helpers import LOCAL, SERVER, build, key_of
+from ui_helpers import LOCAL, SERVER, build, goto, key_of, type_and_send
 
 from tui.api.client import ResponsesClient
 from tui.api.profiles import Profile, profile_to_dict

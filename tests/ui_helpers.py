@@ -59,3 +59,28 @@ def key_of(index: Index, text: str) -> tuple[str, str]:
         if node.input_preview.startswith(text):
             return node.key
     raise KeyError(text)
+
+
+async def settle(pilot: Any, app: ResponsesApp) -> None:
+    """Let workers finish (sends, imports, the filter's thread) and the UI catch up."""
+    for _ in range(200):
+        await pilot.pause()
+        if not app.streaming and not any(w.is_running for w in app.workers):
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def goto(pilot: Any, app: ResponsesApp, key: tuple[str, str]) -> None:
+    """Move the tree's cursor to `key` and wait until it is the current node."""
+    app.forest_view.reveal(key)
+    await pilot.pause()
+    await pilot.pause()
+    assert app.current == key
+
+
+async def type_and_send(pilot: Any, app: ResponsesApp, text: str) -> None:
+    app.composer.set_text(text)
+    await pilot.press("ctrl+s")
+    await settle(pilot, app)
