@@ -513,6 +513,26 @@ async def test_a_filter_result_overtaken_by_typing_is_dropped(tmp_path):
     index.close()
 
 
+async def test_the_app_tunes_the_garbage_collector_and_freezes_its_first_screen(tmp_path):
+    import gc
+
+    import tui.gcpause as gcpause
+
+    app, index, _ = build(tmp_path)
+    saved = gc.get_threshold()
+    gcpause._frozen_once = False  # as in a fresh process
+    gc.unfreeze()
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            assert gc.get_threshold()[0] >= gcpause.YOUNG_GENERATION
+            assert gc.get_freeze_count() > 0  # the first screen's objects
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
+    index.close()
+
+
 async def test_help_screen(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

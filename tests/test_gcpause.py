@@ -72,3 +72,18 @@ def test_freeze_long_lived_collects_garbage_first():
     assert gone() is not None
     freeze_long_lived()
     assert gone() is None  # collected, not frozen
+
+
+def test_the_app_process_gets_a_big_young_generation():
+    from tui.gcpause import YOUNG_GENERATION, tune_for_interaction
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        tune_for_interaction()
+        assert gc.get_threshold() == (YOUNG_GENERATION, 20, 10)
+        gc.set_threshold(100_000, 30, 5)
+        tune_for_interaction()  # never lowers what someone set higher
+        assert gc.get_threshold() == (100_000, 30, 5)
+    finally:
+        gc.set_threshold(*saved)

@@ -36,6 +36,20 @@ def gc_paused(size: Callable[[], int]) -> Iterator[None]:
 
 _frozen_once = False
 
+YOUNG_GENERATION = 50_000  # allocations between young collections (CPython's default: 700)
+
+
+def tune_for_interaction() -> None:
+    """A bigger young generation for the app's process. With CPython's 700, the objects of a
+    frame being rendered (strips, segments, a Markdown re-parse) survive two young
+    collections, get promoted, and pile up until a full collection walks everything: while a
+    reply streamed at 500 deltas/s that was every ~0.4 s, and 50-220 ms each as the session
+    grew. With 50,000 they die young: over the same benchmark session, one full collection
+    instead of 25, and the stream's longest loop stall fell from 220 ms to ~40 ms. Costs a
+    few MB more of not-yet-collected garbage."""
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, YOUNG_GENERATION), max(middle, 20), old)
+
 
 def freeze_long_lived() -> None:
     """Collect what is garbage now, then move every object still alive into the permanent

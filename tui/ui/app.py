@@ -23,7 +23,7 @@ from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.api.items import safe_id
 from tui.api.profiles import BUILTIN_PROFILES, Profile, profile_from_dict
-from tui.gcpause import FREEZE_ABOVE, freeze_long_lived, freeze_once
+from tui.gcpause import FREEZE_ABOVE, freeze_long_lived, freeze_once, tune_for_interaction
 from tui.local.server import OfflineBackend
 from tui.ops.connect import make_client, server_id
 from tui.ops.conversation import (
@@ -181,6 +181,7 @@ class ResponsesApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        tune_for_interaction()
         self._set_title()
         self.filter_input.display = False
         self.forest_view.rebuild()
