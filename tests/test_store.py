@@ -130,7 +130,7 @@ def test_summary_document_round_trip_keeps_every_field():
         input_recorded=True,
         has_tools=True,
         ancestor_missing=True,
-        tool_labels=["a", "b"],
+        tool_labels=("a", "b"),
         shard=7,
     )
     doc = summary.to_doc()
@@ -138,9 +138,23 @@ def test_summary_document_round_trip_keeps_every_field():
     assert NodeSummary.from_doc(doc) == summary
     assert NodeSummary.from_doc({**doc, "unknown": 1, "status": "bogus"}).status == Status.STORED
     minimal = {k: doc[k] for k in ("server", "id", "parent", "created_at", "model", "profile")}
-    assert NodeSummary.from_doc(minimal).tool_labels == []
+    assert NodeSummary.from_doc(minimal).tool_labels == ()
     with pytest.raises(TypeError, match="created_at"):
         NodeSummary.from_doc({k: v for k, v in doc.items() if k != "created_at"})
+
+
+def test_forest_shares_the_index_keys_instead_of_copying_them(directory):
+    with Index.open(directory) as idx:
+        idx.add_response(response("r1"), server="s", profile="p")
+        idx.add_response(response("r2", "r1"), server="s", profile="p")
+        idx.add_response(response("r3", "gone"), server="s", profile="p")  # an orphan
+    with Index.open(directory) as idx:
+        forest = idx.forest("s")
+        keys = {k: k for k in idx._nodes}
+        assert forest.parent(("s", "r2")) is keys[("s", "r1")]
+        assert idx.get("s", "r2").parent is keys[("s", "r1")][1]
+        assert forest.is_orphan(("s", "r3")) and idx.get("s", "r3").parent == "gone"
+        assert forest.roots() == [("s", "r1"), ("s", "r3")]
 
 
 def test_same_id_on_two_servers(index):

@@ -389,13 +389,28 @@ class Index:
         forest = self._forests.get(server)
         if forest is None:
             with gc_paused(lambda: len(self._nodes)):
-                forest = Forest.build(
-                    NodeRef(n.key, (server, n.parent) if n.parent else None, n.created_at)
-                    for n in self._nodes.values()
-                    if n.server == server
-                )
+                forest = Forest.build(self._refs(server))
             self._forests[server] = forest
         return forest
+
+    def _refs(self, server: str) -> list[NodeRef]:
+        """The forest's view of one server's responses. Parent links point at the very key
+        objects of the index (and each summary's parent id at its parent's id string), so at
+        100,000 responses no second copy of every key and id is kept."""
+        canonical = {key: key for key in self._nodes if key[0] == server}
+        refs = []
+        for key, node in self._nodes.items():
+            if key[0] != server:
+                continue
+            parent = None
+            if node.parent:
+                parent = canonical.get((server, node.parent))
+                if parent is None:
+                    parent = (server, node.parent)  # not indexed: an orphan's parent
+                else:
+                    node.parent = parent[1]
+            refs.append(NodeRef(key, parent, node.created_at))
+        return refs
 
     def _forest_add(self, summary: NodeSummary, *, fresh: bool) -> None:
         forest = self._forests.get(summary.server)

@@ -6,7 +6,7 @@ demand; the summary holds only what the forest and the listing need.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from enum import StrEnum
 from sys import intern
 from typing import Any
@@ -40,7 +40,7 @@ class NodeSummary:
     input_recorded: bool = False
     has_tools: bool = False
     ancestor_missing: bool = False
-    tool_labels: list[str] = field(default_factory=list)
+    tool_labels: tuple[str, ...] = ()
     shard: int = 0
 
     @property
@@ -74,7 +74,7 @@ class NodeSummary:
             get("input_recorded", False),
             get("has_tools", False),
             get("ancestor_missing", False),
-            list(get("tool_labels") or ()),
+            tuple(get("tool_labels") or ()),
             get("shard", 0),
         )
 
@@ -157,5 +157,5 @@ def summarize(
         output_preview=output_preview(response),
         input_recorded=input_items is not None,
         has_tools=items.uses_tools(response) or bool(sent_tools),
-        tool_labels=[one_line(t, 40) for t in items.tool_names(sent_tools)],
+        tool_labels=tuple(one_line(t, 40) for t in items.tool_names(sent_tools)),
     )

@@ -938,14 +938,18 @@ class ResponsesApp(App[None]):
         full_text = self._search_ready and not self._searcher_stale
         if not full_text:
             self._build_search()
-        self._filter_worker(query, full_text)
+        self._filter_worker(query, full_text, view.servers_shown())
 
     @work(group="filter", exclusive=True, thread=True)
-    def _filter_worker(self, query: str, full_text: bool) -> None:
+    def _filter_worker(self, query: str, full_text: bool, servers: list[str]) -> None:
         words = query.split()
         keys = self.searcher.matching_keys(query) if full_text else self._preview_matches(words)
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._show_filter, query, keys)
+        worker = get_current_worker()
+        if worker.is_cancelled:
+            return
+        roots = self.forest_view.filter_roots(keys, servers)
+        if not worker.is_cancelled:
+            self.call_from_thread(self._show_filter, query, keys, set(keys), roots)
 
     def _preview_matches(self, words: list[str]) -> list[Key]:
         """Newest first, the nodes whose previews, id, model or tools hold every word."""
@@ -962,11 +966,17 @@ class ResponsesApp(App[None]):
             )
         ]
 
-    def _show_filter(self, query: str, keys: list[Key]) -> None:
+    def _show_filter(
+        self,
+        query: str,
+        keys: list[Key],
+        key_set: set[Key] | None = None,
+        roots: set[Key] | None = None,
+    ) -> None:
         if query != self._filter_query:
             return  # the user typed on (or cleared the filter) meanwhile
         view = self.forest_view
-        view.set_filter(keys)
+        view.set_filter(keys, key_set=key_set, roots=roots)
         view.highlight = query.split()
         view.rebuild(keep_open=False)
 
