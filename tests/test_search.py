@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.paths import index_dir
-from tui.search import Hit, SearchIndex
+from tui.search import Hit, SearchIndex, case_map, lower, restore_case
 from tui.store.index import Index
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -431,3 +433,41 @@ def test_speed_on_10000_responses(tmp_path):
             assert seconds < 0.05
         newest = search.search("fox", limit=3)
         assert [h.key[1] for h in newest] == [f"resp_{n:032x}" for n in (9999, 9998, 9997)]
+
+
+# ------------------------------------------------------------------ case restoration
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=300))
+def test_case_map_restores_any_text(text):
+    original = text.encode("utf-8", "surrogatepass")
+    low = lower(text).encode("utf-8", "surrogatepass")
+    assert restore_case(low, case_map(original, low)) == original
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "already lowercase",
+        "Hello World",
+        "ÄÖÜ straße ΣΊΣΥΦΟΣ",
+        "\u212a Kelvin sign changes length",  # K-sign lowercases to a 1-byte "k"
+        "A" * 200 + "b" * 300 + "C",  # long runs and long gaps (multi-byte varints)
+    ],
+)
+def test_case_map_examples(text):
+    original = text.encode()
+    low = lower(text).encode()
+    case = case_map(original, low)
+    assert restore_case(low, case) == original
+    if original == low:
+        assert case == b""
+
+
+def test_case_map_of_prose_is_small():
+    sentence = "The model explains, step by step, how a branch differs from its siblings."
+    prose = " ".join([sentence] * 40).encode()  # a capital every 75 characters
+    low = prose.lower()
+    assert len(case_map(prose, low)) < len(prose) / 10

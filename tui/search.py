@@ -11,8 +11,8 @@ What is kept per response, built once from the bodies (`build`) and then kept up
   query words never contain whitespace, and the "\\n" mark where each field ends). Bytes,
   not `str`: one character outside Latin-1 (an em dash, an emoji) would make a Python string
   two or four bytes per character, and most model output has some;
-- the original-case text compressed (only when it differs from the lowercase one),
-  decompressed only for the hits that are returned, to cut their snippets;
+- what it takes to restore the original case (`case_map`: usually the few bytes that
+  differ), used only for the hits that are returned, to cut their snippets;
 - the key and creation time, for newest-first order.
 
 Fields, in the order a hit is attributed to them: `input` (the user's text, empty when the
@@ -27,6 +27,7 @@ Searching is a linear scan with `str.__contains__`, newest first, stopping at `l
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -66,20 +67,20 @@ class _Record:
     """What is kept per response: about as many bytes as its searchable text, nothing more
     (at 100,000 responses every extra field costs megabytes)."""
 
-    __slots__ = ("created", "key", "low", "packed")
+    __slots__ = ("case", "created", "key", "low")
 
-    def __init__(self, key: Key, created: float, low: bytes, packed: bytes) -> None:
+    def __init__(self, key: Key, created: float, low: bytes, case: bytes) -> None:
         self.key = key
         self.created = created  # with the id, the sort key (newest first)
         self.low = low  # UTF-8 of the lowercase text of every field, joined by _SEPARATOR
-        self.packed = packed  # zlib of the original-case UTF-8; b"" when equal to `low`
+        self.case = case  # how to restore the original case: see case_map
 
     @property
     def order(self) -> tuple[float, str]:
         return (self.created, self.key[1])
 
     def original(self) -> str:
-        return zlib.decompress(self.packed).decode("utf-8") if self.packed else self.lowered()
+        return restore_case(self.low, self.case).decode("utf-8")
 
     def lowered(self) -> str:
         return self.low.decode("utf-8")
@@ -143,8 +144,74 @@ def field_texts(summary: NodeSummary, body: dict[str, Any]) -> tuple[str, ...]:
 def _record(summary: NodeSummary, body: dict[str, Any]) -> _Record:
     original = _SEPARATOR.join(field_texts(summary, body)).encode("utf-8")
     low = lower(original.decode("utf-8")).encode("utf-8")
-    packed = b"" if low == original else zlib.compress(original, 6)
-    return _Record(summary.key, summary.created_at, low, packed)
+    return _Record(summary.key, summary.created_at, low, case_map(original, low))
+
+
+_DIFFERENT = re.compile(rb"[^\x00]+")
+_WHOLE = b"\x00"  # first byte of a case map that holds the whole original, compressed
+
+
+def case_map(original: bytes, low: bytes) -> bytes:
+    """What it takes to get `original` back from its lowercase `low` (both UTF-8).
+
+    Usually a few bytes: the runs of bytes that differ, each as (gap since the previous
+    run, length) in varints followed by the original bytes. Typical prose has a capital
+    every 30 characters, so this is about a tenth of the text, where zlib of the whole
+    original took about a third. When lowercasing changed the length in bytes (rare
+    letters such as the Kelvin sign), it holds the whole original, compressed."""
+    if original == low:
+        return b""
+    if len(original) != len(low):
+        return _WHOLE + zlib.compress(original, 6)
+    size = len(original)
+    diff = (int.from_bytes(original, "little") ^ int.from_bytes(low, "little")).to_bytes(
+        size, "little"
+    )
+    out = bytearray()
+    end = 0
+    for run in _DIFFERENT.finditer(diff):
+        start, stop = run.span()
+        _varint(out, start - end + 1)  # +1: a map never starts with _WHOLE's zero byte
+        _varint(out, stop - start)
+        out += original[start:stop]
+        end = stop
+    return bytes(out)
+
+
+def restore_case(low: bytes, case: bytes) -> bytes:
+    """The inverse of `case_map`."""
+    if not case:
+        return low
+    if case[:1] == _WHOLE:
+        return zlib.decompress(case[1:])
+    out = bytearray(low)
+    at = end = 0
+    while at < len(case):
+        gap, at = _read_varint(case, at)
+        length, at = _read_varint(case, at)
+        start = end + gap - 1
+        out[start : start + length] = case[at : at + length]
+        at += length
+        end = start + length
+    return bytes(out)
+
+
+def _varint(out: bytearray, value: int) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
 
 
 def query_words(query: str) -> list[str]:
