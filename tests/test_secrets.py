@@ -228,7 +228,7 @@ def test_cli_round_trip_keeps_secrets_out(tmp_path, capsys, logs):
     captured = capsys.readouterr()
     assert "tool call docs." in captured.err
     with Index.open(index_dir()) as index:
-        assert index.get(server_id(resolve_profile("local", {})), second).tool_labels == ["docs"]
+        assert index.get(server_id(resolve_profile("local", {})), second).tool_labels == ("docs",)
 
     exports = []
     for fmt in ("md", "json"):
@@ -387,7 +387,7 @@ async def test_app_send_with_tool_screenshot_and_notifications(tmp_path, capsys,
             await pilot.press("ctrl+s")
             await _settle(pilot, app)
             assert app.current is not None
-            assert index.get(*app.current).tool_labels == ["docs"]
+            assert index.get(*app.current).tool_labels == ("docs",)
             # Open every collapsed entry (tool calls, listed tools) before the screenshot.
             from textual.widgets import Collapsible
 

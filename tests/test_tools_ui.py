@@ -207,7 +207,7 @@ async def test_picked_tools_are_sent_recorded_and_inherited_across_forks(tmp_pat
         body = index.load_body(*first)
         assert body["request"]["tools"] == [DOCS]
         assert SECRET not in json.dumps(body)
-        assert index.get(*first).tool_labels == ["docs"]
+        assert index.get(*first).tool_labels == ("docs",)
 
         # A reply inherits the tools; so does a fork from the same node.
         await type_and_send(pilot, app, "second question")
