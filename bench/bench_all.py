@@ -335,6 +335,14 @@ async def child_session(
                 taken.append((time.perf_counter(), len(app.transcript.live_text)))
 
             app.transcript.live_delta = live_delta  # type: ignore[method-assign]
+            original_end = app.transcript.end_live
+
+            async def end_live(note: str = "") -> None:
+                await original_end(note)  # flushes the last frame into the Markdown
+                if app.transcript._live is not None:
+                    shown.append((time.perf_counter(), len(app.transcript._live.source)))
+
+            app.transcript.end_live = end_live  # type: ignore[method-assign]
             tree.focus()
             await pilot.press("n")
             app.composer.set_text("stream a lot")
@@ -357,6 +365,7 @@ async def child_session(
             if live is not None:
                 shown.append((time.perf_counter(), len(live.source)))
             app.transcript.live_delta = original  # type: ignore[method-assign]
+            app.transcript.end_live = original_end  # type: ignore[method-assign]
             out["stream_deltas"] = len(produced)
             out["stream_samples"] = len(shown)
             out["stream_loop_gap"] = max(gaps) if gaps else None

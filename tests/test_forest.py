@@ -393,6 +393,29 @@ def test_property_remove_matches_fresh_build(refs, data):
 
 
 @PROPS
+@given(forests(), st.data())
+def test_property_mixed_adds_and_removes_keep_segments_right(refs, data):
+    """Segments are redone per conversation after each change: after any sequence of new
+    leaves, new roots and removals they must equal a fresh build's."""
+    forest = Forest.build(refs)
+    forest.segments()
+    current = list(refs)
+    for step in range(data.draw(st.integers(1, 8))):
+        keys = [r.key for r in current]
+        if keys and data.draw(st.booleans()):
+            victim = data.draw(st.sampled_from(current))
+            current.remove(victim)
+            forest.remove(victim.key)
+        else:
+            parent = data.draw(st.one_of(st.none(), st.sampled_from(keys) if keys else st.none()))
+            ref = NodeRef(6_000 + step, parent, data.draw(created))
+            current.append(ref)
+            forest.add(ref)
+        check_invariants(forest)
+        assert structure(forest) == structure(Forest.build(current))
+
+
+@PROPS
 @given(forests(cycles=True), st.data())
 def test_property_remove_keeps_invariants_with_cycles(refs, data):
     forest = Forest.build(refs)

@@ -304,8 +304,38 @@ def test_set_status_set_flag_and_remove_persist(directory):
 def test_remove_many(index):
     for i in range(5):
         index.add_response(response(f"r{i}"), server="s", profile="p")
-    index.remove_many("s", ["r1", "r3"])
+    assert index.remove_many("s", ["r1", "r3", "never-there"]) == 2
     assert [n.id for n in index.nodes()] == ["r0", "r2", "r4"]
+
+
+def test_remove_many_writes_each_shard_once_and_persists(directory, monkeypatch):
+    total = SHARD_SIZE * 2 + 10
+    with Index.open(directory) as idx:
+        for i in range(total):  # one chain over three shards
+            parent = f"r{i - 1}" if i else None
+            idx.add_response(response(f"r{i}", parent, created=float(i)), server="s", profile="p")
+        forest = idx.forest("s")
+        writes: list[str] = []
+        real_write = atomic.write_private_file
+        monkeypatch.setattr(
+            atomic,
+            "write_private_file",
+            lambda path, data: (writes.append(path.name), real_write(path, data)),
+        )
+        gone = [f"r{i}" for i in range(total - 1, SHARD_SIZE // 2, -1)]  # leaves first
+        assert idx.remove_many("s", gone) == len(gone)
+        assert sorted(writes) == sorted(set(writes))  # no file written twice
+        assert len(writes) == 6  # three shards: summaries and bodies of each
+        assert len(forest) == SHARD_SIZE // 2 + 1
+        assert forest.children(("s", f"r{SHARD_SIZE // 2}")) == []
+    with Index.open(directory) as idx:
+        assert [n.id for n in idx.nodes()] == [f"r{i}" for i in range(SHARD_SIZE // 2 + 1)]
+        bodies = [
+            b
+            for path in (directory / "shards").glob("*.bodies.json")
+            for b in json.loads(path.read_text())["bodies"].values()
+        ]
+        assert {b["id"] for b in bodies} == {n.id for n in idx.nodes()}
 
 
 def test_add_response_without_id_is_refused(index):

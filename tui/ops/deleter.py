@@ -17,6 +17,8 @@ from tui.api.errors import ApiError, NotFoundError
 from tui.store.index import Index
 from tui.store.records import Status
 
+FORGET_BATCH = 200  # responses forgotten per index write round (one write per shard file)
+
 
 @dataclass
 class DeleteReport:
@@ -77,19 +79,22 @@ async def delete_responses(
         report.deleted.sort(key=position.__getitem__)
         report.already_gone.sort(key=position.__getitem__)
     forest = index.forest(server)
-    # Deepest first, so a parent sees its children already gone (and every removal is of a
-    # leaf, which the forest does in place).
-    for count, rid in enumerate(reversed(report.deleted), start=1):
-        if count % 25 == 0:
-            await asyncio.sleep(0)  # let the progress bar and the keyboard breathe
+    # Deepest first, so a parent sees whether its children go too (and every removal is of
+    # a leaf, which the forest does in place).
+    going: set[str] = set()
+    for rid in reversed(report.deleted):
         if index.get(server, rid) is None:
             continue
-        if not local_only and forest.children((server, rid)):
+        stays = [c for c in forest.children((server, rid)) if c[1] not in going]
+        if not local_only and stays:
             index.set_status(server, rid, Status.DELETED)
             report.tombstoned.append(rid)
         else:
-            index.remove(server, rid)
+            going.add(rid)
             report.forgotten.append(rid)
+    for start in range(0, len(report.forgotten), FORGET_BATCH):
+        index.remove_many(server, report.forgotten[start : start + FORGET_BATCH])
+        await asyncio.sleep(0)  # let the progress bar and the keyboard breathe
     report.forgotten.reverse()
     report.tombstoned.reverse()
     return report

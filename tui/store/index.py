@@ -378,9 +378,36 @@ class Index:
         if forest is not None:
             forest.remove(key)
 
-    def remove_many(self, server: str, response_ids: Iterable[str]) -> None:
+    def remove_many(self, server: str, response_ids: Iterable[str]) -> int:
+        """Remove several responses with one write per shard file touched (`remove` writes
+        two files per response). Pass leaves before their parents: the forest then drops
+        each in place. Returns how many were removed."""
+        removed: list[Key] = []
+        by_shard: dict[int, list[Key]] = {}
         for rid in response_ids:
-            self.remove(server, rid)
+            key = (server, rid)
+            summary = self._nodes.get(key)
+            if summary is None:
+                continue
+            by_shard.setdefault(summary.shard, []).append(key)
+            removed.append(key)
+        for number, keys in by_shard.items():
+            self._nodes_table(number).remove(doc_ids=[self._doc_ids[key] for key in keys])
+            for key in keys:  # the summaries go once their shard no longer has them
+                del self._nodes[key]
+                del self._doc_ids[key]
+            self._shard_counts[number] = max(0, self._shard_counts[number] - len(keys))
+            bodies = self._bodies(number).table("bodies")
+            ids = self._body_ids[number]
+            body_ids = [ids.pop(key) for key in keys if key in ids]
+            present = [doc_id for doc_id in body_ids if bodies.contains(doc_id=doc_id)]
+            if present:
+                bodies.remove(doc_ids=present)
+        forest = self._forests.get(server)
+        if forest is not None:
+            for key in removed:
+                forest.remove(key)
+        return len(removed)
 
     # ------------------------------------------------------------ forest
 

@@ -1127,7 +1127,7 @@ class ResponsesApp(App[None]):
             progress.dismiss()
         for rid in ids:
             self._search_changed((self.server, rid))
-        self.forest_view.rebuild()
+        self.forest_view.drop_subtree(anchor, parent)
         target = anchor if self.index.get(*anchor) is not None else parent
         if target is None:
             target = self._latest_key()

@@ -154,7 +154,8 @@ class ForestView(Tree[Key]):
         behind a "… older conversations" line (labelling 5,000 at start costs a second)."""
         chunk = roots[start : start + ROOTS_PER_PAGE]
         for root in chunk:
-            self._add_segment(parent, root)
+            if root in self._forest(root):  # a page may name one deleted since
+                self._add_segment(parent, root)
         left = len(roots) - start - len(chunk)
         if left > 0:
             label = Text(f"… {left:,} older conversations (enter shows more)", style="dim italic")
@@ -362,6 +363,26 @@ class ForestView(Tree[Key]):
         # rebuild that part of the tree from the parent's segment head.
         head = forest.segment_of(parent).head
         self._rebuild_from(head)
+
+    def drop_subtree(self, anchor: Key, parent: Key | None) -> None:
+        """Show that `anchor` and the responses below it were deleted (or tombstoned),
+        redrawing only the branch they hung from: rebuilding the whole tree would page in
+        every older conversation to reopen the branches that were open."""
+        forest = self._forest(anchor)
+        if self.filter_keys is not None or self.all_servers:
+            self.rebuild()
+            return
+        for key in [k for k in self._by_key if k not in forest]:
+            self._by_key.pop(key)
+            self._fv_filled.discard(key)
+        if parent is not None and parent in forest:
+            self._rebuild_from(forest.segment_of(parent).head)
+        elif anchor in forest:  # a tombstoned conversation root: its branch changed
+            self._rebuild_from(anchor)
+        else:
+            node = next((n for n in self.root.children if n.data == anchor), None)
+            if node is not None:
+                node.remove()
 
     def _rebuild_from(self, head: Key) -> None:
         forest = self._forest(head)
