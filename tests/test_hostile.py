@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.widgets import Markdown, Static
-from ui_helpers import SERVER, build
+from ui_helpers import SERVER, build, goto, settle
 
 from tui.cli import main
 from tui.ops.export import (
@@ -320,7 +320,8 @@ async def test_hostile_response_id_in_the_app(tmp_path):
     )
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await _goto(pilot, app, (SERVER, HOSTILE_ID))
+            await goto(pilot, app, (SERVER, HOSTILE_ID))
+            await settle(pilot, app)
             label = app.forest_view.node_for((SERVER, HOSTILE_ID)).label.plain
             assert bad_chars(label) == []
             assert _transcript_problems(app) == []
@@ -372,23 +373,6 @@ def test_cli_list_and_export_print_no_escapes(capsys, texts):
 SIZE = (120, 40)
 
 
-async def _settle(pilot, app) -> None:
-    for _ in range(100):
-        await pilot.pause()
-        if not app.streaming and not any(w.is_running for w in app.workers):
-            break
-        await asyncio.sleep(0.02)
-    await pilot.pause()
-
-
-async def _goto(pilot, app, key) -> None:
-    app.forest_view.reveal(key)
-    await pilot.pause()
-    await pilot.pause()
-    await _settle(pilot, app)
-    assert app.current == key
-
-
 def _transcript_problems(app) -> list[str]:
     problems = []
     for widget in app.transcript.query(Static):
@@ -416,7 +400,8 @@ def test_app_renders_a_hostile_forest(texts):
                 await pilot.pause()
                 for rid in ids:
                     key = (SERVER, rid)
-                    await _goto(pilot, app, key)
+                    await goto(pilot, app, key)
+                    await settle(pilot, app)
                     label = app.forest_view.node_for(key).label.plain
                     assert bad_chars(label) == [], repr(label)
                     assert _transcript_problems(app) == []
@@ -427,7 +412,7 @@ def test_app_renders_a_hostile_forest(texts):
                 await pilot.press("n")
                 app.composer.set_text(texts[0] + " [bold]x[/] \x1b]52;c;SGVsbG8=\x07")
                 await pilot.press("ctrl+s")
-                await _settle(pilot, app)
+                await settle(pilot, app)
                 assert _transcript_problems(app) == []
                 svg = app.export_screenshot()
                 assert "\x1b" not in svg and _svg_problems(svg) == []
@@ -458,7 +443,8 @@ def test_a_huge_input_and_a_10000_line_answer(tmp_path, capsys):
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             for key in ((SERVER, root), (SERVER, tail)):
-                await _goto(pilot, app, key)
+                await goto(pilot, app, key)
+                await settle(pilot, app)
                 assert app.transcript.query(Turn)
                 assert _transcript_problems(app) == []
             older = str(app.transcript.query_one(".older").render())

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from ui_helpers import settle
 
 from tui.api.profiles import Profile, resolve_profile
 from tui.cli import main
@@ -357,15 +358,6 @@ def test_client_exceptions_never_carry_secrets(no_sleep):
 # ------------------------------------------------------------------ the app
 
 
-async def _settle(pilot, app) -> None:
-    for _ in range(150):
-        await pilot.pause()
-        if not app.streaming and not any(w.is_running for w in app.workers):
-            break
-        await asyncio.sleep(0.02)
-    await pilot.pause()
-
-
 def _app_texts(app) -> list[str]:
     texts = [app.export_screenshot()]
     texts += [f"{n.title} {n.message}" for n in app._notifications]
@@ -385,7 +377,7 @@ async def test_app_send_with_tool_screenshot_and_notifications(tmp_path, capsys,
             app.next_tools = [DOCS_TOOL]
             app.composer.set_text("please search the docs")
             await pilot.press("ctrl+s")
-            await _settle(pilot, app)
+            await settle(pilot, app)
             assert app.current is not None
             assert index.get(*app.current).tool_labels == ("docs",)
             # Open every collapsed entry (tool calls, listed tools) before the screenshot.
@@ -430,7 +422,7 @@ async def test_app_send_failure_keeps_secrets_off_the_screen(status, capsys, log
                 app.next_tools = [DOCS_TOOL]
                 app.composer.set_text("please search")
                 await pilot.press("ctrl+s")
-                await _settle(pilot, app)
+                await settle(pilot, app)
                 messages = [str(n.message) for n in app._notifications]
                 assert any(n.severity == "error" for n in app._notifications), messages
                 texts += _app_texts(app)
