@@ -169,10 +169,17 @@ def case_map(original: bytes, low: bytes) -> bytes:
     )
     out = bytearray()
     end = 0
+    append = out.append
     for run in _DIFFERENT.finditer(diff):
         start, stop = run.span()
-        _varint(out, start - end + 1)  # +1: a map never starts with _WHOLE's zero byte
-        _varint(out, stop - start)
+        gap = start - end + 1  # +1: a map never starts with _WHOLE's zero byte
+        length = stop - start
+        if gap < 0x80 and length < 0x80:  # the usual case, inlined: one byte each
+            append(gap)
+            append(length)
+        else:
+            _varint(out, gap)
+            _varint(out, length)
         out += original[start:stop]
         end = stop
     return bytes(out)
