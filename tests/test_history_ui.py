@@ -151,6 +151,24 @@ async def test_ctrl_f_finds_and_jumps(tmp_path):
         await pilot.pause()
         assert app.current == key_of(index, "Which port wine")
 
+        # Long snippets stay on one line each (they end in an ellipsis, never wrap).
+        await pilot.press("ctrl+f")
+        for _ in range(200):
+            await pilot.pause()
+            if isinstance(app.screen, SearchScreen):
+                break
+        await pilot.press(*"fingerprint")  # in every answer: hits in the output, long lines
+        for _ in range(200):
+            await pilot.pause()
+            if app.screen._shown == "fingerprint":
+                break
+        results = app.screen.query_one(OptionList)
+        assert results.option_count >= 4
+        assert all(hit.field == "output" for hit in app.screen.hits)
+        assert results.virtual_size.height == results.option_count
+        await pilot.press("escape")
+        await pilot.pause()
+
         # Enter before the list caught up with the typing jumps to what was typed.
         await pilot.press("ctrl+f")
         for _ in range(200):
