@@ -3,6 +3,7 @@ ctrl+f), several servers in one index; a 1,000-long chain import."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 import time
@@ -318,4 +319,115 @@ async def test_filter_in_one_or_all_servers(tmp_path, all_servers):
         assert ("http://elsewhere.example/v1", "resp_other") in keys or not all_servers
         if not all_servers:
             assert all(k[0] == SERVER for k in keys)
+    index.close()
+
+
+# ------------------------------------------------------------------ search while indexing
+
+
+def _many(index, count: int) -> None:
+    """`count` more one-turn conversations, each answer holding "needle"."""
+    records = []
+    for n in range(count):
+        records.append(
+            (
+                {
+                    "id": f"resp_many{n:027x}",
+                    "object": "response",
+                    "created_at": 1_000.0 + n,
+                    "status": "completed",
+                    "model": "m",
+                    "output": [
+                        {
+                            "type": "message",
+                            "role": "assistant",
+                            "content": [{"type": "output_text", "text": f"needle {n}"}],
+                        }
+                    ],
+                },
+                [{"type": "message", "role": "user", "content": f"question {n}"}],
+            )
+        )
+    index.add_many(records, server=SERVER, profile="local")
+
+
+def _slow_updates(monkeypatch, seconds: float = 0.002) -> None:
+    """Make building the search index take a while (it yields every 100 responses)."""
+    from tui.search import SearchIndex
+
+    real = SearchIndex.update
+
+    def slow(self, key):
+        time.sleep(seconds)
+        return real(self, key)
+
+    monkeypatch.setattr(SearchIndex, "update", slow)
+
+
+async def test_ctrl_f_opens_at_once_and_fills_in_while_indexing(tmp_path, monkeypatch):
+    app, index, _ = build(tmp_path)
+    _many(index, 3000)
+    _slow_updates(monkeypatch, 0.0005)  # about 1.5 s to build, in slices of 50 ms
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_search()
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if isinstance(app.screen, SearchScreen) and app.screen.is_mounted:
+                break
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert app._search_progress is not None, "built too fast"  # opened before complete
+        count = screen.query_one("#search-count")
+        assert "indexing every turn" in str(count.render())
+        await pilot.press(*"needle")
+        for _ in range(400):
+            await pilot.pause()
+            done = app._search_progress is None and screen._shown == "needle"
+            if done and "indexing" not in str(count.render()):
+                break
+        assert app._search_ready
+        assert "200+ found" in str(count.render())  # every answer has one: the limit
+        assert "indexing" not in str(count.render())
+    index.close()
+
+
+async def test_typing_a_filter_does_not_restart_the_index_build(tmp_path, monkeypatch):
+    import tui.ui.app as app_module
+
+    app, index, _ = build(tmp_path)
+    _many(index, 300)
+    _slow_updates(monkeypatch)
+    built: list[object] = []
+    real_index = app_module.SearchIndex
+
+    class Counting(real_index):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "SearchIndex", Counting)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"needle 12")
+        await wait_idle(pilot, app)
+        assert len(built) == 1  # one build for all nine keystrokes
+        assert app._search_ready and not app._searcher_stale
+        assert (SERVER, f"resp_many{12:027x}") in app.forest_view.filter_keys
+        assert app.forest_view.filter_keys == set(app.searcher.matching_keys("needle 12"))
+    index.close()
+
+
+async def test_a_reply_sent_while_indexing_is_searchable(tmp_path, monkeypatch):
+    app, index, _ = build(tmp_path)
+    _many(index, 300)
+    _slow_updates(monkeypatch, 0.005)  # about 1.5 s to build
+    async with app.run_test(size=SIZE) as pilot:
+        app._ensure_search_index()
+        await asyncio.sleep(0.05)
+        assert app._building is not None
+        await goto(pilot, app, key_of(index, "Show a tiny example"))
+        await pilot.press("enter")
+        await type_and_send(pilot, app, "zebra crossing")
+        await wait_idle(pilot, app)
+        assert app._search_ready
+        assert app.searcher.filter_keys("zebra") == {app.current}
     index.close()

@@ -155,6 +155,9 @@ class ResponsesApp(App[None]):
         self.streaming = False
         self._searcher_stale = True
         self._search_ready = False
+        self._building: SearchIndex | None = None
+        self._search_generation = 0  # bumped by imports and syncs
+        self._search_progress: tuple[int, int] | None = None  # (done, total) while building
         self.searcher = SearchIndex(index)
         self._filter_timer: Any = None
         self._open_before_filter: list[Key] = []
@@ -716,6 +719,7 @@ class ResponsesApp(App[None]):
 
     def _after_history_change(self, focus: Key | None = None) -> None:
         self._searcher_stale = True
+        self._search_generation += 1
         self.forest_view.rebuild()
         target = focus or self.current or self._latest_key()
         if target is not None and self.index.get(*target) is not None:
@@ -937,7 +941,7 @@ class ResponsesApp(App[None]):
             return
         full_text = self._search_ready and not self._searcher_stale
         if not full_text:
-            self._build_search()
+            self._ensure_search_index()
         self._filter_worker(query, full_text, view.servers_shown())
 
     @work(group="filter", exclusive=True, thread=True)
@@ -980,20 +984,36 @@ class ResponsesApp(App[None]):
         view.highlight = query.split()
         view.rebuild(keep_open=False)
 
+    def _ensure_search_index(self) -> None:
+        """Start building the full-text index unless it is ready or being built (starting
+        again would throw away what a build running since the first keystroke has done)."""
+        if self._building is None and (not self._search_ready or self._searcher_stale):
+            self._search_progress = (0, len(self.index))  # a dialog opened now says so
+            self._build_search()
+
     @work(group="search-build", exclusive=True)
     async def _build_search(self) -> None:
         """Build the full-text index cooperatively (the event loop stays responsive)."""
         if self._search_ready and not self._searcher_stale:
             return
         fresh = SearchIndex(self.index)
+        generation = self._search_generation
         nodes = sorted(self.index.nodes(), key=lambda n: n.shard)  # one shard at a time
-        for n, summary in enumerate(nodes):
-            fresh.update(summary.key)
-            if n % 100 == 99:
-                await asyncio.sleep(0)
+        self._building = fresh  # the search dialog already searches what is built so far
+        self._search_progress = (0, len(nodes))
+        try:
+            for n, summary in enumerate(nodes):
+                fresh.update(summary.key)
+                if n % 100 == 99:
+                    self._search_progress = (n + 1, len(nodes))
+                    await asyncio.sleep(0)
+        finally:
+            self._building = None
+            self._search_progress = None
         self.searcher = fresh
         self._search_ready = True
-        self._searcher_stale = False
+        # An import or a sync that landed meanwhile is not in it: built again on next use.
+        self._searcher_stale = generation != self._search_generation
         if len(fresh) > FREEZE_ABOVE:  # kept from now on: out of the collector's full passes
             freeze_long_lived()
         if self.filter_input.display and self.filter_input.value.strip():
@@ -1003,16 +1023,22 @@ class ResponsesApp(App[None]):
         """Keep the search index current after a response was added, changed or removed."""
         if self._search_ready:
             self.searcher.update(key)
+        if self._building is not None:  # it may have read this one before it changed
+            self._building.update(key)
 
     def action_search(self) -> None:
         self._search_worker()
 
+    def _current_searcher(self) -> SearchIndex:
+        """The index being built, while it is (a search dialog searches what is ready)."""
+        return self._building if self._building is not None else self.searcher
+
     @work(group="search", exclusive=True)
     async def _search_worker(self) -> None:
         if not self._search_ready or self._searcher_stale:
-            self.notify("Indexing every turn for search…", timeout=2)
-            await self._build_search().wait()
-        key = await self.push_screen_wait(SearchScreen(self.searcher))
+            self._ensure_search_index()  # the dialog opens at once and says how far it got
+        screen = SearchScreen(self._current_searcher, lambda: self._search_progress)
+        key = await self.push_screen_wait(screen)
         if key is None:
             return
         if key not in self.index.forest(key[0]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,7 @@ class ExportScreen(ModalScreen[dict[str, Any] | None]):
 
 
 MAX_HITS = 200  # results listed by the search dialog
+PROGRESS_EVERY = 0.4  # seconds between progress updates while the index is being built
 
 
 class SearchScreen(ModalScreen[tuple[str, str] | None]):
@@ -166,12 +168,20 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         Binding("down", "focus_results", "Results", show=False),
     ]
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(
+        self,
+        searcher: Callable[[], Any],
+        progress: Callable[[], tuple[int, int] | None] = lambda: None,
+    ) -> None:
+        """`searcher()`: the search index to ask (it may still be filling up);
+        `progress()`: (done, total) while the index is being built, None once it is."""
         super().__init__(classes="modal")
         self.searcher = searcher
+        self.progress = progress
         self.hits: list[Any] = []
         self._typed = ""  # the query as typed
         self._shown = ""  # the query whose hits are listed
+        self._building = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -182,6 +192,21 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+        self._building = self.progress() is not None
+        if self._building:
+            self._update_count(self._shown, len(self.hits))
+            self._ticker = self.set_interval(PROGRESS_EVERY, self._building_tick)
+
+    def _building_tick(self) -> None:
+        """While the index fills up: say how far it is and search again what is ready."""
+        building = self.progress() is not None
+        if not building:
+            self._building = False
+            self._ticker.stop()
+        if self._typed.strip():
+            self._search(self._typed)
+        else:
+            self._update_count(self._shown, len(self.hits))
 
     @on(Input.Changed, "#search-query")
     def _query(self, event: Input.Changed) -> None:
@@ -194,7 +219,7 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
 
     @work(group="search-query", exclusive=True, thread=True)
     def _search(self, query: str) -> None:
-        hits = self.searcher.search(query, limit=MAX_HITS)
+        hits = self.searcher().search(query, limit=MAX_HITS)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, query, hits)
 
@@ -214,14 +239,21 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
             line.append(snippet[hit.start : hit.start + hit.length], style="bold reverse")
             line.append(snippet[hit.start + hit.length :])
             results.add_option(Option(line, id=str(n)))
-        count = len(self.hits)
+        self._update_count(query, len(self.hits))
+
+    def _update_count(self, query: str, count: int) -> None:
         label = "" if not query.strip() else f"{count}{'+' if count == MAX_HITS else ''} found"
+        progress = self.progress() if self._building else None
+        if progress is not None:
+            done, total = progress
+            indexing = f"indexing every turn: {done:,} of {total:,}"
+            label = f"{label} so far · {indexing}" if label else f"{indexing}…"
         self.query_one("#search-count", Static).update(Text(label, style="dim"))
 
     @on(Input.Submitted, "#search-query")
     def _first(self) -> None:
         if self._shown != self._typed and self._typed.strip():  # enter before the list caught up
-            self._show(self._typed, self.searcher.search(self._typed, limit=MAX_HITS))
+            self._show(self._typed, self.searcher().search(self._typed, limit=MAX_HITS))
         if self.hits:
             self.dismiss(self.hits[0].key)
 
