@@ -49,6 +49,35 @@ def test_list_on_a_fresh_machine(capsys):
     assert "0 responses" in out
 
 
+def test_search_prints_hits_newest_first(branched, capsys):
+    assert run("import", branched["b"]["id"], branched["c"]["id"]) == 0
+    capsys.readouterr()
+    assert run("search", "SOMEWHERE") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[:2]] == [branched["c"]["id"], branched["a"]["id"]]
+    assert all(line.split()[1] in ("input", "output") for line in lines)
+    assert "somewhere cold" in lines[0]  # the snippet keeps the original case
+
+    assert run("search", "somewhere", "cold") == 0  # every word must match
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == [
+        branched["c"]["id"]
+    ]
+    assert run("search", "somewhere", "--limit", "1") == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    assert run("search", "--all", "december") == 0
+    server, rid = capsys.readouterr().out.split()[:2]
+    assert server.startswith("http") and rid == branched["b"]["id"]
+
+
+def test_search_without_hits_and_with_a_bad_limit(branched, capsys):
+    assert run("search", "nothing-like-this") == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no response matches 'nothing-like-this'" in captured.err
+    assert run("search", "trip", "--limit", "0") == 2
+    assert "--limit must be at least 1" in capsys.readouterr().err
+
+
 def test_import_walks_to_the_root_and_list_shows_the_fork(branched, capsys):
     assert run("import", branched["b"]["id"], branched["c"]["id"]) == 0
     out = capsys.readouterr().out

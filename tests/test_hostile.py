@@ -360,6 +360,15 @@ def test_cli_list_and_export_print_no_escapes(capsys, texts):
             out, err = capsys.readouterr()
             assert "\x1b" not in out and "\x07" not in out
             assert bad_chars(out, allowed="\n") == [], repr(out)
+    # Search hits are snippets of that text: inert as well (every word of a hostile text
+    # is searched, so some hit is printed whenever one word survives sanitising).
+    for text in texts:
+        for word in text.split()[:2]:
+            assert main(["search", word]) == 0
+            out, err = capsys.readouterr()
+            for line in out.splitlines():
+                assert bad_chars(line) == [], repr(line)
+            assert bad_chars(err, allowed="\n") == [], repr(err)
     # JSON through the CLI (a fresh read of the index files): the exact text survives.
     assert main(["export", ids[-1], "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)

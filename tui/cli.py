@@ -26,6 +26,7 @@ from tui.api.profiles import (
 )
 from tui.paths import backend_dir, index_dir
 from tui.store.lock import IndexInUse
+from tui.text import one_line
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -106,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="every server in the index, not just this one"
     )
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser(
+        "search", parents=[common], help="full-text search over every turn, newest first"
+    )
+    p.add_argument("words", nargs="+", metavar="WORD", help="every word must match")
+    p.add_argument("--limit", type=int, default=20, help="at most this many hits (20)")
+    p.add_argument(
+        "--all", action="store_true", help="every server in the index, not just this one"
+    )
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
         "import",
@@ -343,6 +354,30 @@ def cmd_list(args: argparse.Namespace) -> int:
                 continue
             for line in forest_lines(index, server):
                 print(line)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- search
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """The ctrl+f search, headless: one hit per line (id, field, snippet), newest first."""
+    from tui.ops.connect import server_id
+    from tui.search import SearchIndex
+
+    if args.limit < 1:
+        raise CliError("--limit must be at least 1", EXIT_USAGE)
+    query = " ".join(args.words)
+    with open_index() as index:
+        profile = choose_profile(args, index)
+        searcher = SearchIndex(index, None if args.all else server_id(profile))
+        searcher.build()
+        hits = searcher.search(query, limit=args.limit)
+        for hit in hits:
+            where = f"{hit.key[0]}  " if args.all else ""
+            print(f"{where}{hit.key[1]}  {hit.field:<6}  {hit.snippet}")
+    if not hits:
+        print(f"no response matches {one_line(query, 80)!r}", file=sys.stderr)
     return EXIT_OK
 
 
