@@ -987,7 +987,8 @@ class ResponsesApp(App[None]):
     def _ensure_search_index(self) -> None:
         """Start building the full-text index unless it is ready or being built (starting
         again would throw away what a build running since the first keystroke has done)."""
-        if self._building is None and (not self._search_ready or self._searcher_stale):
+        building = self._search_progress is not None  # set here, before the worker runs
+        if not building and (not self._search_ready or self._searcher_stale):
             self._search_progress = (0, len(self.index))  # a dialog opened now says so
             self._build_search()
 
@@ -995,6 +996,7 @@ class ResponsesApp(App[None]):
     async def _build_search(self) -> None:
         """Build the full-text index cooperatively (the event loop stays responsive)."""
         if self._search_ready and not self._searcher_stale:
+            self._search_progress = None
             return
         fresh = SearchIndex(self.index)
         generation = self._search_generation
