@@ -203,8 +203,8 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         if not building:
             self._building = False
             self._ticker.stop()
-        browsing = self.query_one(OptionList).has_focus  # do not pull the list away
-        if self._typed.strip() and not browsing:
+        browsing = self.query_one(OptionList).has_focus  # do not pull the list away...
+        if self._typed.strip() and (not browsing or not building):  # ...but once at the end
             self._search(self._typed)
         else:
             self._update_count(self._shown, len(self.hits))
