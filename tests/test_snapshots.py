@@ -167,3 +167,41 @@ def test_long_transcript(snap_compare, tmp_path):
 
     _run(chain())
     assert snap_compare(app, terminal_size=(100, 30))
+
+
+def test_search_dialog_with_hits(snap_compare, tmp_path):
+    """ctrl+f over the demo forest: one line per hit, the match highlighted."""
+    app, _index, _ = build(tmp_path)
+
+    async def run_before(pilot):
+        from tui.ui.history_screens import SearchScreen
+
+        await pilot.press("ctrl+f")
+        for _ in range(100):
+            await pilot.pause()
+            if isinstance(pilot.app.screen, SearchScreen):
+                break
+        await pilot.press(*"lisbon")
+        for _ in range(100):
+            await pilot.pause()
+            if pilot.app.screen._shown == "lisbon":
+                break
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_search_dialog_while_indexing(snap_compare, tmp_path):
+    """Opened before the full-text index is complete: it says how far indexing got."""
+    app, _index, _ = build(tmp_path)
+    app._search_progress = (3, 9)  # as if a build were under way
+    app._building = app.searcher
+
+    async def run_before(pilot):
+        from tui.ui.history_screens import SearchScreen
+
+        await pilot.app.push_screen(SearchScreen(pilot.app._current_searcher, lambda: (3, 9)))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
