@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from textual.widgets import Input
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -19,6 +21,7 @@ from tui.demo import seed_demo  # noqa: E402
 from tui.ops.connect import offline_backend, server_id  # noqa: E402
 from tui.store.index import Index  # noqa: E402
 from tui.ui.app import ResponsesApp  # noqa: E402
+from tui.ui.history_screens import SearchScreen  # noqa: E402
 
 T0 = 1_790_000_000.0
 OUT = ROOT / "screenshots"
@@ -78,10 +81,25 @@ async def main() -> None:
     async def help_screen(app: ResponsesApp, index: Index) -> None:
         app.action_help()
 
+    async def search(app: ResponsesApp, index: Index) -> None:
+        app.forest_view.reveal(key_of(index, "Add a day trip to Sintra"))
+        await asyncio.sleep(0.2)
+        app.action_search()
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if isinstance(app.screen, SearchScreen):
+                break
+        app.screen.query_one("#search-query", Input).value = "lisbon"
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if app.screen._shown == "lisbon":
+                break
+
     await shoot("main", (120, 34), branched)
     await shoot("streaming", (120, 34), streaming, delta_delay=0.03)
     await shoot("delete", (120, 34), delete)
     await shoot("help", (120, 40), help_screen)
+    await shoot("search", (120, 34), search)
     await shoot("small-80x24", (80, 24), branched)
 
 
