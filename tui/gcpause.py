@@ -66,8 +66,8 @@ def freeze_once() -> bool:
     """`freeze_long_lived` the first time it is called in this process (the app's first
     screen); False afterwards. Once is enough: later apps in the same process (tests) would
     only pay for a full collection each. The cost: widgets of that first screen that are
-    replaced later (the first transcript) stay in memory, once, since frozen objects are
-    never collected; that is a few hundred kilobytes."""
+    replaced later (the first transcript) stay in memory, since frozen objects that form
+    cycles are never collected; that happens once, for one screen's worth of widgets."""
     global _frozen_once
     if _frozen_once:
         return False
