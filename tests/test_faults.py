@@ -34,8 +34,8 @@ from tui.api.items import response_text
 from tui.api.profiles import Profile
 from tui.local.transport import OfflineTransport
 from tui.store.records import Status
-from tui.ui.history_screens import BusyScreen, ImportScreen
-from tui.ui.screens import DeleteScreen
+from tui.ui.history_screens import ImportScreen
+from tui.ui.screens import DeleteScreen, ProgressScreen
 
 SIZE = (110, 34)
 TAIL = "Show a tiny example"  # a leaf of the demo forest to reply to
@@ -498,7 +498,7 @@ async def test_truncated_json_on_import_says_not_json_and_adds_nothing(tmp_path)
         await pilot.press("enter")
         await settle(pilot, app)
         assert app.is_running
-        assert not isinstance(app.screen, ImportScreen | BusyScreen)
+        assert not isinstance(app.screen, ImportScreen | ProgressScreen)
         assert truncated.count("GET", "/responses/resp_x") >= 1
         assert index.get(SERVER, "resp_x") is None
         assert len(index) == len(before)
@@ -604,7 +604,7 @@ async def test_sync_against_an_html_500_list_reports_and_removes_nothing(tmp_pat
         await pilot.press("ctrl+r")
         await settle(pilot, app)
         assert app.is_running
-        assert not isinstance(app.screen, BusyScreen)
+        assert not isinstance(app.screen, ProgressScreen)
         assert broken.count("GET") == 1 + app.client.max_retries  # bounded
         assert_preserved(index, before)
         said = assert_told(app, "500", "Internal Server Error")

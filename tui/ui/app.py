@@ -53,7 +53,6 @@ from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.forest_view import ForestView
 from tui.ui.history_screens import (
-    BusyScreen,
     ExportScreen,
     ImportScreen,
     ProfileScreen,
@@ -682,7 +681,9 @@ class ResponsesApp(App[None]):
 
     @work(group="history", exclusive=True)
     async def _import_worker(self, ids: list[str]) -> None:
-        busy = BusyScreen(f"Importing {len(ids)} response{'s' if len(ids) != 1 else ''}…")
+        busy = ProgressScreen(
+            f"Importing {len(ids)} response{'s' if len(ids) != 1 else ''}…", status=True
+        )
         await self.push_screen(busy)
         lines, last = [], None
         for rid in ids:
@@ -732,7 +733,7 @@ class ResponsesApp(App[None]):
 
     @work(group="history", exclusive=True)
     async def _sync_worker(self) -> None:
-        busy = BusyScreen(f"Syncing with {self.profile.name}…")
+        busy = ProgressScreen(f"Syncing with {self.profile.name}…", status=True)
         await self.push_screen(busy)
 
         def progress(done: int, total: int | None) -> None:

@@ -18,7 +18,6 @@ from textual.widgets import (
     Input,
     Label,
     OptionList,
-    ProgressBar,
     RadioButton,
     RadioSet,
     Static,
@@ -26,7 +25,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from tui.text import one_line, sanitize
+from tui.text import sanitize
 
 
 class ImportScreen(ModalScreen[list[str] | None]):
@@ -64,29 +63,6 @@ class ImportScreen(ModalScreen[list[str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class BusyScreen(ModalScreen[None]):
-    """Progress of a long operation (import, sync) with a live status line."""
-
-    def __init__(self, title: str, total: int | None = None) -> None:
-        super().__init__(classes="modal")
-        self.title_text = title
-        self.total = total
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(Text(self.title_text, style="bold"))
-            yield ProgressBar(total=self.total, show_eta=False, id="busy-progress")
-            yield Static("", id="busy-status")
-
-    def report(self, done: int, total: int | None, status: str) -> None:
-        bar = self.query_one(ProgressBar)
-        if total is not None:
-            bar.update(total=total, progress=done)
-        else:
-            bar.update(total=None)
-        self.query_one("#busy-status", Static).update(Text(one_line(status, 80), style="dim"))
 
 
 class ExportScreen(ModalScreen[dict[str, Any] | None]):

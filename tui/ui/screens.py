@@ -13,6 +13,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, ProgressBar, Static
 
+from tui.text import one_line
+
 
 @dataclass(frozen=True)
 class DeletePlan:
@@ -84,20 +86,33 @@ class DeleteScreen(ModalScreen[str | None]):
 
 
 class ProgressScreen(ModalScreen[None]):
-    """Progress of a bulk operation; closed by the app when the work ends."""
+    """Progress of a long operation (delete, import, sync); closed by the app when the work
+    ends. With `status`, a line under the bar says what is happening (`report`)."""
 
-    def __init__(self, title: str, total: int) -> None:
-        super().__init__(classes="modal")
+    def __init__(self, title: str, total: int | None = None, *, status: bool = False) -> None:
+        super().__init__(classes="modal -status" if status else "modal")
         self.title_text = title
         self.total = total
+        self.status = status
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(self.title_text, style="bold"))
             yield ProgressBar(total=self.total, show_eta=False, id="progress")
+            if self.status:
+                yield Static("", id="progress-status")
 
     def advance(self, done: int) -> None:
         self.query_one(ProgressBar).update(progress=done)
+
+    def report(self, done: int, total: int | None, status: str) -> None:
+        """`total` None: not known (yet); the bar shows activity instead."""
+        bar = self.query_one(ProgressBar)
+        if total is not None:
+            bar.update(total=total, progress=done)
+        else:
+            bar.update(total=None)
+        self.query_one("#progress-status", Static).update(Text(one_line(status, 80), style="dim"))
 
 
 HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
