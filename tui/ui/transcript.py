@@ -219,43 +219,33 @@ class Transcript(VerticalScroll):
     ) -> None:
         """Replace the content with these turns (summary, body, orphan), root first."""
         async with self._busy:
-            await self._show(turns, now=now, current=current, below=below)
-
-    async def _show(
-        self,
-        turns: list[tuple[NodeSummary, dict[str, Any], bool]],
-        *,
-        now: float,
-        current: tuple[str, str] | None,
-        below: str = "",
-    ) -> None:
-        await self.remove_children()
-        self._live = None
-        self._stream = None
-        widgets: list[Any] = []
-        older, recent = turns[:-RICH_TURNS], turns[-RICH_TURNS:]
-        if older:
-            # One widget for all older turns: a 1,000-turn path costs one text layout, not
-            # thousands of widgets.
-            widgets.append(Static(older_turns_text(older, now), classes="older"))
-        for summary, body, orphan in recent:
-            widgets.append(
-                Turn(
-                    summary,
-                    body,
-                    now=now,
-                    rich=True,
-                    current=summary.key == current,
-                    orphan=orphan,
+            await self.remove_children()
+            self._live = None
+            self._stream = None
+            widgets: list[Any] = []
+            older, recent = turns[:-RICH_TURNS], turns[-RICH_TURNS:]
+            if older:
+                # One widget for all older turns: a 1,000-turn path costs one text layout, not
+                # thousands of widgets.
+                widgets.append(Static(older_turns_text(older, now), classes="older"))
+            for summary, body, orphan in recent:
+                widgets.append(
+                    Turn(
+                        summary,
+                        body,
+                        now=now,
+                        rich=True,
+                        current=summary.key == current,
+                        orphan=orphan,
+                    )
                 )
-            )
-        if below:
-            widgets.append(Static(Text(below, style="dim italic"), classes="below"))
-        if not widgets:
-            widgets.append(Static(Text(""), classes="below"))
-        self.path_keys = [t[0].key for t in turns]
-        await self.mount_all(widgets)
-        self.scroll_end(animate=False)
+            if below:
+                widgets.append(Static(Text(below, style="dim italic"), classes="below"))
+            if not widgets:
+                widgets.append(Static(Text(""), classes="below"))
+            self.path_keys = [t[0].key for t in turns]
+            await self.mount_all(widgets)
+            self.scroll_end(animate=False)
 
     async def show_message(self, text: Text) -> None:
         async with self._busy:
@@ -268,30 +258,27 @@ class Transcript(VerticalScroll):
     async def start_live(self, user_text: str, target: str) -> None:
         """Show the user's message and an empty reply that fills as deltas arrive."""
         async with self._busy:
-            await self._start_live(user_text, target)
-
-    async def _start_live(self, user_text: str, target: str) -> None:
-        self._live_closed = False
-        head = Text("● sending… ", style="bold cyan")
-        head.append(one_line(target, 60), style="dim")
-        user = Text("you: ", style="bold")
-        user.append(sanitize(user_text, multiline=True))
-        self._thinking = Static(
-            Text("waiting for the first words…", style="dim italic"), classes="note"
-        )
-        self._live = Markdown("", classes="answer")
-        self._live_raw = ""
-        self._live_written = ""
-        self._stream = None
-        box = Vertical(
-            Static(head, classes="turn-head"),
-            Static(user, classes="user"),
-            self._thinking,
-            self._live,
-            classes="turn -current -live",
-        )
-        await self.mount(box)
-        self.anchor()
+            self._live_closed = False
+            head = Text("● sending… ", style="bold cyan")
+            head.append(one_line(target, 60), style="dim")
+            user = Text("you: ", style="bold")
+            user.append(sanitize(user_text, multiline=True))
+            self._thinking = Static(
+                Text("waiting for the first words…", style="dim italic"), classes="note"
+            )
+            self._live = Markdown("", classes="answer")
+            self._live_raw = ""
+            self._live_written = ""
+            self._stream = None
+            box = Vertical(
+                Static(head, classes="turn-head"),
+                Static(user, classes="user"),
+                self._thinking,
+                self._live,
+                classes="turn -current -live",
+            )
+            await self.mount(box)
+            self.anchor()
 
     async def live_delta(self, delta: str) -> None:
         """Take a delta at once (cheap); the Markdown is fed at most every FLUSH seconds, so
