@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError
+from tui.ops.bounded import each_bounded, in_order
 from tui.store.index import Index
 from tui.store.records import Status
 
@@ -56,28 +57,20 @@ async def delete_responses(
     else:
         if client is None:
             raise ValueError("a client is needed to delete on the server")
-        gate = asyncio.Semaphore(max(1, concurrency))
-        done = 0
 
         async def one(rid: str) -> None:
-            nonlocal done
-            async with gate:
-                try:
-                    await client.delete(rid)
-                    report.deleted.append(rid)
-                except NotFoundError:
-                    report.deleted.append(rid)
-                    report.already_gone.append(rid)
-                except ApiError as error:
-                    report.failed[rid] = str(error)
-            done += 1
-            if progress is not None:
-                progress(done, len(targets))
+            try:
+                await client.delete(rid)
+                report.deleted.append(rid)
+            except NotFoundError:
+                report.deleted.append(rid)
+                report.already_gone.append(rid)
+            except ApiError as error:
+                report.failed[rid] = str(error)
 
-        await asyncio.gather(*(one(rid) for rid in targets))
-        position = {rid: n for n, rid in enumerate(targets)}
-        report.deleted.sort(key=position.__getitem__)
-        report.already_gone.sort(key=position.__getitem__)
+        await each_bounded(targets, one, concurrency=concurrency, progress=progress)
+        report.deleted = in_order(report.deleted, targets)
+        report.already_gone = in_order(report.already_gone, targets)
     forest = index.forest(server)
     # Deepest first, so a parent sees whether its children go too (and every removal is of
     # a leaf, which the forest does in place).

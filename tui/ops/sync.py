@@ -18,7 +18,6 @@ the listing itself (auth, network) propagates; per-response problems only go in 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from tinydb import Query
 
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, EndpointNotSupported, NotFoundError
+from tui.ops.bounded import each_bounded, in_order
 from tui.store.index import Index
 from tui.store.records import Status
 
@@ -178,30 +178,25 @@ async def _fetch_inputs(
 ) -> dict[str, list[dict[str, Any]] | None]:
     """id -> input items (None: not recorded) for each response whose fetch did not fail."""
     out: dict[str, list[dict[str, Any]] | None] = {}
-    gate = asyncio.Semaphore(max(1, concurrency))
     unsupported = False
-    done = 0
 
     async def one(rid: str) -> None:
-        nonlocal unsupported, done
-        async with gate:
-            if unsupported:
-                out[rid] = None
-            else:
-                try:
-                    out[rid] = await client.list_input_items(rid)
-                except EndpointNotSupported:
-                    unsupported = True  # the server has no such endpoint: ask no more
-                    out[rid] = None
-                except NotFoundError:
-                    out[rid] = None
-                except ApiError as error:
-                    report.failed[rid] = str(error)
-        done += 1
-        if progress is not None:
-            progress(done, len(responses))
+        nonlocal unsupported
+        if unsupported:
+            out[rid] = None
+            return
+        try:
+            out[rid] = await client.list_input_items(rid)
+        except EndpointNotSupported:
+            unsupported = True  # the server has no such endpoint: ask no more
+            out[rid] = None
+        except NotFoundError:
+            out[rid] = None
+        except ApiError as error:
+            report.failed[rid] = str(error)
 
-    await asyncio.gather(*(one(r["id"]) for r in responses))
+    ids = [r["id"] for r in responses]
+    await each_bounded(ids, one, concurrency=concurrency, progress=progress)
     return out
 
 
@@ -215,36 +210,28 @@ async def _recheck(
 ) -> SyncReport:
     report = SyncReport(listed=False)
     targets = [n.id for n in index.nodes(server) if n.status in _RECHECKED]
-    gate = asyncio.Semaphore(max(1, concurrency))
-    done = 0
     if progress is not None:
         progress(0, len(targets))
 
     async def one(rid: str) -> None:
-        nonlocal done
-        async with gate:
-            try:
-                await client.retrieve(rid)
-            except NotFoundError:
-                node = index.get(server, rid)
-                if node is not None and node.status != Status.MISSING:
-                    index.set_status(server, rid, Status.MISSING)
-                    report.missing.append(rid)
-            except ApiError as error:
-                report.failed[rid] = str(error)
-            else:
-                node = index.get(server, rid)
-                if node is not None and node.status == Status.MISSING:
-                    index.set_status(server, rid, Status.STORED)
-                    report.restored.append(rid)
-        done += 1
-        report.checked = done
-        if progress is not None:
-            progress(done, len(targets))
+        try:
+            await client.retrieve(rid)
+        except NotFoundError:
+            node = index.get(server, rid)
+            if node is not None and node.status != Status.MISSING:
+                index.set_status(server, rid, Status.MISSING)
+                report.missing.append(rid)
+        except ApiError as error:
+            report.failed[rid] = str(error)
+        else:
+            node = index.get(server, rid)
+            if node is not None and node.status == Status.MISSING:
+                index.set_status(server, rid, Status.STORED)
+                report.restored.append(rid)
 
-    await asyncio.gather(*(one(rid) for rid in targets))
-    position = {rid: n for n, rid in enumerate(targets)}
-    report.missing.sort(key=position.__getitem__)
-    report.restored.sort(key=position.__getitem__)
+    await each_bounded(targets, one, concurrency=concurrency, progress=progress)
+    report.checked = len(targets)
+    report.missing = in_order(report.missing, targets)
+    report.restored = in_order(report.restored, targets)
     report.failed = {rid: report.failed[rid] for rid in targets if rid in report.failed}
     return report
