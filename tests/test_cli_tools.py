@@ -18,7 +18,8 @@ def run(*argv: str) -> int:
     return main(list(argv))
 
 
-def test_tools_add_list_remove(capsys, monkeypatch):
+def add_docs_preset() -> None:
+    """The MCP preset "docs", its token in ${GH_TOKEN}."""
     assert (
         run(
             "tools",
@@ -33,6 +34,10 @@ def test_tools_add_list_remove(capsys, monkeypatch):
         )
         == 0
     )
+
+
+def test_tools_add_list_remove(capsys, monkeypatch):
+    add_docs_preset()
     assert (
         run(
             "tools",
@@ -97,20 +102,7 @@ def last_id(text: str) -> str:
 
 def test_send_reply_and_tool_inheritance_without_storing_secrets(capsys, monkeypatch):
     monkeypatch.setenv("GH_TOKEN", SECRET)
-    assert (
-        run(
-            "tools",
-            "add",
-            "docs",
-            "--mcp",
-            "https://mcp.example.com/mcp",
-            "--label",
-            "docs",
-            "--tool-header",
-            "Authorization: Bearer ${GH_TOKEN}",
-        )
-        == 0
-    )
+    add_docs_preset()
     capsys.readouterr()
     assert run("send", "search the handbook", "--tools", "docs") == 0
     captured = capsys.readouterr()
@@ -133,20 +125,7 @@ def test_send_reply_and_tool_inheritance_without_storing_secrets(capsys, monkeyp
 
 
 def test_send_errors_are_one_line(capsys, monkeypatch):
-    assert (
-        run(
-            "tools",
-            "add",
-            "docs",
-            "--mcp",
-            "https://mcp.example.com/mcp",
-            "--label",
-            "docs",
-            "--tool-header",
-            "Authorization: Bearer ${GH_TOKEN}",
-        )
-        == 0
-    )
+    add_docs_preset()
     capsys.readouterr()
     assert run("send", "needs a token", "--tools", "docs") == 1
     err = capsys.readouterr().err
