@@ -8,6 +8,7 @@ import os
 import stat
 
 import pytest
+from loopback import serve
 
 from tui.api.profiles import resolve_profile
 from tui.cli import main
@@ -216,7 +217,6 @@ def test_unreachable_server(capsys, monkeypatch):
 def test_key_never_printed_on_auth_failure(capsys, monkeypatch):
     """A server that echoes the key back in its 401 body: the key still never reaches the user."""
     import http.server
-    import threading
 
     class EchoKey(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -231,14 +231,9 @@ def test_key_never_printed_on_auth_failure(capsys, monkeypatch):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoKey)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("LAB_KEY", "sk-test-SECRET-abc123")
-        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    monkeypatch.setenv("LAB_KEY", "sk-test-SECRET-abc123")
+    with serve(EchoKey) as url:
         code = run("--base-url", url, "--api-key-env", "LAB_KEY", "import", "resp_x")
-    finally:
-        server.shutdown()
     captured = capsys.readouterr()
     assert code == 1
     assert "401" in captured.err

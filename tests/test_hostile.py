@@ -5,6 +5,7 @@ ends as one clear line (never a traceback)."""
 from __future__ import annotations
 
 import asyncio
+import http.server
 import itertools
 import json
 import tempfile
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loopback import serve
 from textual.widgets import Markdown, Static
 from ui_helpers import SERVER, build, goto, settle
 
@@ -262,44 +264,31 @@ def test_hostile_model_names_are_inert(shared_index):
 HOSTILE_ID = "resp_\x1b]0;pwned\x07\x1b[2Jx\u202e"
 
 
-class _HostileServer:
+class _HostileHandler(http.server.BaseHTTPRequestHandler):
     """A Responses API server that answers any retrieve with a response whose id (and
     model) carry escape sequences: `import` stores what the server says."""
 
-    def __enter__(self) -> str:
-        import http.server
-        import threading
+    def do_GET(self):
+        if self.path.endswith("/input_items") or "/input_items?" in self.path:
+            body = {"object": "list", "data": [], "has_more": False}
+        else:
+            body = response(HOSTILE_ID, "\x1b]52;c;SGVsbG8=\x07 answer", model="m\x1b[5m")
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                if self.path.endswith("/input_items") or "/input_items?" in self.path:
-                    body = {"object": "list", "data": [], "has_more": False}
-                else:
-                    body = response(HOSTILE_ID, "\x1b]52;c;SGVsbG8=\x07 answer", model="m\x1b[5m")
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def log_message(self, *args):
+        pass
 
 
 def test_hostile_response_id_from_a_server_is_inert(capsys):
     """`import` from a server whose response ids carry escape sequences, then `list`:
     the ids reach the terminal (the file importer rejects such ids; the network path
     does not)."""
-    with _HostileServer() as url:
+    with serve(_HostileHandler) as url:
         code = main(["--base-url", url, "import", "resp_x"])
         captured = capsys.readouterr()
         assert bad_chars(captured.out + captured.err, allowed="\n") == [], repr(captured)

@@ -5,17 +5,18 @@ And what is written is private: files 0600, the index directory 0700."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import itertools
 import json
 import logging
 import os
 import stat
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from loopback import serve
 from ui_helpers import settle
 
 from tui.api.profiles import Profile, resolve_profile
@@ -105,78 +106,68 @@ def run(*argv: str) -> int:
     return main(list(argv))
 
 
-class EchoServer:
+@contextlib.contextmanager
+def echo_server(status: int | str) -> Iterator[str]:
     """A Responses API server that answers every request with `status` and an error body
     that repeats the secret-bearing headers and the whole request body back."""
+    numbers = itertools.count(1)
 
-    def __init__(self, status: int | str) -> None:
-        self.status = status
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
 
-    def __enter__(self) -> str:
-        status = self.status
-        numbers = itertools.count(1)
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                request_body = self.rfile.read(length).decode("utf-8", "replace")
-                echoed = (
-                    f"Incorrect API key provided: {self.headers.get('Authorization', '')}; "
-                    f"token {self.headers.get('X-Lab-Token', '')}; you sent {request_body}"
-                )
-                if status == "sse-error":
-                    events = [
-                        {
-                            "type": "response.created",
-                            "response": {
-                                "id": f"resp_echo{next(numbers)}",
-                                "status": "in_progress",
-                            },
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            request_body = self.rfile.read(length).decode("utf-8", "replace")
+            echoed = (
+                f"Incorrect API key provided: {self.headers.get('Authorization', '')}; "
+                f"token {self.headers.get('X-Lab-Token', '')}; you sent {request_body}"
+            )
+            if status == "sse-error":
+                events = [
+                    {
+                        "type": "response.created",
+                        "response": {
+                            "id": f"resp_echo{next(numbers)}",
+                            "status": "in_progress",
                         },
-                        {"type": "error", "code": "bad_key", "message": echoed},
-                    ]
-                    self._write(200, "text/event-stream", _sse(events))
-                elif status == "sse-failed":
-                    failed = {
-                        "id": f"resp_echo{next(numbers)}",
-                        "status": "failed",
-                        "model": "m",
-                        "output": [],
-                        "error": {"code": "server_error", "message": echoed},
-                    }
-                    events = [
-                        {"type": "response.created", "response": {**failed, "status": "x"}},
-                        {"type": "response.failed", "response": failed},
-                    ]
-                    self._write(200, "text/event-stream", _sse(events))
-                elif status == "html":
-                    page = f"<html><title>Denied {echoed}</title></html>"
-                    self._write(401, "text/html", page.encode())
-                else:
-                    body = json.dumps({"error": {"message": echoed, "code": "x"}})
-                    self._write(int(status), "application/json", body.encode())
+                    },
+                    {"type": "error", "code": "bad_key", "message": echoed},
+                ]
+                self._write(200, "text/event-stream", _sse(events))
+            elif status == "sse-failed":
+                failed = {
+                    "id": f"resp_echo{next(numbers)}",
+                    "status": "failed",
+                    "model": "m",
+                    "output": [],
+                    "error": {"code": "server_error", "message": echoed},
+                }
+                events = [
+                    {"type": "response.created", "response": {**failed, "status": "x"}},
+                    {"type": "response.failed", "response": failed},
+                ]
+                self._write(200, "text/event-stream", _sse(events))
+            elif status == "html":
+                page = f"<html><title>Denied {echoed}</title></html>"
+                self._write(401, "text/html", page.encode())
+            else:
+                body = json.dumps({"error": {"message": echoed, "code": "x"}})
+                self._write(int(status), "application/json", body.encode())
 
-            def _write(self, code: int, kind: str, data: bytes) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def _write(self, code: int, kind: str, data: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = _answer
+        do_GET = do_POST = do_DELETE = _answer
 
-            def log_message(self, *args):
-                pass
+        def log_message(self, *args):
+            pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    with serve(Handler) as url:
+        yield url
 
 
 def _sse(events: list[dict]) -> bytes:
@@ -271,7 +262,7 @@ def test_offline_backend_storage_keeps_no_tool_secret(capsys):
 def test_server_echoing_secrets_in_errors(status, tmp_path, capsys, logs, no_sleep):
     """A server that repeats the key, the header token and the request body (with the tool's
     filled-in header) in its error: the user sees the error, never the values."""
-    with EchoServer(status) as url:
+    with echo_server(status) as url:
         _add_lab_profile(url)
         _add_docs_tool()
         capsys.readouterr()
@@ -347,7 +338,7 @@ def test_client_exceptions_never_carry_secrets(no_sleep):
                 texts.extend([str(result.error), repr(result.error), repr(result.error.args)])
 
     for status in (401, 500, "sse-error", "sse-failed"):
-        with EchoServer(status) as url:
+        with echo_server(status) as url:
             asyncio.run(scenario(url))
     found = []
     for n, text in enumerate(texts):
@@ -409,7 +400,7 @@ async def test_app_send_with_tool_screenshot_and_notifications(tmp_path, capsys,
 async def test_app_send_failure_keeps_secrets_off_the_screen(status, capsys, logs, no_sleep):
     """What the app shows after a failed send (notification, transcript, screenshot)."""
     texts: list[str] = []
-    with EchoServer(status) as url:
+    with echo_server(status) as url:
         profile = Profile(
             "lab", url, api_key_env="LAB_KEY", headers={"X-Lab-Token": "${LAB_TOKEN}"}
         )
