@@ -363,20 +363,7 @@ class Index:
         return summary
 
     def remove(self, server: str, response_id: str) -> None:
-        key = (server, response_id)
-        summary = self._nodes.pop(key, None)
-        if summary is None:
-            return
-        doc_id = self._doc_ids.pop(key)
-        self._nodes_table(summary.shard).remove(doc_ids=[doc_id])
-        self._shard_counts[summary.shard] = max(0, self._shard_counts[summary.shard] - 1)
-        bodies = self._bodies(summary.shard).table("bodies")
-        doc_id = self._body_ids[summary.shard].pop(key, None)
-        if doc_id is not None and bodies.contains(doc_id=doc_id):
-            bodies.remove(doc_ids=[doc_id])
-        forest = self._forests.get(server)
-        if forest is not None:
-            forest.remove(key)
+        self.remove_many(server, [response_id])
 
     def remove_many(self, server: str, response_ids: Iterable[str]) -> int:
         """Remove several responses with one write per shard file touched (`remove` writes
