@@ -57,6 +57,8 @@ class ForestView(Tree[Key]):
         self._fv_pending: set[Key] = set()
         self.filter_keys: set[Key] | None = None  # nodes to show when filtering (with ancestors)
         self._filter_newest: list[Key] = []  # the newest matches, whose branches are opened
+        # The conversations holding filter_keys, for the filter_keys object they were for.
+        self._roots_cache: tuple[set[Key] | None, set[Key]] = (None, set())
         self.all_servers = False  # show every server in the index, each under its own heading
         self._more: dict[Any, tuple[TreeNode[Key], list[Key], int]] = {}  # paging lines
         self.highlight: list[str] = []  # filter words, highlighted in the labels
@@ -186,7 +188,7 @@ class ForestView(Tree[Key]):
                 return
 
     def _visible_roots(self) -> set[Key]:
-        if not hasattr(self, "_roots_cache") or self._roots_cache[0] is not self.filter_keys:
+        if self._roots_cache[0] is not self.filter_keys:
             keys = list(self.filter_keys or ())
             self._roots_cache = (self.filter_keys, self.filter_roots(keys, self.servers_shown()))
         return self._roots_cache[1]
