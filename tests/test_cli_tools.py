@@ -85,7 +85,13 @@ def test_tools_add_list_remove(capsys, monkeypatch):
             ["--json", '{"type": "mcp", "server_url": "https://x.example.com"'],
             "invalid JSON at line",
         ),
-        (["--json", '{"type": "mcp", "server_url": "https://x.example.com"}'], "server_label"),
+        (
+            [
+                "--json",
+                '{"type": "mcp", "server_url": "https://x.example.com", "server_label": "a b"}',
+            ],
+            "server_label",
+        ),
     ],
 )
 def test_tools_add_rejects_bad_input_with_one_line(argv, expected, capsys):

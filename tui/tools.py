@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from tui.text import one_line
 
 KINDS = ("mcp", "sse", "function", "raw")
-APPROVALS = ("never", "always", "per tool")
+APPROVALS = ("never", "always", "per tool", "not sent")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -69,13 +69,25 @@ class Validation:
         return next(iter(f"{k}: {v}" for k, v in self.errors.items()), "")
 
 
+def server_name(url: Any) -> str:
+    """The name of the server at `url`: its host, in lower case, without port or credentials
+    (`https://mcp.deepwiki.com/mcp` -> `mcp.deepwiki.com`); "" when there is none."""
+    if not isinstance(url, str):
+        return ""
+    try:
+        return urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+
+
 def tool_label(tool: Mapping[str, Any]) -> str:
-    kind = tool.get("type")
-    if kind in ("mcp", "sse"):
-        return str(tool.get("server_label") or _host(str(tool.get("server_url", ""))) or kind)
-    if kind == "function":
-        return str(tool.get("name") or "function")
-    return str(kind or "tool")
+    """The one name a tool is shown by (composer, picker, transcript, CLI): its `server_label`
+    or `name`; an MCP or SSE tool written without a label, as Fireworks documents them, is
+    named after its server's host. The name is only shown: it is never added to the tool."""
+    for key in ("server_label", "name"):
+        if value := tool.get(key):
+            return str(value)
+    return server_name(tool.get("server_url")) or str(tool.get("type") or "tool")
 
 
 def describe_tool(tool: dict[str, Any]) -> str:
@@ -85,14 +97,10 @@ def describe_tool(tool: dict[str, Any]) -> str:
         extra = f", approval {approval}" if isinstance(approval, str) else ""
         if isinstance(approval, dict):
             extra = ", approval per tool"
-        return f"{kind} · {tool.get('server_url', '')}{extra}"
+        return f"{kind} {tool_label(tool)} · {tool.get('server_url', '')}{extra}"
     if kind == "function":
         return f"function · {one_line(tool.get('description') or '', 50)}"
     return str(kind)
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).hostname or ""
 
 
 # ------------------------------------------------------------------ validation
@@ -101,7 +109,11 @@ def _host(url: str) -> str:
 def _check_url(url: Any) -> str | None:
     if not isinstance(url, str) or not url.strip():
         return "required: the server's URL"
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        return f"is not a valid URL ({error})"
     if parts.scheme not in ("http", "https"):
         return "must start with https:// (or http://)"
     if not parts.hostname or " " in url.strip():
@@ -195,10 +207,12 @@ def validate_tool(tool: Any) -> Validation:
     if not isinstance(kind, str) or not kind.strip():
         errors["type"] = "required: the tool type (mcp, sse, function, or a built-in type)"
         return result
-    if kind == "mcp":
+    if kind in ("mcp", "sse"):
+        # The two MCP transports follow the same rules. The label is optional: Fireworks'
+        # examples leave it out, and then none is sent (tool_label names it by its host).
         label = tool.get("server_label")
-        if not isinstance(label, str) or not _LABEL.match(label):
-            errors["server_label"] = "required: letters, digits, _ . - (up to 64)"
+        if label not in (None, "") and (not isinstance(label, str) or not _LABEL.match(label)):
+            errors["server_label"] = "letters, digits, _ . - (up to 64), or none at all"
         if (problem := _check_url(tool.get("server_url"))) is not None:
             errors["server_url"] = problem
         allowed = tool.get("allowed_tools")
@@ -222,14 +236,6 @@ def validate_tool(tool: Any) -> Validation:
             errors["require_approval"] = (
                 'must be "never", "always" or {"always": {"tool_names": [...]}}'
             )
-        if (problem := _check_headers(tool.get("headers"))) is not None:
-            errors["headers"] = problem
-    elif kind == "sse":
-        if (problem := _check_url(tool.get("server_url"))) is not None:
-            errors["server_url"] = problem
-        label = tool.get("server_label")
-        if label not in (None, "") and (not isinstance(label, str) or not _LABEL.match(label)):
-            errors["server_label"] = "letters, digits, _ . - (up to 64)"
         if (problem := _check_headers(tool.get("headers"))) is not None:
             errors["headers"] = problem
     elif kind == "function":
@@ -296,6 +302,9 @@ def parse_header_lines(text: str) -> tuple[dict[str, str], str | None]:
 
 
 def approval_value(mode: str, tools_needing_approval: list[str]) -> Any:
+    """`require_approval` for a choice of APPROVALS; None for "not sent" (leave it out)."""
+    if mode == "not sent":
+        return None
     if mode == "per tool":
         return {"always": {"tool_names": tools_needing_approval}}
     return mode
