@@ -42,6 +42,7 @@ from tui.tools import (
     describe_tool,
     parse_header_lines,
     parse_tool_json,
+    server_name,
     split_list,
     tool_label,
     validate_preset,
@@ -55,10 +56,11 @@ KIND_LABELS = [
 ]
 FIELDS = {
     "mcp": ["server_label", "server_url", "allowed_tools", "require_approval", "headers"],
-    "sse": ["server_url", "server_label", "headers"],
+    "sse": ["server_label", "server_url", "allowed_tools", "require_approval", "headers"],
     "function": ["name", "description", "parameters"],
     "raw": ["json"],
 }
+APPROVAL_LABELS = {"not sent": "not sent (the server's default)"}
 DEFAULT_PARAMETERS = '{\n  "type": "object",\n  "properties": {},\n  "required": []\n}'
 
 
@@ -84,6 +86,10 @@ class PresetForm(ModalScreen[Preset | None]):
         self.kind = Preset("", tool).kind
         self.start_tool = tool
         self.start_name = preset.name if preset else ""
+        # A new preset's approval follows its kind until the user picks one: "never" for
+        # mcp (as OpenAI would otherwise ask every time), "not sent" for Fireworks' sse.
+        self.approval_touched = preset is not None
+        self.approval_auto = approval_choice(tool.get("require_approval"))
 
     # -------------------------------------------------------------- layout
 
@@ -96,7 +102,7 @@ class PresetForm(ModalScreen[Preset | None]):
 
     def compose(self) -> ComposeResult:
         tool = self.start_tool
-        approval = tool.get("require_approval", "never")
+        approval = tool.get("require_approval")
         per_tool = isinstance(approval, dict)
         needing = (
             ", ".join(((approval or {}).get("always") or {}).get("tool_names", []))
@@ -118,8 +124,12 @@ class PresetForm(ModalScreen[Preset | None]):
             with Vertical(id="form-fields"):
                 yield self._field(
                     "server_label",
-                    "Server label",
-                    Input(str(tool.get("server_label") or ""), id="server_label"),
+                    "Server label (optional)",
+                    Input(
+                        str(tool.get("server_label") or ""),
+                        placeholder=label_placeholder(tool.get("server_url")),
+                        id="server_label",
+                    ),
                 )
                 yield self._field(
                     "server_url",
@@ -137,10 +147,8 @@ class PresetForm(ModalScreen[Preset | None]):
                     "require_approval",
                     "Require approval",
                     Select(
-                        [(a, a) for a in APPROVALS],
-                        value="per tool"
-                        if per_tool
-                        else (approval if approval in APPROVALS else "never"),
+                        [(APPROVAL_LABELS.get(a, a), a) for a in APPROVALS],
+                        value=approval_choice(approval),
                         allow_blank=False,
                         id="approval",
                     ),
@@ -197,7 +205,7 @@ class PresetForm(ModalScreen[Preset | None]):
 
     def _show_fields(self) -> None:
         visible = {"json"} if self.raw_mode or self.kind == "raw" else set(FIELDS[self.kind])
-        if self.kind == "mcp" and not self.raw_mode:
+        if self.kind in ("mcp", "sse") and not self.raw_mode:
             approval = self.query_one("#approval", Select).value
             if approval == "per tool":
                 visible.add("approval_tools")
@@ -230,16 +238,12 @@ class PresetForm(ModalScreen[Preset | None]):
         kind = self.kind
         tool: dict[str, Any] = {"type": kind}
         if kind in ("mcp", "sse"):
+            # Only what the user wrote: an empty label is left out (the tool is then shown
+            # by its host), and so is an approval of "not sent".
             label = self._value("#server_label").strip()
-            if label or kind == "mcp":
+            if label:
                 tool["server_label"] = label
             tool["server_url"] = self._value("#server_url").strip()
-            headers, error = parse_header_lines(self._value("#headers"))
-            if error:
-                problems["headers"] = error
-            if headers:
-                tool["headers"] = headers
-        if kind == "mcp":
             allowed = split_list(self._value("#allowed_tools"))
             if allowed:
                 tool["allowed_tools"] = allowed
@@ -247,7 +251,14 @@ class PresetForm(ModalScreen[Preset | None]):
             needing = split_list(self._value("#approval_tools"))
             if mode == "per tool" and not needing:
                 problems["approval_tools"] = "name the tools that need approval"
-            tool["require_approval"] = approval_value(mode, needing)
+            approval = approval_value(mode, needing)
+            if approval is not None:
+                tool["require_approval"] = approval
+            headers, error = parse_header_lines(self._value("#headers"))
+            if error:
+                problems["headers"] = error
+            if headers:
+                tool["headers"] = headers
         if kind == "function":
             tool["name"] = self._value("#name").strip()
             description = self._value("#description").strip()
@@ -285,14 +296,23 @@ class PresetForm(ModalScreen[Preset | None]):
     def _changed(self) -> None:
         self._revalidate()
 
+    @on(Input.Changed, "#server_url")
+    def _url_changed(self, event: Input.Changed) -> None:
+        self.query_one("#server_label", Input).placeholder = label_placeholder(event.value)
+
     @on(Select.Changed, "#kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         self.kind = str(event.value)
+        if not self.approval_touched and self.kind in ("mcp", "sse"):
+            self.approval_auto = "never" if self.kind == "mcp" else "not sent"
+            self.query_one("#approval", Select).value = self.approval_auto
         self._show_fields()
         self._revalidate()
 
     @on(Select.Changed, "#approval")
-    def _approval_changed(self) -> None:
+    def _approval_changed(self, event: Select.Changed) -> None:
+        if event.value != self.approval_auto:  # the user's choice, not the form's default
+            self.approval_touched = True
         self._show_fields()
         self._revalidate()
 
@@ -322,13 +342,11 @@ class PresetForm(ModalScreen[Preset | None]):
         self.query_one("#server_label", Input).value = str(tool.get("server_label") or "")
         self.query_one("#server_url", Input).value = str(tool.get("server_url") or "")
         self.query_one("#allowed_tools", Input).value = ", ".join(tool.get("allowed_tools") or [])
-        approval = tool.get("require_approval", "never")
+        approval = tool.get("require_approval")
+        self.query_one("#approval", Select).value = approval_choice(approval)
         if isinstance(approval, dict):
-            self.query_one("#approval", Select).value = "per tool"
             names = (approval.get("always") or {}).get("tool_names", [])
             self.query_one("#approval_tools", Input).value = ", ".join(names)
-        elif approval in APPROVALS:
-            self.query_one("#approval", Select).value = approval
         headers = tool.get("headers") or {}
         self.query_one("#headers", TextArea).load_text(
             "\n".join(f"{k}: {v}" for k, v in headers.items())
@@ -359,11 +377,27 @@ class PresetForm(ModalScreen[Preset | None]):
             self.action_cancel()
 
 
+def approval_choice(approval: Any) -> str:
+    """The form's approval choice for a tool's `require_approval` (absent: "not sent")."""
+    if approval is None:
+        return "not sent"
+    if isinstance(approval, dict):
+        return "per tool"
+    return approval if approval in ("never", "always") else "never"
+
+
+def label_placeholder(url: Any) -> str:
+    """What the empty label field says: the name the tool is shown by without a label."""
+    host = server_name(url)
+    shown = host or "the URL's host"
+    return f"none: shown as {shown}, and no server_label is sent"
+
+
 def short_description(tool: dict[str, Any]) -> str:
     """Kind and where, short enough for one line of the list (the detail pane has the rest)."""
     kind = str(tool.get("type") or "tool")
     if kind in ("mcp", "sse"):
-        host = str(tool.get("server_url") or "").split("://", 1)[-1].split("/", 1)[0]
+        host = server_name(tool.get("server_url")) or "?"
         approval = tool.get("require_approval")
         ask = " · asks" if approval == "always" or isinstance(approval, dict) else ""
         return f"{kind} · {host}{ask}"
@@ -461,6 +495,8 @@ class ToolsScreen(Screen[None]):
             return
         text = Text()
         text.append(f"{preset.name}\n", style="bold")
+        if preset.kind in ("mcp", "sse") and not preset.tool.get("server_label"):
+            text.append(f"no server_label: shown as {sanitize(preset.label())}\n", style="dim")
         text.append(sanitize(json.dumps(preset.tool, indent=2), multiline=True))
         detail.update(text)
 
