@@ -1,23 +1,29 @@
 """What the server returned, shown on every turn: token usage, reasoning settings, cited
 sources and the status (failed, incomplete, cancelled, queued, in progress).
 
-Pure tests for the usage parser (tui/api/usage.py) and the renderers (tui/turn_meta.py).
-The response objects are written by hand in the documented shapes (OpenAI's spec, Fireworks'
-Chat-Completions-style usage) or taken from the bytes recorded from Llama Stack in tests/wire/.
+Pure tests for the usage parser (tui/api/usage.py) and the renderers (tui/turn_meta.py),
+Pilot tests for the transcript, and the Markdown export. The response objects are written by
+hand in the documented shapes (OpenAI's spec, Fireworks' Chat-Completions-style usage) or
+taken from the bytes recorded from Llama Stack in tests/wire/.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ui_helpers import SERVER, build, goto, key_of
 
 from tui.api.usage import MAX_TOKENS, NO_USAGE, Usage, parse_usage, response_usage
+from tui.ops.export import export_markdown, export_tree_markdown
+from tui.store.records import Status
 from tui.turn_meta import (
     CUT_SHORT,
     MAX_SOURCES,
@@ -28,8 +34,10 @@ from tui.turn_meta import (
     status_note,
     usage_text,
 )
+from tui.ui.transcript import RICH_TURNS, Sources, TurnMeta
 
 WIRE = Path(__file__).parent / "wire"
+SIZE = (150, 50)
 T = 1_790_000_000.0
 
 OPENAI_USAGE = {
@@ -445,3 +453,202 @@ def test_many_sources_are_capped_and_counted():
     assert len(lines) == MAX_SOURCES + 1
     assert lines[-1] == "… 7 more sources"
     assert lines[MAX_SOURCES - 1] == f"[{MAX_SOURCES}] https://s{MAX_SOURCES - 1}.example/"
+
+
+# ------------------------------------------------------------------ the transcript (Pilot)
+
+
+def screen_text(app) -> str:
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+
+
+def add(index, body: dict[str, Any], said: str, status: Status | None = None) -> tuple[str, str]:
+    summary = index.add_response(
+        body, server=SERVER, profile="local", input_items=user(said), status=status
+    )
+    return summary.key
+
+
+def chain(index, bodies: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Responses linked root first, each replying to the one before."""
+    keys = []
+    parent = None
+    for n, body in enumerate(bodies):
+        body = {**body, "previous_response_id": parent, "created_at": T + n}
+        keys.append(add(index, body, f"question {n}"))
+        parent = body["id"]
+    return keys
+
+
+async def test_the_transcript_shows_token_usage_in_both_namings(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    keys = chain(
+        index,
+        [
+            response(
+                "resp_openai", "First answer.", usage=OPENAI_USAGE, reasoning={"effort": "high"}
+            ),
+            response("resp_fw", "Second answer.", usage=FIREWORKS_USAGE),
+            response("resp_none", "Third answer.", usage=None),
+        ],
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, keys[-1])
+        shown = screen_text(app)
+        assert "in 1,234 (cached 1,000) · out 56 (reasoning 20) · effort high" in shown
+        assert "in 1,083 (cached 512) · out 451 (reasoning 300)" in shown
+        metas = [str(w.content) for w in app.transcript.query(TurnMeta)]
+        assert len(metas) == 2  # the turn without usage has no meta line
+    index.close()
+
+
+async def test_the_transcript_shows_usage_from_llama_stack_and_the_offline_backend(tmp_path):
+    plain, _streamed = _recorded_llama_stack()
+    app, index, _ = build(tmp_path)  # the demo, created through the offline backend
+    key = add(index, plain, "a plain non-streamed request")
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, key)
+        assert "in 4 · out 14" in screen_text(app)
+        demo = key_of(index, "Add a day trip to Sintra")
+        await goto(pilot, app, demo)
+        usage = response_usage(index.load_body(*demo)["response"])
+        assert usage.input and usage.output
+        assert f"in {usage.input} · out {usage.output}" in screen_text(app)
+    index.close()
+
+
+async def test_the_transcript_lists_the_cited_sources_as_plain_text(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    hostile = {"type": "url_citation", "url": f"https://evil.example/{ESC}", "title": f"x{ESC}"}
+    key = add(index, cited_response([*CITED, hostile]), "What is the GIL?")
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, key)
+        shown = screen_text(app)
+        assert "[1] The GIL — https://docs.example.com/gil" in shown
+        assert "[2] report.pdf (file-abc)" in shown
+        assert "[3] out.csv (cfile_9 in cntr_1)" in shown
+        assert "[4] x — https://evil.example/" in shown
+        assert "[5]" not in shown  # the repeated page is listed once
+        (widget,) = app.transcript.query(Sources)
+        text = widget.content
+        assert "\x1b" not in text.plain and "\x07" not in text.plain
+        assert all("link" not in str(span.style) for span in text.spans)  # no OSC 8 links
+    index.close()
+
+
+STATUSES = [
+    (
+        {
+            "status": "failed",
+            "error": {"code": "model_not_found", "message": "Model 'x' not found"},
+        },
+        "✗ failed: Model 'x' not found (model_not_found)",
+    ),
+    (
+        {"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}},
+        "… incomplete: max_output_tokens",
+    ),
+    (
+        {"status": "incomplete", "incomplete_details": {"reason": "content_filter"}},
+        "… incomplete: content_filter",
+    ),
+    ({"status": "cancelled"}, "⊘ cancelled"),
+    ({"status": "queued", "background": True}, "⏸ queued (background)"),
+    ({"status": "in_progress", "background": True}, "⏳ in progress (background)"),
+]
+
+
+@pytest.mark.parametrize(("fields", "expected"), STATUSES, ids=lambda v: str(v)[:30])
+async def test_the_transcript_shows_each_status_as_a_note(tmp_path, fields, expected):
+    app, index, _ = build(tmp_path, demo=False)
+    text = "" if fields["status"] in ("queued", "failed") else "Partial answer."
+    key = add(index, response("resp_status", text, **fields), "Hello?")
+    assert index.get(*key).status != Status.STORED
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, key)
+        shown = screen_text(app)
+        assert expected in shown
+        assert "the reply was cut short" not in shown  # the specific note, not the generic one
+        assert len(app.transcript.query(".status")) == 1
+    index.close()
+
+
+async def test_a_completed_turn_shows_no_status_note(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    key = add(index, response("resp_done", usage=OPENAI_USAGE), "Hello?")
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, key)
+        assert len(app.transcript.query(".status")) == 0
+        shown = screen_text(app)
+        assert "✗" not in shown and "incomplete" not in shown
+    index.close()
+
+
+async def test_compact_older_turns_carry_the_meta_line_and_the_status_note(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    failed = response(
+        "resp_old0",
+        "",
+        status="failed",
+        usage={"prompt_tokens": 3210, "completion_tokens": 0},
+        error={"code": "server_error", "message": "The model crashed"},
+    )
+    rest = [response(f"resp_old{n}", f"Answer {n}.") for n in range(1, RICH_TURNS + 2)]
+    keys = chain(index, [failed, *rest])
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, keys[-1])
+        (older,) = app.transcript.query(".older")
+        text = older.content.plain
+        assert "in 3,210 · out 0" in text
+        assert "✗ failed: The model crashed (server_error)" in text
+        assert text.count("✗ failed") == 1
+    index.close()
+
+
+# ------------------------------------------------------------------ the Markdown export
+
+
+def test_the_markdown_export_has_the_same_figures_sources_and_notes(tmp_path):
+    from tui.store.index import Index
+
+    index = Index.open(tmp_path / "index")
+    title = "[click](javascript:alert(1)) <b>x</b> `code`"
+    keys = chain(
+        index,
+        [
+            response(
+                "resp_e1",
+                usage=OPENAI_USAGE,
+                reasoning={"effort": "high", "summary": "auto"},
+                output=[
+                    message(
+                        "Cited.",
+                        [
+                            *CITED,
+                            {"type": "url_citation", "url": "https://t.example/", "title": title},
+                        ],
+                    )
+                ],
+            ),
+            response(
+                "resp_e2",
+                "Cut.",
+                status="incomplete",
+                incomplete_details={"reason": "max_output_tokens"},
+                usage=FIREWORKS_USAGE,
+            ),
+        ],
+    )
+    for export in (export_markdown, export_tree_markdown):
+        text = export(index, SERVER, keys[-1][1])
+        assert "in 1,234 (cached 1,000) · out 56 (reasoning 20) · effort high, summary auto" in text
+        assert "in 1,083 (cached 512) · out 451 (reasoning 300)" in text
+        assert "- \\[1\\] The GIL — https://docs.example.com/gil" in text
+        assert "- \\[2\\] report.pdf (file-abc)" in text
+        assert "- \\[3\\] out.csv (cfile_9 in cntr_1)" in text
+        assert "\\[4\\] \\[click\\](javascript:alert(1)) \\<b\\>x\\</b\\> \\`code\\`" in text
+        assert "[click](" not in text and "<b>" not in text
+        assert "… incomplete: max_output_tokens (the output token limit was reached)" in text
+        assert text.count("**Sources**") == 1
+    index.close()

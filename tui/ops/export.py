@@ -21,6 +21,7 @@ from typing import Any
 from tui.api import items
 from tui.store.index import Index
 from tui.text import sanitize
+from tui.turn_meta import meta_line, source_lines, status_note
 
 EXPORT_FORMAT = "responses-tui.export"
 EXPORT_VERSION = 1  # the path export
@@ -188,6 +189,9 @@ def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None =
     marks = _status_marks(summary)
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
     out += extra or []
+    meta = meta_line(response)  # the transcript's meta line: usage, reasoning settings
+    if meta:
+        out += [_md_text(meta), ""]
     if response.get("instructions"):
         out += ["**Instructions**", "", _block(str(response["instructions"])), ""]
     out += ["**User**", ""]
@@ -197,7 +201,22 @@ def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None =
         text = items.input_text(record["input"])
         out += [_block(text) if text.strip() else "_(no text input)_", ""]
     out += _output_markdown(response.get("output") or [])
+    cited = source_lines(response)  # numbered as in the transcript
+    if cited:
+        out += ["**Sources**", "", *(f"- {_md_text(line)}" for line in cited), ""]
+    note = status_note(response, recorded=str(summary.status))
+    if note is not None:
+        out += [_md_text(note.text), ""]
     return out
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`[]<>"})
+
+
+def _md_text(line: str) -> str:
+    """A line from `tui.turn_meta` (already one_line()d) as inert Markdown: no link, HTML or
+    code span can come from a title or message the server sent."""
+    return line.translate(_MD_SPECIAL)
 
 
 def _output_markdown(output: list) -> list[str]:

@@ -20,8 +20,9 @@ from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from tui.api import items
-from tui.store.records import NodeSummary, Status, status_words
+from tui.store.records import NodeSummary, status_words
 from tui.text import one_line, sanitize
+from tui.turn_meta import StatusNote, meta_line, source_lines, status_note
 from tui.ui.labels import relative_time, short_id
 
 RICH_TURNS = 6
@@ -42,6 +43,50 @@ def _short(text: str, lines: int) -> str:
     if len(parts) <= lines:
         return clean
     return "\n".join(parts[:lines]) + f"\n… ({len(parts) - lines} more lines)"
+
+
+NOTE_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+class TurnMeta(Static):
+    """The turn's meta line under its head: token usage and reasoning settings."""
+
+    DEFAULT_CSS = """
+    TurnMeta {
+        color: $text-muted;
+        padding: 0 0 0 2;
+    }
+    """
+
+
+class Sources(Static):
+    """The numbered sources the answer cites, under the answer."""
+
+    DEFAULT_CSS = """
+    Sources {
+        color: $text-muted;
+        padding: 0 1;
+    }
+    """
+
+
+def _sources_text(lines: list[str]) -> Text:
+    """Plain text, never a hyperlink: the lines are already one_line()d by turn_meta."""
+    text = Text()
+    for n, line in enumerate(lines):
+        if n:
+            text.append("\n")
+        number, space, rest = line.partition(" ")
+        if number.startswith("[") and number.endswith("]") and space:
+            text.append(number, style="bold")
+            text.append(" " + rest)
+        else:
+            text.append(line, style="italic")
+    return text
+
+
+def _note(summary: NodeSummary, response: dict[str, Any]) -> StatusNote | None:
+    return status_note(response, recorded=str(summary.status))
 
 
 class Turn(Vertical):
@@ -77,6 +122,9 @@ class Turn(Vertical):
         if words:
             head.append("  " + ", ".join(words), style="yellow")
         yield Static(head, classes="turn-head")
+        meta = meta_line(response)
+        if meta:
+            yield TurnMeta(Text(meta), classes="turn-meta")
         if summary.tool_labels:
             tools = Text("⚙ tools: " + ", ".join(summary.tool_labels), style="dim")
             yield Static(tools, classes="turn-tools")
@@ -92,10 +140,12 @@ class Turn(Vertical):
             user.append(sanitize(_short(said, 40 if self.rich else OLD_TURN_LINES), multiline=True))
             yield Static(user, classes="user")
         yield from self._output(response)
-        if summary.status == Status.INCOMPLETE:
-            yield Static(
-                Text("⚠ incomplete: the reply was cut short", style="yellow"), classes="note"
-            )
+        cited = source_lines(response)
+        if cited:
+            yield Sources(_sources_text(cited), classes="sources")
+        note = _note(summary, response)
+        if note is not None:
+            yield Static(Text(note.text, style=NOTE_STYLES[note.level]), classes="note status")
 
     def _output(self, response: dict[str, Any]) -> ComposeResult:
         for item in response.get("output") or []:
@@ -171,10 +221,14 @@ def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now:
             style="bold dim",
         )
     for summary, body, orphan in turns[hidden:]:
+        response = body.get("response") or {}
         text.append("\n")
         text.append(
             f"{relative_time(summary.created_at, now)} · {short_id(summary.id)}", style="dim"
         )
+        meta = meta_line(response)
+        if meta:
+            text.append(f" · {meta}", style="dim")
         words = status_words(summary, orphan)
         if words:
             text.append("  " + ", ".join(words), style="yellow")
@@ -183,12 +237,15 @@ def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now:
         said = items.input_text(recorded) if recorded is not None else "(input not recorded)"
         text.append("you: ", style="bold")
         text.append(one_line(said, OLD_LINE_CHARS) + "\n")
-        answer = items.response_text(body.get("response") or {})
+        answer = items.response_text(response)
         lines = [one_line(line, OLD_LINE_CHARS) for line in answer.splitlines() if line.strip()]
         for line in lines[:OLD_TURN_LINES]:
             text.append(line + "\n")
         if len(lines) > OLD_TURN_LINES:
             text.append(f"… {len(lines) - OLD_TURN_LINES} more lines\n", style="dim italic")
+        note = _note(summary, response)
+        if note is not None:
+            text.append(note.text + "\n", style=NOTE_STYLES[note.level])
     return text
 
 
