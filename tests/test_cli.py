@@ -169,13 +169,42 @@ def test_delete_refuses_without_confirmation(branched, capsys, monkeypatch):
         assert len(index.nodes()) == 3
 
 
+def delete_on_server(rid: str) -> None:
+    async def go() -> None:
+        async with make_client(LOCAL, {}) as client:
+            await client.delete(rid)
+
+    asyncio.run(go())
+
+
 def test_delete_already_gone_counts_as_deleted(branched, capsys):
     assert run("import", branched["c"]["id"]) == 0
-    assert run("delete", branched["c"]["id"], "--yes") == 0
+    delete_on_server(branched["c"]["id"])  # by someone else: the index still has it
     capsys.readouterr()
-    # Deleted on the server already; a second delete by id still succeeds (404 = gone).
+    # The server says "No response found with id …": already gone, so it leaves the index.
     assert run("delete", branched["c"]["id"], "--yes") == 0
     assert "already gone" in capsys.readouterr().out
+    with Index.open(index_dir()) as index:
+        assert [n.id for n in index.nodes()] == [branched["root"]["id"]]
+
+
+@pytest.mark.parametrize("confirm", [("--yes",), ()])
+def test_delete_of_an_id_not_in_the_index_is_an_error(branched, capsys, confirm):
+    # Not in the index: an error whether or not --yes was given (and nothing is sent).
+    assert run("delete", branched["c"]["id"], *confirm) == 1
+    assert "not in the index" in capsys.readouterr().err
+    assert create({"input": "still there?", "previous_response_id": branched["c"]["id"]})
+
+
+def test_delete_answered_no_is_not_an_error(branched, capsys, monkeypatch):
+    assert run("import", branched["c"]["id"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda _prompt: "n")
+    assert run("delete", branched["c"]["id"]) == 0
+    assert capsys.readouterr().out.strip() == "nothing deleted"
+    with Index.open(index_dir()) as index:
+        assert index.get(index.nodes()[0].server, branched["c"]["id"]) is not None
 
 
 def test_delete_local_only_leaves_the_server_alone(branched, capsys):

@@ -594,20 +594,43 @@ async def test_list_input_items_follows_pages():
     assert rec.requests[0].url.params["order"] == "asc"
 
 
-async def test_input_items_404_with_existing_response_is_endpoint_not_supported():
+async def test_input_items_unclear_404_with_existing_response_is_endpoint_not_supported():
     def handler(request: httpx.Request, n: int) -> httpx.Response:
         if request.url.path.endswith("/input_items"):
-            return httpx.Response(404, json={"detail": "Not Found"})
+            return httpx.Response(404, json={"detail": "Nothing here"})
         return httpx.Response(200, json=response_obj())
 
     rec = Recorder(handler)
     async with make(rec) as client:
         with pytest.raises(EndpointNotSupported):
             await client.list_input_items(RID)
+        assert client.cannot("input_items")
     assert [r.url.path for r in rec.requests] == [
         f"/v1/responses/{RID}/input_items",
         f"/v1/responses/{RID}",
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "404 page not found",  # Go's net/http
+        {"error": {"message": f"no route /v1/responses/{RID}/input_items", "type": "not_found"}},
+    ],
+)
+async def test_input_items_route_404_is_endpoint_not_supported_at_once(body):
+    def handler(request: httpx.Request, n: int) -> httpx.Response:
+        if isinstance(body, str):
+            return httpx.Response(404, text=body)
+        return httpx.Response(404, json=body)
+
+    rec = Recorder(handler)
+    async with make(rec) as client:
+        with pytest.raises(EndpointNotSupported):
+            await client.list_input_items(RID)
+        with pytest.raises(EndpointNotSupported):  # learned: not asked again
+            await client.list_input_items(RID)
+    assert len(rec.requests) == 1
 
 
 async def test_input_items_404_with_missing_response_is_not_found():

@@ -91,11 +91,13 @@ async def test_openai_previous_response_not_found():
 
 
 async def test_plain_404_without_previous_id_is_only_not_found():
-    client, _ = client_for(lambda r: httpx.Response(404, json={"detail": "Not Found"}))
+    body = {"detail": "Model not found, inaccessible, and/or not deployed"}  # Fireworks
+    client, _ = client_for(lambda r: httpx.Response(404, json=body))
     async with client:
         with pytest.raises(NotFoundError) as info:
             await client.create({"model": "m", "input": "hi"})
     assert not isinstance(info.value, PreviousResponseNotFound)
+    assert "Model not found, inaccessible, and/or not deployed" in str(info.value)
 
 
 async def test_fastapi_422_is_bad_request_with_field_message():

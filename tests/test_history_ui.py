@@ -58,7 +58,7 @@ async def test_i_imports_a_chain_by_id(tmp_path):
         await wait_idle(pilot, app)
         assert [n.id for n in index.nodes(SERVER)] == ids
         assert app.current == (SERVER, ids[-1])
-        assert any("2 imported" in str(n.message) for n in app._notifications)
+        assert any("imported 2 responses" in str(n.message) for n in app._notifications)
     index.close()
 
 

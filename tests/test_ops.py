@@ -146,7 +146,7 @@ async def test_delete_partial_failure_keeps_the_failed_ones(index, backend):
         if rid == r2["id"]:
             return httpx.Response(500, json={"error": {"message": "storage unavailable"}})
         if rid == r3["id"]:
-            return httpx.Response(404, json={"error": {"message": "not found"}})
+            return httpx.Response(404, json={"error": {"message": f"Response {rid} not found"}})
         return httpx.Response(200, json={"id": rid, "object": "response", "deleted": True})
 
     async def no_sleep(_s: float) -> None:

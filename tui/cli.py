@@ -386,7 +386,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from tui.ops.connect import make_client, server_id
-    from tui.ops.importer import import_chain
+    from tui.ops.importer import describe_import, import_chain
 
     if args.file is not None and args.ids:
         raise CliError("give response ids or --file PATH, not both", EXIT_USAGE)
@@ -423,7 +423,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                         failures += 1
                         continue
                     _clear_progress(progress)
-                    print(_import_summary(result))
+                    print(describe_import(result))
             return EXIT_ERROR if failures else EXIT_OK
 
         return asyncio.run(run())
@@ -472,18 +472,6 @@ def _import_file(args: argparse.Namespace) -> int:
         f"into {result.server} ({len(result.updated)} updated)"
     )
     return EXIT_OK
-
-
-def _import_summary(result) -> str:
-    n = len(result.imported)
-    parts = [f"{result.requested}: imported {n} response{'s' if n != 1 else ''}"]
-    if result.reused:
-        parts.append(f"joined the known ancestor {result.reused}")
-    if result.missing_ancestor:
-        parts.append(f"ancestor {result.missing_ancestor} is gone from the server")
-    if result.inputs_unavailable:
-        parts.append("input not recorded (the server cannot return input items)")
-    return "; ".join(parts)
 
 
 def _progress_printer(label: str) -> Callable[[int, str], None] | None:
@@ -568,11 +556,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
                     f"{args.id} belongs to {', '.join(elsewhere)}, not {here}: "
                     "choose its server with --profile or --base-url"
                 )
-            if args.subtree:
-                raise CliError(
-                    f"unknown response id {args.id!r}: --subtree needs it in the index "
-                    f"(import it first: responses-tui import {args.id})"
-                )
+            raise CliError(
+                f"unknown response id {args.id!r}: not in the index "
+                f"(import it first: responses-tui import {args.id})"
+            )
         ids = subtree_ids(index, server, args.id) if args.subtree else [args.id]
         where = "in the local index only" if args.local_only else f"on {describe(profile, server)}"
         question = (
@@ -580,8 +567,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
             + ("" if args.local_only else " permanently, and forget them locally")
             + "?"
         )
-        if not args.yes:
-            _confirm(question)
+        if not args.yes and not _confirm(question):
+            print("nothing deleted")
+            return EXIT_OK
 
         async def run():
             if args.local_only:
@@ -590,6 +578,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
                 return await delete_responses(client, index, server=server, ids=ids)
 
         report = asyncio.run(run())
+    if report.unsupported and not report.deleted:
+        raise CliError(f"{report.unsupported}; nothing was deleted and the index is unchanged")
     gone = len(report.deleted)
     note = f" ({len(report.already_gone)} were already gone)" if report.already_gone else ""
     verb = "forgot" if args.local_only else "deleted"
@@ -607,12 +597,12 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return EXIT_ERROR if report.failed else EXIT_OK
 
 
-def _confirm(question: str) -> None:
+def _confirm(question: str) -> bool:
+    """True when the user answers yes. Without a terminal to ask on, a usage error."""
     if not sys.stdin.isatty():
         raise CliError(f"{question} Refusing without confirmation: pass --yes", EXIT_USAGE)
     answer = input(f"{question} [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
-        raise CliError("nothing deleted")
+    return answer in ("y", "yes")
 
 
 # ---------------------------------------------------------------- serve
@@ -782,6 +772,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     from tui.ops.conversation import (
         CannotSend,
         approval_items,
+        failure_message,
         function_output_items,
         plan_followup,
         plan_turn,
@@ -837,8 +828,12 @@ def cmd_send(args: argparse.Namespace) -> int:
         except CannotSend as error:
             raise CliError(str(error), EXIT_USAGE) from None
 
+        streamed = False
+
         def show(event, _acc) -> None:
+            nonlocal streamed
             if isinstance(event, TextDelta):
+                streamed = True
                 sys.stdout.write(sanitize(event.delta, multiline=True))
                 sys.stdout.flush()
 
@@ -849,6 +844,9 @@ def cmd_send(args: argparse.Namespace) -> int:
                 )
 
         result = asyncio.run(run())
+        if not streamed and result.response:
+            # The server answered the streamed request with plain JSON: no deltas came.
+            sys.stdout.write(sanitize(items.response_text(result.response), multiline=True))
         print()
         if result.summary is not None:
             tools_note = ", ".join(result.summary.tool_labels) or "none"
@@ -884,5 +882,5 @@ def cmd_send(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         if result.error is not None:
-            raise CliError(str(result.error))
+            raise CliError(failure_message(plan, result.error))
     return EXIT_OK

@@ -27,11 +27,16 @@ from tui.api.errors import (
     EndpointNotSupported,
     NetworkError,
     NotFoundError,
+    PagingStopped,
+    PreviousResponseNotFound,
     ProtocolError,
     RateLimited,
     StreamFailed,
     StreamInterrupted,
     error_for_status,
+    not_found_kind,
+    parse_error_body,
+    previous_missing,
     redact,
 )
 from tui.api.events import ErrorEvent, ResponseEvent, StreamEvent, parse_event
@@ -40,6 +45,20 @@ from tui.api.sse import SSEDecoder
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
 Sleep = Callable[[float], Awaitable[None]]
+
+# Every pager is bounded: pages, and wall-clock seconds for the whole walk.
+MAX_LIST_PAGES = 10_000  # 1,000,000 responses at 100 a page
+MAX_INPUT_PAGES = 1_000  # 100,000 input items of one response
+MAX_PAGING_SECONDS = 900.0
+
+# What "this server cannot …" says, per endpoint.
+ENDPOINT_WORDS = {
+    "create": "create responses at this URL",
+    "retrieve": "retrieve stored responses",
+    "delete": "delete responses",
+    "list": "list responses",
+    "input_items": "return input items",
+}
 
 
 def _default_sleep(seconds: float) -> Awaitable[None]:
@@ -99,7 +118,9 @@ class ResponsesClient:
         self.max_retry_after = max_retry_after
         self.backoff = backoff
         self._sleep: Sleep = sleep or _default_sleep
-        self._supports_list: bool | None = None
+        self._clock: Callable[[], float] = time.monotonic
+        # What this server has been seen to have (True) or lack (False); unknown until used.
+        self.capabilities: dict[str, bool] = {}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -137,6 +158,40 @@ class ResponsesClient:
             text = f"{what}: the connection to {self.host} broke ({type(error).__name__})"
         return NetworkError(self.redact(text))
 
+    def cannot(self, endpoint: str) -> bool:
+        """True once this server was seen to lack `endpoint` ("list", "delete", …)."""
+        return self.capabilities.get(endpoint) is False
+
+    def _unsupported(self, endpoint: str, detail: str = "") -> EndpointNotSupported:
+        self.capabilities[endpoint] = False
+        words = ENDPOINT_WORDS.get(endpoint, endpoint)
+        hint = ""
+        if endpoint == "create":
+            path = urlsplit(self.base_url).path.rstrip("/")
+            other = "without /v1" if path.endswith("/v1") else "ending in /v1"
+            hint = f" (no {path}/responses route: try the base URL {other})"
+        said = f": {detail}" if detail else ""
+        return EndpointNotSupported(
+            f"this server ({self.host}) cannot {words}{hint}{said}", endpoint=endpoint, status=404
+        )
+
+    def _check_unsupported(self, endpoint: str) -> None:
+        if self.cannot(endpoint):
+            raise self._unsupported(endpoint)
+
+    def _route_or_raise(
+        self, error: ApiError, endpoint: str, target_id: str | None = None
+    ) -> ApiError:
+        """The error to raise for a failed call: EndpointNotSupported when a 404/405 says the
+        route does not exist, else the error itself."""
+        if (
+            error.status in (404, 405)
+            and not isinstance(error, PreviousResponseNotFound)
+            and not_found_kind(error.status, error.detail, target_id) == "route"
+        ):
+            return self._unsupported(endpoint, error.detail or "")
+        return error
+
     def _backoff(self, attempt: int) -> float:
         return min(8.0, self.backoff * (2**attempt))
 
@@ -152,7 +207,8 @@ class ResponsesClient:
     ) -> httpx.Response:
         """Send with the retry policy; return a 2xx response (still open when `stream`)."""
         idempotent = method in ("GET", "DELETE")
-        sent_previous = bool(json_body and json_body.get("previous_response_id"))
+        previous = json_body.get("previous_response_id") if json_body else None
+        sent_previous = previous if isinstance(previous, str) else None
         attempt = 0
         while True:
             request = self._http.build_request(method, path, json=json_body, params=params)
@@ -204,26 +260,69 @@ class ResponsesClient:
     def _response_dict(self, response: httpx.Response, what: str) -> dict[str, Any]:
         data = self._json(response, what)
         if not isinstance(data, dict):
-            raise ProtocolError(f"{what}: expected a response object, got {type(data).__name__}")
+            raise ProtocolError(
+                f"{what}: the server answered {response.status_code} without a response object "
+                f"(it sent {_json_kind(data)})"
+            )
+        if not isinstance(data.get("id"), str) and isinstance(data.get("error"), dict | str):
+            # A 200 carrying an error body (some proxies): say what the server said.
+            message = parse_error_body(json.dumps(data))[0] or "no message"
+            raise ApiError(f"{what}: {self.redact(message)}", status=response.status_code)
         return data
 
     # ------------------------------------------------------------ endpoints
 
+    async def _create_request(
+        self, payload: dict[str, Any], *, stream: bool = False
+    ) -> httpx.Response:
+        try:
+            return await self._send(
+                "POST", "responses", what="create", json_body=payload, stream=stream
+            )
+        except ApiError as error:
+            raise self._route_or_raise(error, "create") from None
+
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
         payload = {**body, "stream": False}
-        response = await self._send("POST", "responses", what="create", json_body=payload)
+        response = await self._create_request(payload)
         return self._response_dict(response, "create")
 
     async def retrieve(self, response_id: str) -> dict[str, Any]:
+        """The stored response. NotFoundError when the server says it does not have it,
+        EndpointNotSupported when the server has no retrieve route at all."""
+        self._check_unsupported("retrieve")
         what = f"retrieve {response_id}"
-        response = await self._send("GET", f"responses/{response_id}", what=what)
+        try:
+            response = await self._send("GET", f"responses/{response_id}", what=what)
+        except ApiError as error:
+            raise self._route_or_raise(error, "retrieve", response_id) from None
+        self.capabilities["retrieve"] = True
         return self._response_dict(response, what)
 
     async def delete(self, response_id: str) -> dict[str, Any]:
         """Delete on the server. Returns {"id", "deleted": True, "raw": the server's body}
-        for both OpenAI's `{id, object, deleted}` and Fireworks' `{"message": ...}`."""
+        for both OpenAI's `{id, object, deleted}` and Fireworks' `{"message": ...}`.
+
+        A 404 is NotFoundError ("already gone") only when the server says the response is not
+        found; a 404/405 for a route it lacks is EndpointNotSupported; any other 404 is a
+        plain failure, so nothing leaves the index on a guess."""
+        self._check_unsupported("delete")
         what = f"delete {response_id}"
-        response = await self._send("DELETE", f"responses/{response_id}", what=what)
+        try:
+            response = await self._send("DELETE", f"responses/{response_id}", what=what)
+        except ApiError as error:
+            if error.status in (404, 405):
+                kind = not_found_kind(error.status, error.detail, response_id)
+                if kind == "route":
+                    raise self._unsupported("delete", error.detail or "") from None
+                if kind == "unclear":
+                    raise ApiError(
+                        f"{what}: the server answered {error.status} without saying the "
+                        f"response is gone ({error.detail or 'no message'})",
+                        status=error.status,
+                    ) from None
+            raise
+        self.capabilities["delete"] = True
         try:
             raw = response.json() if response.content else {}
         except ValueError:
@@ -238,10 +337,12 @@ class ResponsesClient:
         A 404/405 for a response that exists means the server lacks the endpoint
         (Fireworks): EndpointNotSupported. A 404 for a missing response is NotFoundError.
         """
+        self._check_unsupported("input_items")
         what = f"input items of {response_id}"
         items: list[dict[str, Any]] = []
         after: str | None = None
-        for _page in range(10_000):
+        guard = _PageGuard(what, MAX_INPUT_PAGES, MAX_PAGING_SECONDS, self._clock)
+        while True:
             params: dict[str, Any] = {"limit": 100, "order": "asc"}
             if after:
                 params["after"] = after
@@ -250,12 +351,14 @@ class ResponsesClient:
                     "GET", f"responses/{response_id}/input_items", what=what, params=params
                 )
             except ApiError as error:
-                if error.status == 405:
-                    raise EndpointNotSupported(f"{self.host} has no input_items endpoint") from None
+                error = self._route_or_raise(error, "input_items", response_id)
+                if isinstance(error, EndpointNotSupported):
+                    raise error from None
                 if isinstance(error, NotFoundError) and not items:
                     await self.retrieve(response_id)  # NotFoundError if the response is gone
-                    raise EndpointNotSupported(f"{self.host} has no input_items endpoint") from None
-                raise
+                    raise self._unsupported("input_items") from None
+                raise error from None
+            self.capabilities["input_items"] = True
             page = self._json(response, what)
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list):
@@ -263,16 +366,21 @@ class ResponsesClient:
             items.extend(i for i in data if isinstance(i, dict))
             if not page.get("has_more") or not data:
                 break
-            after = page.get("last_id") or data[-1].get("id")
+            after = _cursor(page, data)
             if not after:
                 break
+            guard.next(data, after, len(items))
         return items
 
     async def list_responses(
         self, *, limit: int = 100, after: str | None = None
     ) -> AsyncIterator[dict[str, Any]]:
         """Every stored response the server lists, newest first (Fireworks, Llama Stack).
-        EndpointNotSupported where there is no list endpoint (OpenAI)."""
+        EndpointNotSupported where there is no list endpoint (OpenAI). PagingStopped (after
+        the responses read so far) when the server would keep the pager going forever."""
+        self._check_unsupported("list")
+        guard = _PageGuard("list", MAX_LIST_PAGES, MAX_PAGING_SECONDS, self._clock)
+        count = 0
         while True:
             params: dict[str, Any] = {"limit": limit}
             if after:
@@ -280,33 +388,34 @@ class ResponsesClient:
             try:
                 response = await self._send("GET", "responses", what="list", params=params)
             except ApiError as error:
-                if error.status in (404, 405):
-                    self._supports_list = False
-                    raise EndpointNotSupported(f"{self.host} cannot list responses") from None
+                if error.status in (404, 405):  # no response is named: the route is missing
+                    raise self._unsupported("list", error.detail or "") from None
                 raise
-            self._supports_list = True
+            self.capabilities["list"] = True
             page = self._json(response, "list")
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list):
                 raise ProtocolError("list: expected a list object")
             for item in data:
                 if isinstance(item, dict):
+                    count += 1
                     yield item
             if not page.get("has_more") or not data:
                 return
-            after = page.get("last_id") or data[-1].get("id")
+            after = _cursor(page, data)
             if not after:
                 return
+            guard.next(data, after, count)
 
     async def supports_list(self) -> bool:
-        if self._supports_list is None:
+        if "list" not in self.capabilities:
             try:
                 async for _ in self.list_responses(limit=1):
                     break
-                self._supports_list = True
+                self.capabilities["list"] = True
             except EndpointNotSupported:
-                self._supports_list = False
-        return bool(self._supports_list)
+                self.capabilities["list"] = False
+        return bool(self.capabilities.get("list"))
 
     # ------------------------------------------------------------ streaming
 
@@ -321,9 +430,7 @@ class ResponsesClient:
         """
         acc = accumulator if accumulator is not None else StreamAccumulator(body)
         payload = {**body, "stream": True}
-        response = await self._send(
-            "POST", "responses", what="create", json_body=payload, stream=True
-        )
+        response = await self._create_request(payload, stream=True)
         try:
             content_type = response.headers.get("content-type", "")
             if "text/event-stream" not in content_type:
@@ -386,11 +493,26 @@ class ResponsesClient:
 
     def _raise_if_failed(self, event: StreamEvent, acc: StreamAccumulator) -> None:
         if isinstance(event, ErrorEvent):
+            message = self.redact(event.message)
+            previous = acc.request.get("previous_response_id")
+            if acc.response_id is None and previous_missing(
+                None, event.message, event.code, previous if isinstance(previous, str) else None
+            ):
+                # Llama Stack says "Response 'resp_…' not found" inside a 200 stream.
+                raise PreviousResponseNotFound(
+                    f"create: the previous response cannot be continued ({message})",
+                    code=event.code,
+                    status=404,
+                )
             code = f" [{event.code}]" if event.code else ""
+            partial = acc.partial("error")
+            partial["status"] = "failed"
+            partial.pop("incomplete_details", None)
+            partial["error"] = {"code": event.code or "error", "message": message}
             raise StreamFailed(
-                f"the server reported an error mid-stream{code}: {self.redact(event.message)}",
+                f"the server reported an error{code}: {message}",
                 code=event.code,
-                partial=acc.partial("error"),
+                partial=partial,
             )
         if isinstance(event, ResponseEvent) and event.type == "response.failed":
             error = event.response.get("error") or {}
@@ -417,6 +539,66 @@ class ResponsesClient:
                     await result
         assert acc.final is not None
         return acc.final
+
+
+def _json_kind(data: Any) -> str:
+    if data is None:
+        return "null"
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, str):
+        return "a string"
+    if isinstance(data, bool):
+        return "true or false"
+    return "a number"
+
+
+def _cursor(page: dict[str, Any], data: list[Any]) -> str | None:
+    """The `after` cursor of the next page: `last_id`, else the last item's id."""
+    cursor = page.get("last_id")
+    if not isinstance(cursor, str) or not cursor:
+        last = data[-1] if isinstance(data[-1], dict) else {}
+        cursor = last.get("id")
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+class _PageGuard:
+    """Stops a pager that would run forever: a cursor that does not advance (or comes back),
+    a page the server already sent, more than `max_pages`, or more than `seconds`."""
+
+    def __init__(
+        self, what: str, max_pages: int, seconds: float, clock: Callable[[], float]
+    ) -> None:
+        self.what = what
+        self.max_pages = max_pages
+        self.clock = clock
+        self.deadline = clock() + seconds
+        self.seconds = seconds
+        self.pages = 0
+        self.cursors: set[str] = set()
+        self.signatures: set[tuple[Any, ...]] = set()
+
+    def next(self, data: list[Any], cursor: str, count: int) -> None:
+        """Called after each page that asks for another; raises PagingStopped to stop."""
+        self.pages += 1
+        ids = tuple(i.get("id") if isinstance(i, dict) else None for i in data)
+        reason = None
+        if cursor in self.cursors:
+            reason = "the server sent a cursor it had sent before (it does not advance)"
+        elif all(ids) and ids in self.signatures:
+            reason = "the server sent the same page twice"
+        elif self.pages >= self.max_pages:
+            reason = f"more than {self.max_pages:,} pages"
+        elif self.clock() > self.deadline:
+            reason = f"paging took longer than {self.seconds:g} s"
+        if reason is not None:
+            raise PagingStopped(
+                f"{self.what}: stopped after {self.pages} page{'s' if self.pages != 1 else ''} "
+                f"({count:,} items): {reason}"
+            )
+        self.cursors.add(cursor)
+        if all(ids):
+            self.signatures.add(ids)
 
 
 def _terminal_for(response: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         body: Any = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -33,6 +34,7 @@ class ApiError(Exception):
         self.code = code
         self.param = param
         self.body = body
+        self.detail = detail  # the server's own words (redacted), when it gave some
 
 
 class AuthError(ApiError):
@@ -72,7 +74,13 @@ class ServerError(ApiError):
 
 
 class EndpointNotSupported(ApiError):
-    """The server does not have this endpoint (404/405 on a route, e.g. Fireworks' input_items)."""
+    """The server does not have this endpoint (404/405 on a route, e.g. Fireworks' input_items,
+    or every route but `POST /responses` on open-responses-server). `endpoint` names it: one
+    of "create", "retrieve", "delete", "list", "input_items"."""
+
+    def __init__(self, message: str, *, endpoint: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.endpoint = endpoint
 
 
 class NetworkError(ApiError):
@@ -81,6 +89,12 @@ class NetworkError(ApiError):
 
 class ProtocolError(ApiError):
     """The server answered something that is not the protocol (bad JSON, wrong shape)."""
+
+
+class PagingStopped(ProtocolError):
+    """A pager stopped because the server would have kept it going forever: a cursor that does
+    not advance, a page it had already sent, too many pages, or too long. What was read before
+    the stop is good; the rest was not read."""
 
 
 class StreamInterrupted(ApiError):
@@ -140,6 +154,10 @@ def parse_error_body(content: bytes | str) -> tuple[str | None, str | None, str 
             )
         if isinstance(error, str):
             return error, None, None, body
+        validation = _validation_reasons(body.get("validation") or body.get("errors"))
+        if validation:  # application/problem+json 422 (e.g. a mock server made from a spec)
+            head = _first(body.get("title"), body.get("detail")) or "invalid request"
+            return f"{head}: {validation}", _first(body.get("code")), None, body
         detail = body.get("detail")
         if isinstance(detail, str):
             return detail, None, None, body
@@ -168,11 +186,73 @@ def parse_error_body(content: bytes | str) -> tuple[str | None, str | None, str 
     return " ".join(stripped.split())[:300], None, None, None
 
 
+def _validation_reasons(entries: Any) -> str:
+    """The reasons of a problem+json `validation` list: "body.model: must have ...; ..."."""
+    if not isinstance(entries, list):
+        return ""
+    parts = []
+    for entry in entries[:20]:
+        if not isinstance(entry, dict):
+            continue
+        message = _first(entry.get("message"), entry.get("msg"), entry.get("detail"))
+        if not message:
+            continue
+        where = entry.get("location") or entry.get("loc") or entry.get("path")
+        if isinstance(where, list):
+            where = ".".join(str(p) for p in where if isinstance(p, str | int))
+        parts.append(f"{where}: {message}" if isinstance(where, str) and where else message)
+    return "; ".join(parts)
+
+
 _PREVIOUS_MISSING = re.compile(
     # OpenAI/Fireworks "not found", and Codex's terse "Invalid `previous_response_id`." (but not
     # the 400 for a malformed id, which says what an id should look like).
     r"(?i)previous[ _]response.*not[ _]found|^invalid .?previous_response_id.?\.?$"
 )
+
+
+# A 404 for a route the server does not have (open-responses-server's "no route …", Express's
+# "Cannot GET …", Go's "404 page not found", our "Unknown endpoint", a 405). A bare "Not Found"
+# (FastAPI's default) could be either: it is "unclear".
+_ROUTE_MISSING = re.compile(
+    r"(?i)\bno route\b|unknown endpoint|route not found|\bcannot (get|post|delete|put)\b"
+    r"|method not allowed|^404 page not found$|^HTML error page"
+)
+# A 404 that says the response itself is not there ("Response 'resp_…' not found", OpenAI's
+# "Response with id '…' not found.", "No response found with id …").
+_RESPONSE_GONE = re.compile(
+    r"(?i)\bresponse\b.{0,80}\bnot\s+(be\s+)?found|no (such )?response\b|"
+    r"\bresponse\b.{0,60}(does not|doesn't|no longer) exist|\b(was|been) deleted\b"
+)
+
+
+def not_found_kind(status: int, message: str | None, target_id: str | None = None) -> str:
+    """What a 404/405 means: "route" (the server has no such endpoint), "gone" (the server says
+    the response is not there), or "unclear" (a 404 that says neither)."""
+    text = (message or "").strip()
+    if status == 405 or _ROUTE_MISSING.search(text):
+        return "route"
+    if status != 404:
+        return "unclear"
+    if (target_id and target_id in text) or _RESPONSE_GONE.search(text):
+        return "gone"
+    return "unclear"
+
+
+def previous_missing(
+    status: int | None, message: str | None, code: str | None, previous_id: str | None
+) -> bool:
+    """True when an answer to a request that carried `previous_response_id` says that response
+    cannot be continued: OpenAI's 400 `previous_response_not_found`, Fireworks' 404 "Previous
+    response not found", Llama Stack's 404 (or in-stream) "Response 'resp_…' not found"."""
+    if not previous_id:
+        return False
+    if status is not None and status not in (400, 404):
+        return False
+    text = message or ""
+    if code == "previous_response_not_found" or _PREVIOUS_MISSING.search(text):
+        return True
+    return previous_id in text and not_found_kind(404, text, previous_id) == "gone"
 
 
 def error_for_status(
@@ -182,18 +262,21 @@ def error_for_status(
     what: str,
     secrets: Iterable[str] = (),
     retry_after: float | None = None,
-    sent_previous_id: bool = False,
+    sent_previous_id: str | None = None,
 ) -> ApiError:
-    """The exception for an HTTP error answer. `what` names the call, e.g. "retrieve resp_1"."""
+    """The exception for an HTTP error answer. `what` names the call, e.g. "retrieve resp_1";
+    `sent_previous_id` is the previous_response_id the request carried, if any."""
     message, code, param, _body = parse_error_body(content)
     secrets = list(secrets)
     detail = redact(message or "no message", secrets)
-    kw: dict[str, Any] = {"status": status, "code": code, "param": param, "body": None}
-    if (
-        sent_previous_id
-        and (code == "previous_response_not_found" or _PREVIOUS_MISSING.search(message or ""))
-        and status in (400, 404)
-    ):
+    kw: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "param": param,
+        "body": None,
+        "detail": redact(message, secrets) if message else None,
+    }
+    if previous_missing(status, message, code, sent_previous_id):
         return PreviousResponseNotFound(
             f"{what}: the previous response cannot be continued ({status}: {detail})", **kw
         )

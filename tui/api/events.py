@@ -108,7 +108,10 @@ def _str(value: Any) -> str:
 
 def parse_event(data: dict[str, Any], sse_event: str = "") -> StreamEvent:
     """The typed event for one decoded `data:` object (the SSE `event:` name is a fallback)."""
-    kind = _str(data.get("type")) or sse_event or "unknown"
+    kind = _str(data.get("type"))
+    if not kind and "response" not in data and isinstance(data.get("error"), dict | str):
+        kind = "error"  # Llama Stack: `data: {"error": {...}}`, no `type`, no `event:` line
+    kind = kind or sse_event or "unknown"
     if (
         kind.startswith("response.")
         and isinstance(data.get("response"), dict)
@@ -146,11 +149,13 @@ def parse_event(data: dict[str, Any], sse_event: str = "") -> StreamEvent:
         )
     if kind == "error":
         error = data.get("error") if isinstance(data.get("error"), dict) else data
+        message = _str(error.get("message")) or _str(data.get("error"))
+        code = error.get("code")
         return ErrorEvent(
             kind,
             data,
-            code=error.get("code") if isinstance(error.get("code"), str) else None,
-            message=_str(error.get("message")) or "the server reported an error",
+            code=str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None,
+            message=message or "the server reported an error",
             param=error.get("param") if isinstance(error.get("param"), str) else None,
         )
     if kind.startswith(("response.mcp", "response.function_call", "response.")) and (

@@ -26,11 +26,11 @@ from tui.api.errors import (
 from tui.api.events import StreamEvent
 from tui.api.items import normalize_input, response_text, safe_id
 from tui.store.index import Index
-from tui.store.records import LOGICAL_PARENT, NodeSummary, Status
+from tui.store.records import LOGICAL_PARENT, NodeSummary, Status, derive_status
 from tui.tools import ToolError, resolve_tools, scrub
 
 INHERITED = ("tools", "instructions", "temperature", "top_p", "reasoning", "text")
-CONTINUABLE = (Status.STORED, Status.INCOMPLETE)
+CONTINUABLE = (Status.STORED, Status.INCOMPLETE)  # not FAILED: a failed turn is replayed
 
 
 class CannotSend(ValueError):
@@ -151,8 +151,16 @@ def replay_plan(index: Index, server: str, parent: str) -> tuple[str | None, lis
     return None, list(reversed(replay))
 
 
+# Input items of a recorded turn that are sent again when it is replayed.
+_REPLAYED_INPUT = ("message", "function_call_output", "mcp_approval_response")
+
+
 def replay_items(index: Index, server: str, ids: list[str]) -> list[dict[str, Any]]:
-    """The recorded turns as explicit input: each one's input, then its answer."""
+    """The recorded turns as explicit input, oldest first: each one's input, then its answer,
+    then the calls it asked for (function calls, approval requests), so that a function
+    output or an approval answer that follows can name them. Stored item ids and statuses
+    are not re-sent (they belong to the stored copy), except an approval request's id, which
+    its answer names."""
     out: list[dict[str, Any]] = []
     for rid in ids:
         body = index.load_body(server, rid)
@@ -163,16 +171,49 @@ def replay_items(index: Index, server: str, ids: list[str]) -> list[dict[str, An
                 "it), so this branch cannot be continued"
             )
         for item in recorded:
+            if not isinstance(item, dict):
+                continue
             clean = {k: v for k, v in item.items() if k not in ("id", "status")}
-            if clean.get("type") in ("message", "function_call_output") or "role" in clean:
+            if clean.get("type") in _REPLAYED_INPUT or "role" in clean:
                 out.append(clean)
-        answer = response_text(body.get("response") or {})
+        response = body.get("response") or {}
+        answer = response_text(response)
         if answer.strip():
             out.append(
                 {
                     "type": "message",
                     "role": "assistant",
                     "content": [{"type": "output_text", "text": answer}],
+                }
+            )
+        out.extend(_replayed_calls(response))
+    return out
+
+
+def _replayed_calls(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The function calls and approval requests of a response, as input items."""
+    out: list[dict[str, Any]] = []
+    for item in response.get("output") or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "function_call":
+            out.append(
+                {
+                    "type": "function_call",
+                    "call_id": item.get("call_id"),
+                    "name": item.get("name"),
+                    "arguments": item.get("arguments") or "{}",
+                }
+            )
+        elif kind == "mcp_approval_request":
+            out.append(
+                {
+                    "type": "mcp_approval_request",
+                    "id": item.get("id"),
+                    "server_label": item.get("server_label"),
+                    "name": item.get("name"),
+                    "arguments": item.get("arguments") or "{}",
                 }
             )
     return out
@@ -252,12 +293,13 @@ def plan_followup(
     kind: str,
 ) -> TurnPlan:
     """Continue from `node_id` with non-message input: an MCP approval answer or a function
-    output. The tools are resent (the API does not remember them)."""
+    output. The tools are resent (the API does not remember them). A response the server
+    cannot continue (not stored, deleted, missing) is replayed, calls included, like a reply."""
     body: dict[str, Any] = {**settings_of(index, server, node_id)}
     body.setdefault("model", default_model)
-    body["input"] = items
-    body["previous_response_id"] = node_id
-    return TurnPlan(body, node_id, items, kind, settings_from=node_id, anchor=node_id)
+    plan = TurnPlan(body, node_id, list(items), kind, settings_from=node_id)
+    continue_from(index, server, plan)
+    return plan
 
 
 def approval_items(request_id: str, approve: bool) -> list[dict[str, Any]]:
@@ -270,8 +312,25 @@ def function_output_items(call_id: str, output: str) -> list[dict[str, Any]]:
     return [{"type": "function_call_output", "call_id": call_id, "output": output}]
 
 
+def _answers(items: Any) -> set[str]:
+    """The call ids and approval request ids that `items` answer: function outputs, approval
+    answers, and MCP calls the server ran after an approval (they carry its request id)."""
+    out: set[str] = set()
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "function_call_output" and item.get("call_id"):
+            out.add(str(item["call_id"]))
+        elif kind in ("mcp_approval_response", "mcp_call") and item.get("approval_request_id"):
+            out.add(str(item["approval_request_id"]))
+    return out
+
+
 def pending_requests(index: Index, server: str, response_id: str) -> list[dict[str, Any]]:
-    """Approval requests and function calls in a response that no later turn has answered."""
+    """Approval requests and function calls in a response that nothing has answered: not a
+    later turn, and not the response itself (open-responses-server runs MCP tools itself and
+    returns the `function_call` together with its `function_call_output`)."""
     if index.get(server, response_id) is None:
         return []
     output = (index.load_body(server, response_id)["response"] or {}).get("output") or []
@@ -282,11 +341,9 @@ def pending_requests(index: Index, server: str, response_id: str) -> list[dict[s
     ]
     if not asks:
         return []
-    answered: set[str] = set()
+    answered = _answers(output)
     for child in index.forest(server).children((server, response_id)):
-        for item in index.load_body(*child).get("input") or []:
-            if isinstance(item, dict):
-                answered.add(str(item.get("approval_request_id") or item.get("call_id") or ""))
+        answered |= _answers(index.load_body(*child).get("input"))
     return [
         item
         for item in asks
@@ -295,6 +352,17 @@ def pending_requests(index: Index, server: str, response_id: str) -> list[dict[s
         )
         not in answered
     ]
+
+
+def failure_message(plan: TurnPlan, error: ApiError) -> str:
+    """The one line a failed send shows, in the app and the CLI alike."""
+    if isinstance(error, PreviousResponseNotFound) and plan.anchor:
+        said = f" ({error.detail})" if error.detail else ""
+        return (
+            f"{plan.anchor} can no longer be continued on the server{said}; it is now marked "
+            "missing. Send again: the path will be replayed as explicit input."
+        )
+    return str(error)
 
 
 @dataclass
@@ -318,10 +386,12 @@ def record(
     response: dict[str, Any],
     secrets: list[str] | None = None,
 ) -> NodeSummary:
-    """Put a response we created into the index, with the input and settings we sent.
-    Secret values (tool headers filled from the environment) are scrubbed first."""
-    status = None
-    if response.get("status") != "completed" and response.get("store") is not False:
+    """Put a response we created into the index, with the input and settings we sent (its
+    parent is the one we sent, whatever the server echoes). Secret values (tool headers
+    filled from the environment) are scrubbed first. A response that did not complete is
+    incomplete, or failed when the server says so."""
+    status = derive_status(response)
+    if status == Status.STORED and response.get("status") != "completed":
         status = Status.INCOMPLETE
     return index.add_response(
         scrub(response, secrets or []),
@@ -407,8 +477,29 @@ def _record_partial(
         return None
     partial.setdefault("model", plan.model)
     partial.setdefault("previous_response_id", plan.parent)
+    failed = partial.get("status") == "failed"
     return index.add_response(
         scrub(partial, secrets or []),
+        server=server,
+        profile=profile,
+        input_items=plan.input_items,
+        status=Status.FAILED if failed else Status.INCOMPLETE,
+        request=plan.request,
+    )
+
+
+def record_provisional(
+    index: Index, server: str, profile: str, plan: TurnPlan, response: dict[str, Any]
+) -> NodeSummary | None:
+    """The record of a turn the server has just created (`response.created`), before its
+    answer: in the forest at once, under the parent we sent, marked incomplete until the
+    stream ends. None when the server's id is not an id."""
+    if not safe_id(response.get("id")):
+        return None
+    provisional = {**response, "previous_response_id": plan.parent}
+    provisional.setdefault("model", plan.model)
+    return index.add_response(
+        provisional,
         server=server,
         profile=profile,
         input_items=plan.input_items,

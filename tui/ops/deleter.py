@@ -1,6 +1,8 @@
 """Delete responses on the server and in the index, with bounded concurrency.
 
-A 404 counts as already gone. A response whose delete failed stays in the index, untouched,
+A 404 counts as already gone only when the server says the response is not found; a server
+without a delete route (open-responses-server) fails every delete with one reason, and nothing
+leaves the index. A response whose delete failed stays in the index, untouched,
 and is listed in the report with the reason, so nothing is lost silently. A deleted response
 that still has later turns in the index is kept as a tombstone (status "deleted") so their
 branch stays attached; "forget locally" removes it regardless.
@@ -13,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tui.api.client import ResponsesClient
-from tui.api.errors import ApiError, NotFoundError
+from tui.api.errors import ApiError, EndpointNotSupported, NotFoundError
 from tui.ops.bounded import each_bounded, in_order
 from tui.store.index import Index
 from tui.store.records import Status
@@ -30,6 +32,7 @@ class DeleteReport:
     # Deleted on the server but kept in the index, marked deleted, because later turns that
     # still exist hang from it (removing it would cut their branch off the tree).
     tombstoned: list[str] = field(default_factory=list)
+    unsupported: str | None = None  # "this server cannot delete responses", when it cannot
 
 
 def subtree_ids(index: Index, server: str, response_id: str) -> list[str]:
@@ -65,6 +68,9 @@ async def delete_responses(
             except NotFoundError:
                 report.deleted.append(rid)
                 report.already_gone.append(rid)
+            except EndpointNotSupported as error:
+                report.unsupported = str(error)
+                report.failed[rid] = str(error)
             except ApiError as error:
                 report.failed[rid] = str(error)
 

@@ -3,7 +3,11 @@
 `import_chain` walks `previous_response_id` up to the root, fetching each response and (where
 the server has the endpoint) its input items, then inserts the chain root first. The walk stops
 early at an ancestor the index already holds with its input recorded, and stops cleanly at one
-the server no longer has: the chain is kept and its top is marked "ancestor missing".
+the server no longer has: the chain is kept and its top is marked "ancestor missing". It stops
+on a cycle (an id seen twice) and after `MAX_CHAIN` responses, and says so. A response whose
+server echoes no parent is a root (Llama Stack echoes none, even for replies: a turn we sent
+keeps the parent we sent). Input items that hold the whole conversation so far (Llama Stack)
+are trimmed to the turn's own input, after the parent's recorded output.
 
 `import_export_file` re-imports a document written by `tui.ops.export` (the version 1 path or
 the version 2 tree), without the network: every response object as the server returned it, its
@@ -19,7 +23,7 @@ from typing import Any
 
 from tui.api.client import ResponsesClient
 from tui.api.errors import EndpointNotSupported, NotFoundError, ProtocolError
-from tui.api.items import safe_id
+from tui.api.items import response_text, safe_id
 from tui.ops.export import EXPORT_FORMAT, SUPPORTED_VERSIONS
 from tui.store.index import Index
 from tui.store.records import Status, derive_status
@@ -33,9 +37,14 @@ class ImportResult:
     reused: str | None = None  # first ancestor that was already in the index
     missing_ancestor: str | None = None  # id the server no longer has
     inputs_unavailable: bool = False  # the server cannot return input items
+    cycle_at: str | None = None  # the walk met this id twice: the chain loops on the server
+    capped: bool = False  # stopped after MAX_CHAIN responses
+    root_by_echo: str | None = None  # the top of the chain: the server names no parent for it
+    trimmed: int = 0  # earlier turns' items dropped from input items (whole-history servers)
 
 
 Progress = Callable[[int, str], None]
+MAX_CHAIN = 100_000
 
 
 async def import_chain(
@@ -52,7 +61,15 @@ async def import_chain(
     result = ImportResult(requested=response_id)
     fetched: list[tuple[dict, list | None]] = []
     current: str | None = response_id
+    seen: set[str] = set()
     while current:
+        if current in seen:
+            result.cycle_at = current
+            break
+        if len(seen) >= MAX_CHAIN:
+            result.capped = True
+            break
+        seen.add(current)
         known = index.get(server, current)
         if known is not None and current != response_id and known.input_recorded:
             result.reused = current
@@ -65,7 +82,7 @@ async def import_chain(
             result.missing_ancestor = current
             break
         parent = response.get("previous_response_id")
-        if response.get("id") != current or not (parent is None or safe_id(parent)):
+        if response.get("id") != current or not (not parent or safe_id(parent)):
             raise ProtocolError(
                 f"retrieve {one_line(current, 60)}: the server answered with an id that is not "
                 "the one asked for, or not an id"
@@ -74,16 +91,65 @@ async def import_chain(
         fetched.append((response, inputs))
         if progress is not None:
             progress(len(fetched), current)
-        parent = response.get("previous_response_id")
         current = parent if isinstance(parent, str) and parent else None
 
     for response, inputs in reversed(fetched):
+        rid = str(response.get("id"))
+        if inputs is not None:
+            own = own_input(
+                parent_output(index, server, _recorded_parent(index, server, rid, response)), inputs
+            )
+            result.trimmed += len(inputs) - len(own)
+            inputs = own
         index.add_response(response, server=server, profile=profile, input_items=inputs)
-        result.imported.append(str(response.get("id")))
-    if result.missing_ancestor and fetched:
+        result.imported.append(rid)
+    if fetched and not fetched[-1][0].get("previous_response_id"):
+        top = index.get(server, str(fetched[-1][0].get("id")))
+        if top is not None and top.parent is None:
+            result.root_by_echo = top.id
+    if (result.missing_ancestor or result.cycle_at or result.capped) and fetched:
         top = str(fetched[-1][0].get("id"))
         index.set_flag(server, top, ancestor_missing=True)
     return result
+
+
+def _recorded_parent(index: Index, server: str, rid: str, response: dict) -> str | None:
+    """The parent the index knows for `rid` (what we sent), else the server's echo."""
+    node = index.get(server, rid)
+    if node is not None and node.parent:
+        return node.parent
+    parent = response.get("previous_response_id")
+    return parent if isinstance(parent, str) and parent else None
+
+
+def parent_output(index: Index, server: str, parent: str | None) -> list[Any] | None:
+    """The recorded output items of `parent`, or None when the index does not have it."""
+    if not parent or index.get(server, parent) is None:
+        return None
+    output = (index.load_body(server, parent).get("response") or {}).get("output")
+    return output if isinstance(output, list) else []
+
+
+def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A turn's own input from input items that may start with the whole conversation so far
+    (Llama Stack returns every earlier turn's input and output): what follows the last item
+    of the parent's `output`, found by its id, else by the parent's answer text. Unchanged
+    when the parent is unknown (None) or its output is not among the items."""
+    if not output or not items:
+        return items
+    ids = {o.get("id") for o in output if isinstance(o, dict) and isinstance(o.get("id"), str)}
+    answer = response_text({"output": output}).strip()
+    cut = -1
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        if item.get("id") in ids or (
+            answer
+            and item.get("role") == "assistant"
+            and response_text({"output": [item]}).strip() == answer
+        ):
+            cut = n
+    return items[cut + 1 :] if cut >= 0 else items
 
 
 async def _input_items(
@@ -100,6 +166,29 @@ async def _input_items(
     if index.get(server, response_id) is not None:
         return index.load_body(server, response_id).get("input")
     return None
+
+
+def describe_import(result: ImportResult) -> str:
+    """One line on what an import did, for the app and the CLI alike."""
+    n = len(result.imported)
+    parts = [f"{result.requested}: imported {n} response{'s' if n != 1 else ''}"]
+    if result.reused:
+        parts.append(f"joined the known ancestor {result.reused}")
+    if result.missing_ancestor:
+        parts.append(f"ancestor {result.missing_ancestor} is gone from the server")
+    if result.inputs_unavailable:
+        parts.append("input not recorded (the server cannot return input items)")
+    if result.trimmed:
+        parts.append(f"dropped {result.trimmed} input items that repeat earlier turns")
+    if result.cycle_at:
+        parts.append(f"stopped: the server's chain loops back to {result.cycle_at}")
+    if result.capped:
+        parts.append(f"stopped after {MAX_CHAIN:,} responses")
+    if result.root_by_echo:
+        parts.append(
+            f"{result.root_by_echo} is a root: the server names no previous response for it"
+        )
+    return "; ".join(parts)
 
 
 # ---------------------------------------------------------------- re-import an export file

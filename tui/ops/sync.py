@@ -7,10 +7,14 @@ Two modes, chosen by what the server can do:
   first so parents come before children. The id of the newest response seen by the last
   complete sync is kept per server (the "watermark"); the next sync stops paging there unless
   `full`. When the listing was read to its end, an indexed response of this server the server
-  no longer lists is marked missing, and a missing one it lists again is stored again.
+  does not list is retrieved, and marked missing only when the server says it is not found
+  (Llama Stack's list skips responses created in the same second at a page boundary); a
+  missing one it lists again is stored again. A listing that would page forever (a cursor
+  that does not advance, a repeated page) is stopped and counts as incomplete.
 - Re-check (OpenAI, which cannot list): retrieve every known stored, incomplete or missing
   response, a bounded number at a time. A 404 marks it missing, an answer restores it; any
-  other error leaves it as it was and is reported.
+  other error leaves it as it was and is reported. A server that can neither list nor
+  retrieve (open-responses-server) cannot be synced: EndpointNotSupported says so.
 
 Responses we created with `store: false`, or deleted ourselves, are never touched. A failure of
 the listing itself (auth, network) propagates; per-response problems only go in the report.
@@ -25,8 +29,10 @@ from typing import Any
 from tinydb import Query
 
 from tui.api.client import ResponsesClient
-from tui.api.errors import ApiError, EndpointNotSupported, NotFoundError
+from tui.api.errors import ApiError, EndpointNotSupported, NotFoundError, PagingStopped
+from tui.api.items import safe_id
 from tui.ops.bounded import each_bounded, in_order
+from tui.ops.importer import own_input, parent_output
 from tui.store.index import Index
 from tui.store.records import Status
 
@@ -34,8 +40,8 @@ PAGE_SIZE = 100
 SYNC_TABLE = "sync"
 
 # What the server should still have: these are re-checked, or marked missing when unlisted.
-_SERVER_HELD = (Status.STORED, Status.INCOMPLETE)
-_RECHECKED = (Status.STORED, Status.INCOMPLETE, Status.MISSING)
+_SERVER_HELD = (Status.STORED, Status.INCOMPLETE, Status.FAILED)
+_RECHECKED = (*_SERVER_HELD, Status.MISSING)
 
 Progress = Callable[[int, int | None], None]
 
@@ -49,6 +55,8 @@ class SyncReport:
     checked: int = 0  # how many known responses were re-checked (re-check mode)
     failed: dict[str, str] = field(default_factory=dict)  # id -> reason (left as they were)
     complete: bool = False  # listing mode: the listing was read to its end (not stopped early)
+    unlisted_found: list[str] = field(default_factory=list)  # not listed, but retrieve has them
+    warnings: list[str] = field(default_factory=list)  # e.g. why paging stopped
 
 
 # ------------------------------------------------------------------ watermark
@@ -130,42 +138,110 @@ async def _sync_listed(
     newest: str | None = None
     report.complete = True
     item = first
-    while item is not None:
-        rid = item.get("id")
-        if isinstance(rid, str) and rid:
-            if newest is None:
-                newest = rid
-            if rid == watermark:
-                report.complete = False  # everything older was seen by the last sync
-                break
-            if rid not in listed:
-                listed.add(rid)
-                known = index.get(server, rid)
-                if known is None:
-                    fresh.append(item)
-                elif known.status == Status.MISSING:
-                    index.set_status(server, rid, Status.STORED)
-                    report.restored.append(rid)
-            if progress is not None:
-                progress(len(listed), None)
-        item = await anext(listing, None)  # a failure of the listing itself propagates
+    rejected = 0
+    try:
+        while item is not None:
+            rid = item.get("id")
+            if not safe_id(rid):
+                rejected += 1  # not an id: never stored, never put in a URL
+            else:
+                if newest is None:
+                    newest = rid
+                if rid == watermark:
+                    report.complete = False  # everything older was seen by the last sync
+                    break
+                if rid not in listed:
+                    listed.add(rid)
+                    known = index.get(server, rid)
+                    if known is None:
+                        fresh.append(item)
+                    elif known.status == Status.MISSING:
+                        index.set_status(server, rid, Status.STORED)
+                        report.restored.append(rid)
+                if progress is not None:
+                    progress(len(listed), None)
+            item = await anext(listing, None)  # a failure of the listing itself propagates
+    except PagingStopped as error:
+        report.complete = False
+        report.warnings.append(str(error))
+    if rejected:
+        report.warnings.append(
+            f"skipped {rejected} listed response{'s' if rejected != 1 else ''} whose id is "
+            "not an id"
+        )
 
     fresh.reverse()  # oldest first: parents before children
     inputs = await _fetch_inputs(client, fresh, report, concurrency=concurrency, progress=progress)
-    records = [(r, inputs[r["id"]]) for r in fresh if r["id"] in inputs]
+    records = _own_inputs(index, server, [(r, inputs[r["id"]]) for r in fresh if r["id"] in inputs])
     if records:
         index.add_many(records, server=server, profile=profile)
     report.new = [r["id"] for r, _ in records]
 
     if report.complete:
-        for node in index.nodes(server):
-            if node.id not in listed and node.status in _SERVER_HELD:
-                index.set_status(server, node.id, Status.MISSING)
-                report.missing.append(node.id)
-    if not report.failed:
+        unlisted = [
+            n.id for n in index.nodes(server) if n.id not in listed and n.status in _SERVER_HELD
+        ]
+        await _confirm_unlisted(client, index, server, unlisted, report, concurrency=concurrency)
+    if not report.failed and not report.warnings:
         # A response we could not add is retried next time: keep the older watermark.
         set_sync_watermark(index, server, newest)
     return report
+
+
+def _own_inputs(
+    index: Index, server: str, records: list[tuple[dict[str, Any], list | None]]
+) -> list[tuple[dict[str, Any], list | None]]:
+    """Each new response's input items trimmed to its own input (servers that return the whole
+    conversation so far), its parent's output taken from this batch or from the index."""
+    batch = {r["id"]: r for r, _ in records}
+    out = []
+    for response, items in records:
+        parent = response.get("previous_response_id")
+        if items is not None and isinstance(parent, str) and parent:
+            if parent in batch:
+                output = batch[parent].get("output")
+                output = output if isinstance(output, list) else []
+            else:
+                output = parent_output(index, server, parent)
+            items = own_input(output, items)
+        out.append((response, items))
+    return out
+
+
+async def _confirm_unlisted(
+    client: ResponsesClient,
+    index: Index,
+    server: str,
+    ids: list[str],
+    report: SyncReport,
+    *,
+    concurrency: int,
+) -> None:
+    """Retrieve each response a complete listing left out: missing only on the server's word."""
+    unsure = False
+
+    async def one(rid: str) -> None:
+        nonlocal unsure
+        try:
+            await client.retrieve(rid)
+        except NotFoundError:
+            index.set_status(server, rid, Status.MISSING)
+            report.missing.append(rid)
+        except EndpointNotSupported:
+            unsure = True  # cannot tell: leave it as it was
+        except ApiError as error:
+            report.failed[rid] = str(error)
+        else:
+            report.unlisted_found.append(rid)
+
+    await each_bounded(ids, one, concurrency=concurrency)
+    report.missing = in_order(report.missing, ids)
+    report.unlisted_found = in_order(report.unlisted_found, ids)
+    if unsure:
+        report.warnings.append(
+            "the listing left out some known responses, and this server cannot retrieve "
+            "them to check: they are left as they were"
+        )
 
 
 async def _fetch_inputs(
@@ -213,9 +289,15 @@ async def _recheck(
     if progress is not None:
         progress(0, len(targets))
 
+    unsupported: list[EndpointNotSupported] = []
+
     async def one(rid: str) -> None:
+        if unsupported:
+            return
         try:
             await client.retrieve(rid)
+        except EndpointNotSupported as error:
+            unsupported.append(error)
         except NotFoundError:
             node = index.get(server, rid)
             if node is not None and node.status != Status.MISSING:
@@ -230,6 +312,12 @@ async def _recheck(
                 report.restored.append(rid)
 
     await each_bounded(targets, one, concurrency=concurrency, progress=progress)
+    if unsupported:
+        raise EndpointNotSupported(
+            f"this server ({client.host}) can neither list nor retrieve stored responses: "
+            "there is nothing to sync with",
+            endpoint="retrieve",
+        )
     report.checked = len(targets)
     report.missing = in_order(report.missing, targets)
     report.restored = in_order(report.restored, targets)

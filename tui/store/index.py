@@ -124,6 +124,7 @@ class Index:
                 server=str(body.get("server")),
                 profile=str(body.get("profile") or ""),
                 input_items=body.get("input"),
+                request=body.get("request") if isinstance(body.get("request"), dict) else None,
             )
             summary.shard = number
             docs.append(summary.to_doc())

@@ -22,7 +22,8 @@ class Status(StrEnum):
     STORED = "stored"  # the server has it and it can be continued
     NOT_STORED = "not_stored"  # created with store: false; we saw it, the server did not keep it
     DELETED = "deleted"  # we deleted it on the server, kept locally on request
-    INCOMPLETE = "incomplete"  # cut stream, cancelled, failed or max tokens
+    INCOMPLETE = "incomplete"  # cut stream, cancelled, max tokens, or still running (background)
+    FAILED = "failed"  # the server says the response failed (`failed`, or an error mid-stream)
     MISSING = "missing"  # the server no longer has it (404 on re-check: deleted or expired)
 
 
@@ -83,6 +84,7 @@ STATUS_WORDS = {
     Status.NOT_STORED: "not stored",
     Status.DELETED: "deleted",
     Status.INCOMPLETE: "incomplete",
+    Status.FAILED: "failed",
     Status.MISSING: "missing",
 }
 
@@ -112,7 +114,9 @@ _STATUS = {str(s): s for s in Status}
 def derive_status(response: dict[str, Any]) -> Status:
     if response.get("store") is False:
         return Status.NOT_STORED
-    if response.get("status") in ("incomplete", "failed", "cancelled", "in_progress", "queued"):
+    if response.get("status") == "failed":
+        return Status.FAILED
+    if response.get("status") in ("incomplete", "cancelled", "in_progress", "queued"):
         return Status.INCOMPLETE
     return Status.STORED
 
@@ -129,6 +133,18 @@ def output_preview(response: dict[str, Any]) -> str:
     return one_line(text, PREVIEW_CHARS)
 
 
+def parent_of(response: dict[str, Any], request: dict[str, Any] | None) -> str | None:
+    """The parent of a turn in the forest. For a turn we sent, what the request carried: its
+    logical parent when the path was replayed, else its `previous_response_id` (or none: a new
+    conversation), whatever the server echoes (Llama Stack echoes null for every reply). For a
+    response we only imported, the server's echo."""
+    if request is not None:
+        parent = request.get(LOGICAL_PARENT, request.get("previous_response_id"))
+    else:
+        parent = response.get("previous_response_id")
+    return parent if isinstance(parent, str) and parent else None
+
+
 def summarize(
     response: dict[str, Any],
     *,
@@ -138,15 +154,13 @@ def summarize(
     status: Status | None = None,
     request: dict[str, Any] | None = None,
 ) -> NodeSummary:
-    parent = response.get("previous_response_id")
-    if request and isinstance(request.get(LOGICAL_PARENT), str):
-        parent = request[LOGICAL_PARENT]  # a replayed turn: its place in the forest
+    parent = parent_of(response, request)
     created = response.get("created_at")
     sent_tools = (request or {}).get("tools") if request else response.get("tools")
     return NodeSummary(
         server=server,
         id=str(response.get("id")),
-        parent=parent if isinstance(parent, str) and parent else None,
+        parent=parent,
         created_at=float(created) if isinstance(created, int | float) else 0.0,
         model=one_line(response.get("model") or "", 120),
         profile=profile,

@@ -21,7 +21,6 @@ from tui.api import items
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
-from tui.api.items import safe_id
 from tui.api.profiles import BUILTIN_PROFILES, Profile, profile_from_dict
 from tui.gcpause import FREEZE_ABOVE, freeze_long_lived, freeze_once, tune_for_interaction
 from tui.local.server import OfflineBackend
@@ -30,23 +29,24 @@ from tui.ops.conversation import (
     CannotSend,
     TurnPlan,
     approval_items,
+    failure_message,
     function_output_items,
     pending_requests,
     plan_followup,
     plan_sibling,
     plan_turn,
+    record_provisional,
     replay_plan,
     send_turn,
     settings_of,
 )
 from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown
-from tui.ops.importer import import_chain
+from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
 from tui.search import SearchIndex
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
-from tui.store.records import Status
 from tui.text import one_line
 from tui.tools import Preset, tool_label
 from tui.ui.commands import ActionCommands
@@ -481,19 +481,10 @@ class ResponsesApp(App[None]):
             self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
 
     def _on_created(self, plan: TurnPlan, response: dict[str, Any], keep_text: bool) -> None:
-        rid = response.get("id")
-        if not safe_id(rid):
+        summary = record_provisional(self.index, self.server, self.profile.name, plan, response)
+        if summary is None:
             return
-        provisional = {**response, "previous_response_id": plan.parent}
-        provisional.setdefault("model", plan.model)
-        self.index.add_response(
-            provisional,
-            server=self.server,
-            profile=self.profile.name,
-            input_items=plan.input_items,
-            status=Status.INCOMPLETE,
-        )
-        key = (self.server, rid)
+        key = summary.key
         self.live_key = key
         self.forest_view.add_response(key, pending=True)
         self.forest_view.reveal(key)
@@ -525,13 +516,8 @@ class ResponsesApp(App[None]):
             self.notify("Reply cancelled; the partial answer is kept.", severity="warning")
         elif result is not None and result.error is not None:
             await self.transcript.end_live()
-            message = str(result.error)
+            message = failure_message(plan, result.error)
             if isinstance(result.error, PreviousResponseNotFound) and plan.anchor:
-                message = (
-                    f"{plan.anchor} can no longer be continued on the server (deleted or "
-                    "expired); it is now marked missing. Send again: the path will be replayed "
-                    "as explicit input."
-                )
                 self.forest_view.refresh_label((self.server, plan.anchor))
             self.notify(message, severity="error", title="Send failed", timeout=10, markup=False)
             if not created and not keep_text and not self.composer.text.strip():
@@ -707,12 +693,7 @@ class ResponsesApp(App[None]):
                 lines.append(f"{rid}: {error}")
                 continue
             last = (self.server, rid)
-            note = f"{rid}: {len(result.imported)} imported"
-            if result.missing_ancestor:
-                note += f"; ancestor {result.missing_ancestor} is gone"
-            if result.inputs_unavailable:
-                note += "; input not recorded (the server cannot return it)"
-            lines.append(note)
+            lines.append(describe_import(result))
         busy.dismiss()
         self._after_history_change(last)
         severity = "information" if last is not None else "error"
@@ -761,8 +742,12 @@ class ResponsesApp(App[None]):
             summary += f"; {len(report.missing)} gone on the server, marked missing"
         if report.restored:
             summary += f"; {len(report.restored)} back"
+        if report.unlisted_found:
+            summary += f"; {len(report.unlisted_found)} not listed but still there"
         if report.failed:
             summary += f"; {len(report.failed)} could not be checked"
+        for warning in report.warnings:
+            summary += f"; {warning}"
         self.notify(summary, title="Sync", timeout=8, markup=False)
 
     def action_export(self) -> None:

@@ -15,6 +15,7 @@ MARKERS = {
     Status.NOT_STORED: ("◌", "not stored", "yellow"),
     Status.DELETED: ("✗", "deleted", "red"),
     Status.INCOMPLETE: ("…", "incomplete", "yellow"),
+    Status.FAILED: ("!", "failed", "red"),
     Status.MISSING: ("?", "missing on server", "red"),
 }
 
