@@ -187,9 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--mcp", metavar="URL", help="an MCP server (streamable HTTP)")
     kind.add_argument("--sse", metavar="URL", help="an MCP server over SSE (Fireworks' form)")
     kind.add_argument("--function", metavar="NAME", help="a function tool")
-    ta.add_argument("--label", help="server label (mcp, sse)")
-    ta.add_argument("--approval", default="never", help="never, always, or tool names (mcp)")
-    ta.add_argument("--allowed", metavar="A,B", help="allowed tool names (mcp)")
+    ta.add_argument("--label", help="server label (mcp, sse; optional: without one none is sent)")
+    ta.add_argument(
+        "--approval",
+        help="never, always, or the tool names that need it (mcp: default never; "
+        "sse: not sent unless given)",
+    )
+    ta.add_argument("--allowed", metavar="A,B", help="allowed tool names (mcp, sse)")
     ta.add_argument("--tool-header", action="append", default=[], metavar="'NAME: VALUE'")
     ta.add_argument("--description", default="", help="what the function does")
     ta.add_argument("--parameters", default='{"type": "object", "properties": {}}')
@@ -705,18 +709,19 @@ def _tool_from_args(args: argparse.Namespace) -> dict:
         return tool
     headers = dict(parse_header(h) for h in args.tool_header)
     if args.mcp or args.sse:
+        # Only what was given: no --label, no server_label (Fireworks' examples have none).
         tool: dict = {"type": "mcp" if args.mcp else "sse", "server_url": args.mcp or args.sse}
-        if args.label or args.mcp:
-            tool["server_label"] = args.label or ""
+        if args.label:
+            tool["server_label"] = args.label
         if headers:
             tool["headers"] = headers
-        if args.mcp:
-            if args.allowed:
-                tool["allowed_tools"] = split_list(args.allowed)
-            if args.approval in ("never", "always"):
-                tool["require_approval"] = args.approval
-            else:
-                tool["require_approval"] = approval_value("per tool", split_list(args.approval))
+        if args.allowed:
+            tool["allowed_tools"] = split_list(args.allowed)
+        approval = args.approval if args.approval is not None or args.sse else "never"
+        if approval in ("never", "always"):
+            tool["require_approval"] = approval
+        elif approval is not None:
+            tool["require_approval"] = approval_value("per tool", split_list(approval))
         return tool
     try:
         parameters = json.loads(args.parameters)
