@@ -488,11 +488,14 @@ class ResponsesApp(App[None]):
         self.live_key = key
         self.forest_view.add_response(key, pending=True)
         self.forest_view.reveal(key)
+        self._continue_from_new_turn(keep_text)
+
+    def _continue_from_new_turn(self, keep_text: bool) -> None:
+        """The next message continues from the reply just made, as in any chat, with the
+        tools that reply was sent with (inherited from now on)."""
         if not keep_text:
             self.composer.set_text("")
         self.composer.input.read_only = False
-        # The next message continues from the reply just made, as in any chat, with the
-        # tools that reply was sent with (inherited from now on).
         self.mode = "reply"
         self.edit_target = None
         self.next_tools = None
@@ -508,7 +511,11 @@ class ResponsesApp(App[None]):
     ) -> None:
         key = self.live_key
         self.live_key = None
-        self.refresh_bindings()
+        if key is None and result is not None and result.summary is not None:
+            # No `response.created` came (a server that answered the stream with plain
+            # JSON): the recorded turn is shown all the same.
+            key = result.summary.key
+            self._continue_from_new_turn(keep_text)
         if cancelled:
             await self.transcript.end_live(
                 "⚠ cancelled: the partial answer is kept, marked incomplete"
