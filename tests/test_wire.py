@@ -13,7 +13,16 @@ import json
 
 import httpx
 import pytest
-from wire import LLAMA, ORS, WireServer, request_of, response_of, wire_client, wire_server_id
+from wire import (
+    BASE_URLS,
+    LLAMA,
+    ORS,
+    WireServer,
+    request_of,
+    response_of,
+    wire_client,
+    wire_server_id,
+)
 
 from tui.api.errors import EndpointNotSupported, PreviousResponseNotFound, ProtocolError
 from tui.api.items import input_text
@@ -377,3 +386,34 @@ async def test_ors_serves_responses_without_v1_and_replays_every_turn(index):
     assert first.summary.status == Status.NOT_STORED  # store: false, whatever we asked
     plan = plan_turn(index, OS_, text="and then?", parent=first.summary.id, default_model="m")
     assert plan.replayed == 1 and "previous_response_id" not in plan.body
+
+
+# ------------------------------------------------------------------ the app on Llama Stack's bytes
+
+
+async def test_the_app_draws_one_tree_with_a_fork_on_a_server_that_echoes_no_parent(tmp_path):
+    from ui_helpers import settle, type_and_send
+
+    from tui.api.profiles import Profile
+    from tui.ui.app import ResponsesApp
+
+    server = WireServer(LLAMA, only=[0, 1, 2, 3])
+    profile = Profile(name="llama", base_url=BASE_URLS[LLAMA], default_model=MODEL[LLAMA])
+    with Index.open(tmp_path / "index") as index:
+        app = ResponsesApp(index, profile, client=wire_client(server), debounce=0)
+        async with app.run_test(size=(110, 34)) as pilot:
+            for n in (0, 1, 2):
+                await type_and_send(pilot, app, text_of(n))
+                await settle(pilot, app)
+            app.forest_view.focus()
+            await pilot.pause()
+            app.forest_view.reveal((LS, T1))
+            await pilot.pause()
+            await pilot.press("enter")  # a fork from the first turn
+            await type_and_send(pilot, app, text_of(3))
+            await settle(pilot, app)
+            assert server.answered == [0, 1, 2, 3]
+            assert app.current == (LS, FORK)
+            assert len(app.forest_view.root.children) == 1  # one conversation
+            assert "⑂2" in str(app.forest_view.label_for((LS, T1), head=True))
+            assert index.get(LS, FORK).parent == T1
