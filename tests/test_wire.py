@@ -253,6 +253,10 @@ async def test_ors_mcp_call_answered_in_the_same_response_is_not_pending(index):
         _, asks = await say(index, client, ORS, 18, tools=request_of(ORS, 18)["tools"])
     assert ran.ok and asks.ok
     assert pending_requests(index, OS_, ran.summary.id) == []
+    # The snapshot says `"arguments": ""`; the streamed deltas said what the call was.
+    (call,) = [i for i in ran.response["output"] if i["type"] == "function_call"]
+    assert call["arguments"] == '{"query": "please search for cats"}'
+
     assert [p["call_id"] for p in pending_requests(index, OS_, asks.summary.id)] == [
         "call_fake000010"
     ]

@@ -44,6 +44,7 @@ class StreamAccumulator:
             self.response = copy.deepcopy(event.response)
             if event.terminal:
                 self.final = self.response
+                self._fill_arguments(self.final)
             elif self.response.get("output"):
                 for n, item in enumerate(self.response["output"]):
                     if isinstance(item, dict):
@@ -75,8 +76,27 @@ class StreamAccumulator:
                     item["arguments"] = json.dumps(delta, ensure_ascii=False)
                 elif isinstance(delta, str):
                     item["arguments"] = str(item.get("arguments") or "") + delta
+        elif isinstance(event, ToolEvent) and event.type.endswith("arguments.done"):
+            item = self.output.get(event.output_index)
+            if item is not None and isinstance(event.data.get("arguments"), str):
+                item["arguments"] = event.data["arguments"]
         elif isinstance(event, ErrorEvent):
             self.error = event
+
+    def _fill_arguments(self, final: dict[str, Any]) -> None:
+        """A final call item with empty arguments gets the ones its deltas carried
+        (open-responses-server streams them, then sends `"arguments": ""` in the snapshot)."""
+        output = final.get("output")
+        if not isinstance(output, list):
+            return
+        for n, item in enumerate(output):
+            if not isinstance(item, dict) or item.get("arguments") not in ("", None):
+                continue
+            if item.get("type") not in ("function_call", "mcp_call"):
+                continue
+            seen = self.output.get(n)
+            if isinstance(seen, dict) and isinstance(seen.get("arguments"), str):
+                item["arguments"] = seen["arguments"]
 
     def _part(self, output_index: int, content_index: int, item_id: str) -> dict[str, Any]:
         item = self.output.setdefault(
