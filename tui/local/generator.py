@@ -109,5 +109,15 @@ def split_deltas(text: str, size: int = 3) -> list[str]:
 
 
 def count_tokens(text: str) -> int:
-    """A stable stand-in for a tokenizer: about one token per four characters."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    """The backend's own tokenizer, a stable stand-in for a real one: a token is four
+    characters (the last one may be shorter). Usage and `max_output_tokens` both count
+    with it, so an answer cut to N tokens counts exactly N."""
+    return -(-len(text) // TOKEN_CHARS)
+
+
+def truncate_tokens(text: str, limit: int) -> str:
+    """The first `limit` tokens of `text` (it may end mid-word, as a real cut does)."""
+    return text[: max(0, limit) * TOKEN_CHARS]
+
+
+TOKEN_CHARS = 4

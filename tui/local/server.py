@@ -5,17 +5,26 @@ in-process to httpx and `http.py` over HTTP on loopback. Errors use OpenAI's env
 to continue from an unknown, deleted or unstored response is refused like a real server
 (404, code `previous_response_not_found`, param `previous_response_id`).
 
-Tools are simulated deterministically and never touch the network: naming an offered tool as
-a whole word in the user's text gives one `mcp_call` (or an `mcp_approval_request` when the
-tool's `require_approval` asks for it) or one `function_call`. A later turn answers those with
-`mcp_approval_response` / `function_call_output` items plus the `previous_response_id` of the
-response that holds the request; an answer to an unknown request is a 400 (param `input`).
+It does not pretend: `request.py` refuses (400) what it cannot do as asked, and echoes the
+settings it was given (or the API's defaults) in every response. What it does:
+
+- tools (`tool_calls.py`): naming an offered tool as a whole word in the user's text gives one
+  `mcp_call` (or an `mcp_approval_request` when the tool's `require_approval` asks for it) or
+  one `function_call`; `tool_choice` "none", "required", a named function or MCP server, or
+  `allowed_tools` is honoured. A later turn answers those with `mcp_approval_response` /
+  `function_call_output` items plus the `previous_response_id` of the response that holds
+  the request; an answer to an unknown request is a 400 (param `input`).
+- `text.format`: `json_schema` answers with a JSON value that validates against the schema
+  (`jsonschema_value.py`), `json_object` with a small JSON object.
+- `max_output_tokens` cuts the answer (`budget.py`), status `incomplete`.
+- `background` runs step by step (`background.py`); `POST /responses/{id}/cancel` works.
+- `usage` counts tokens with the backend's own tokenizer (four characters a token).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,47 +34,26 @@ from urllib.parse import unquote
 
 from tui.api import items as item_reader
 from tui.api.sse import encode_sse
+from tui.local import background
+from tui.local.budget import apply_budget, generated_tokens
 from tui.local.generator import (
     approval_note,
     count_tokens,
     function_output_note,
-    mcp_result,
     offline_reply,
     split_deltas,
     tool_answer_reply,
 )
 from tui.local.ids import IdFactory
+from tui.local.jsonschema_value import Unsupported, json_value
+from tui.local.request import RequestError, check_create, echo, text_format, unsupported
 from tui.local.storage import BackendStore, safe_id
+from tui.local.tool_calls import call_item, listing_items, mcp_call, pick, query_of
 
-ECHOED_FIELDS = (
-    "instructions",
-    "max_output_tokens",
-    "max_tool_calls",
-    "metadata",
-    "parallel_tool_calls",
-    "reasoning",
-    "temperature",
-    "text",
-    "tool_choice",
-    "top_p",
-    "truncation",
-    "user",
-)
 # Input items that answer tool calls of the previous response.
 ANSWER_TYPES = ("mcp_approval_response", "function_call_output")
-# Output items whose `arguments` the backend "generated" (counted as output tokens).
-CALL_TYPES = ("mcp_call", "mcp_approval_request", "function_call")
-DEFAULT_MCP_TOOLS = ("search", "fetch", "list_files")
-DEFAULTS: dict[str, Any] = {
-    "parallel_tool_calls": True,
-    "temperature": 1.0,
-    "tool_choice": "auto",
-    "top_p": 1.0,
-    "truncation": "disabled",
-    "metadata": {},
-    "text": {"format": {"type": "text"}},
-    "reasoning": {"effort": None, "summary": None},
-}
+# A turn that makes one of these waits for the client: no message follows.
+WAITING_TYPES = ("function_call", "mcp_approval_request")
 
 
 @dataclass
@@ -95,6 +83,10 @@ def _error(
     )
 
 
+def _refuse(error: RequestError) -> LocalResponse:
+    return _error(error.status, error.message, param=error.param, code=error.code)
+
+
 class OfflineBackend:
     def __init__(
         self,
@@ -109,7 +101,7 @@ class OfflineBackend:
         self.clock = clock
         self.delta_delay = delta_delay
         self._lock = threading.Lock()
-        self._last_created = 0.0
+        self._last_created: int | None = None  # read from storage on first use
 
     # ------------------------------------------------------------ routing
 
@@ -131,7 +123,7 @@ class OfflineBackend:
                     return self.list(query)
             elif len(rest) == 1:
                 if method == "GET":
-                    return self.retrieve(rest[0])
+                    return self.retrieve(rest[0], query)
                 if method == "DELETE":
                     return self.delete(rest[0])
             elif len(rest) == 2 and rest[1] == "input_items":
@@ -151,10 +143,15 @@ class OfflineBackend:
     def _not_found(self, response_id: str) -> LocalResponse:
         return _error(404, f"No response found with id '{response_id}'.", param="response_id")
 
-    def retrieve(self, response_id: str) -> LocalResponse:
-        record = self.store.get(response_id)
-        if record is None:
-            return self._not_found(response_id)
+    def retrieve(self, response_id: str, query: dict[str, str] | None = None) -> LocalResponse:
+        if (query or {}).get("stream", "false").lower() not in ("false", "0", ""):
+            return _refuse(unsupported("stream", "a stored response is not streamed again"))
+        with self._lock:  # a background response moves one step per retrieve
+            record = self.store.get(response_id)
+            if record is None:
+                return self._not_found(response_id)
+            if background.advance(record, self._now()):
+                self.store.put(record)
         return _json(200, record["response"])
 
     def delete(self, response_id: str) -> LocalResponse:
@@ -163,9 +160,17 @@ class OfflineBackend:
         return _json(200, {"id": response_id, "object": "response", "deleted": True})
 
     def cancel(self, response_id: str) -> LocalResponse:
-        if self.store.get(response_id) is None:
-            return self._not_found(response_id)
-        return _error(400, "Only responses created with background=true can be cancelled.")
+        with self._lock:
+            record = self.store.get(response_id)
+            if record is None:
+                return self._not_found(response_id)
+            if not record["response"].get("background"):
+                return _error(400, "Only responses created with background=true can be cancelled.")
+            problem = background.cancel(record)
+            if problem is not None:
+                return _error(400, problem)
+            self.store.put(record)
+        return _json(200, record["response"])
 
     def input_items(self, response_id: str, query: dict[str, str]) -> LocalResponse:
         record = self.store.get(response_id)
@@ -187,23 +192,12 @@ class OfflineBackend:
             body = json.loads(raw or b"{}")
         except ValueError:
             return _error(400, "We could not parse the JSON body of your request.")
-        if not isinstance(body, dict):
-            return _error(400, "The request body must be a JSON object.")
-        model = body.get("model")
-        if not isinstance(model, str) or not model.strip():
-            return _error(400, "Missing required parameter: 'model'.", param="model")
-        if "input" not in body or not isinstance(body["input"], str | list):
-            return _error(400, "Missing required parameter: 'input'.", param="input")
+        try:
+            check_create(body)
+        except RequestError as error:
+            return _refuse(error)
+        model = body["model"]
         tools = body.get("tools") or []
-        if not isinstance(tools, list) or any(not isinstance(t, dict) for t in tools):
-            return _error(400, "Invalid 'tools': expected an array of objects.", param="tools")
-        for tool in tools:
-            if tool.get("type") in ("mcp", "sse") and not (
-                tool.get("server_url") or tool.get("connector_id")
-            ):
-                return _error(400, "An MCP tool needs a 'server_url'.", param="tools")
-        if body.get("background") and body.get("stream"):
-            return _error(400, "background and stream cannot be combined.", param="background")
 
         earlier: list[str] = []
         previous = body.get("previous_response_id")
@@ -223,6 +217,14 @@ class OfflineBackend:
                     param="previous_response_id",
                     code="previous_response_not_found",
                 )
+            parent = self.store.get(previous)
+            if parent is not None and background.running(parent):
+                return _error(
+                    400,
+                    f"Previous response with id '{previous}' is still "
+                    f"{parent['response']['status']}: wait until it has finished.",
+                    param="previous_response_id",
+                )
             earlier = chain
 
         input_items = item_reader.normalize_input(body["input"])
@@ -239,6 +241,7 @@ class OfflineBackend:
         last_user = item_reader.input_text(input_items[-1:]) if input_items else user_text
         store = body.get("store", True) is not False
         turn = len(earlier_with_replayed) + 1
+        instructions = body.get("instructions")
         answers = [i for i in input_items if i.get("type") in ANSWER_TYPES]
         resolved: list[tuple[dict[str, Any], dict[str, Any]]] | None = None
         if answers:
@@ -253,51 +256,57 @@ class OfflineBackend:
             if isinstance(found, LocalResponse):
                 return found
             resolved = found
+        context = " ".join([user_text, instructions or "", *earlier])
+        structured = _structured_answer(text_format(body), context)
+        if isinstance(structured, LocalResponse):
+            return structured
+
         response = self._response(body, model, tools, store)
+        choice = body.get("tool_choice") or "auto"
+        asked = ""  # the text a tool call is about
         text: str | None
         if resolved is not None:
             output, text = self._answer_tool_calls(resolved, tools, turn)
+            target = pick(tools, "", choice)  # only a forced choice calls again
         else:
-            output = self._tool_items(tools)
-            action = None
-            if body.get("tool_choice") != "none":
-                action = self._tool_action(tools, _last_user_message(input_items) or last_user)
+            output = listing_items(self.ids, tools)
+            asked = _last_user_message(input_items) or last_user
+            target = pick(tools, asked, choice)
             text = None
-            if action is not None and action["type"] == "function_call":
-                output.append(action)  # the client runs it: the turn ends here
-            elif action is not None and action["type"] == "mcp_approval_request":
-                output.append(action)  # waits for an mcp_approval_response
-            else:
-                calls = []
-                if action is not None:
-                    output.append(action)
-                    calls.append(f"{action['server_label']}.{action['name']}")
-                text = offline_reply(
-                    last_user,
-                    turn=turn,
-                    earlier_inputs=earlier_with_replayed,
-                    instructions=body.get("instructions")
-                    if isinstance(body.get("instructions"), str)
-                    else None,
-                    tool_labels=item_reader.tool_names(tools),
-                    tool_calls=calls,
-                )
+        action = call_item(self.ids, target, asked) if target else None
+        if action is not None:
+            output.append(action)
+        if action is not None and action["type"] in WAITING_TYPES:
+            text = None  # the client runs it, or approves it: the turn ends here
+        elif resolved is None:
+            calls = [f"{action['server_label']}.{action['name']}"] if action else []
+            text = offline_reply(
+                last_user,
+                turn=turn,
+                earlier_inputs=earlier_with_replayed,
+                instructions=instructions,
+                tool_labels=item_reader.tool_names(tools),
+                tool_calls=calls,
+            )
         if text is not None:
+            if structured is not None:
+                text = json.dumps(structured, ensure_ascii=False)
             output.append(self._message(text))
-        final = {**response, "status": "completed", "output": output}
-        final["completed_at"] = response["created_at"]
-        in_tokens = count_tokens(user_text) + sum(count_tokens(t) for t in earlier)
-        out_tokens = count_tokens(text or "") + sum(
-            count_tokens(str(i.get("arguments") or "")) for i in output if i["type"] in CALL_TYPES
-        )
-        final["usage"] = {
-            "input_tokens": in_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": out_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": in_tokens + out_tokens,
-        }
+
+        output, cut = apply_budget(output, body.get("max_output_tokens"))
+        final = {**response, "output": output}
+        if cut:
+            final["status"] = "incomplete"
+            final["incomplete_details"] = {"reason": "max_output_tokens"}
+        else:
+            final["status"] = "completed"
+            final["completed_at"] = max(response["created_at"], self._now())
+        final["usage"] = _usage([user_text, *earlier], output)
         record = {"response": final, "input": input_items, "seq": time.time_ns()}
+        if body.get("background"):
+            record = background.start(record, final)
+            self.store.put(record)
+            return _json(200, record["response"])
         if not body.get("stream"):
             if store:
                 self.store.put(record)
@@ -310,6 +319,9 @@ class OfflineBackend:
         )
 
     # ------------------------------------------------------------ building
+
+    def _now(self) -> int:
+        return int(self.clock())
 
     def _chain(self, response_id: str) -> list[str] | None:
         """User texts of the stored path root→response_id, or None if it cannot be continued."""
@@ -334,59 +346,36 @@ class OfflineBackend:
         self, body: dict[str, Any], model: str, tools: list[dict[str, Any]], store: bool
     ) -> dict[str, Any]:
         with self._lock:
-            # Milliseconds, strictly increasing: forks made in the same second keep their order.
-            created = max(round(self.clock(), 3), round(self._last_created + 0.001, 3))
+            # Integer seconds, as the API sends them, and strictly increasing over this
+            # backend's storage: responses made within one second (forks, tests on a fixed
+            # clock, CLI runs) keep their order, since the app orders by created_at. A burst
+            # of N responses in one second is stamped up to N seconds ahead of the clock.
+            if self._last_created is None:
+                self._last_created = self.store.newest_created_at()
+            created = max(int(self.clock()), self._last_created + 1)
             self._last_created = created
             rid = self.ids.response()
             while self.store.get(rid) is not None:  # a seeded factory over old storage
                 rid = self.ids.response()
-        response: dict[str, Any] = {
+        return {
             "id": rid,
             "object": "response",
             "created_at": created,
             "status": "in_progress",
-            "background": False,
+            "background": bool(body.get("background")),
+            "completed_at": None,
+            "conversation": None,
             "error": None,
             "incomplete_details": None,
             "model": model,
             "output": [],
             "previous_response_id": body.get("previous_response_id"),
+            "prompt": None,
             "store": store,
             "tools": [_without_secrets(tool) for tool in tools],
             "usage": None,
+            **echo(body),
         }
-        for name in ECHOED_FIELDS:
-            response[name] = body.get(name, DEFAULTS.get(name))
-        return response
-
-    def _tool_items(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out = []
-        for tool in tools:
-            if tool.get("type") not in ("mcp", "sse"):
-                continue
-            label = _mcp_label(tool)
-            names = _mcp_tool_names(tool)
-            out.append(
-                {
-                    "id": self.ids.mcp_list(),
-                    "type": "mcp_list_tools",
-                    "server_label": label,
-                    "tools": [
-                        {
-                            "name": name,
-                            "description": f"Offline stand-in for {label}.{name}",
-                            "input_schema": {
-                                "type": "object",
-                                "properties": {"query": {"type": "string"}},
-                            },
-                            "annotations": None,
-                        }
-                        for name in names
-                    ],
-                    "error": None,
-                }
-            )
-        return out
 
     def _message(self, text: str) -> dict[str, Any]:
         return {
@@ -396,59 +385,6 @@ class OfflineBackend:
             "role": "assistant",
             "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
         }
-
-    def _mcp_call(
-        self, label: str, name: str, arguments: str, query: str, approval_id: str | None = None
-    ) -> dict[str, Any]:
-        return {
-            "id": self.ids.item("mcp"),
-            "type": "mcp_call",
-            "server_label": label,
-            "name": name,
-            "arguments": arguments,
-            "output": mcp_result(label, name, query),
-            "error": None,
-            "status": "completed",
-            "approval_request_id": approval_id,
-        }
-
-    def _tool_action(self, tools: list[dict[str, Any]], text: str) -> dict[str, Any] | None:
-        """The one tool call the text asks for: the first tool (in request order) whose name
-        it mentions as a whole word. Function tools give a `function_call` for the client to
-        run; MCP tools give an `mcp_call`, or an `mcp_approval_request` when approval is
-        required."""
-        if not text:
-            return None
-        for tool in tools:
-            kind = tool.get("type")
-            if kind == "function":
-                name = tool.get("name")
-                if isinstance(name, str) and name and _mentions(text, name):
-                    arguments = _fill_arguments(tool.get("parameters"), text)
-                    return {
-                        "id": self.ids.item("fc"),
-                        "type": "function_call",
-                        "call_id": self.ids.item("call"),
-                        "name": name,
-                        "arguments": json.dumps(arguments),
-                        "status": "completed",
-                    }
-            elif kind in ("mcp", "sse"):
-                label = _mcp_label(tool)
-                for name in _mcp_tool_names(tool):
-                    if not _mentions(text, name):
-                        continue
-                    arguments = json.dumps({"query": text})
-                    if _requires_approval(tool, name):
-                        return {
-                            "id": self.ids.item("mcpr"),
-                            "type": "mcp_approval_request",
-                            "server_label": label,
-                            "name": name,
-                            "arguments": arguments,
-                        }
-                    return self._mcp_call(label, name, arguments, text)
-        return None
 
     def _answer_tool_calls(
         self,
@@ -469,8 +405,13 @@ class OfflineBackend:
             label = str(request.get("server_label") or "")
             if answer.get("approve") is True:
                 arguments = str(request.get("arguments") or "{}")
-                call = self._mcp_call(
-                    label, name, arguments, _query_of(arguments), answer["approval_request_id"]
+                call = mcp_call(
+                    self.ids,
+                    label,
+                    name,
+                    arguments,
+                    query_of(arguments),
+                    answer["approval_request_id"],
                 )
                 output.append(call)
                 notes.append(approval_note(label, name, True, call["output"]))
@@ -588,67 +529,8 @@ class OfflineBackend:
             yield event("response.output_item.done", output_index=index, item=item)
         if store:
             self.store.put(record)
-        yield event("response.completed", response=final)
+        yield event(f"response.{final['status']}", response=final)
         yield b"data: [DONE]\n\n"
-
-
-def _mcp_label(tool: dict[str, Any]) -> str:
-    return str(tool.get("server_label") or _label_from_url(str(tool.get("server_url"))))
-
-
-def _mcp_tool_names(tool: dict[str, Any]) -> list[str]:
-    """The names an MCP server offers: `allowed_tools` (a list, or a filter with
-    `tool_names`) when given, else the offline defaults."""
-    allowed = tool.get("allowed_tools")
-    if isinstance(allowed, dict):
-        allowed = allowed.get("tool_names")
-    if isinstance(allowed, list) and allowed:
-        return [str(n) for n in allowed]
-    return list(DEFAULT_MCP_TOOLS)
-
-
-def _requires_approval(tool: dict[str, Any], name: str) -> bool:
-    """Whether calling `name` needs an approval round trip.
-
-    "always" → yes; "never" → no; the dict form → yes only for names listed under
-    "always". When `require_approval` is absent, OpenAI's default is to ask; this offline
-    backend simplifies and treats an absent setting as "never" (Fireworks never asks).
-    """
-    setting = tool.get("require_approval")
-    if setting == "always":
-        return True
-    if isinstance(setting, dict):
-        always = setting.get("always")
-        if isinstance(always, dict):
-            names = always.get("tool_names")
-            return isinstance(names, list) and name in names
-    return False
-
-
-def _mentions(text: str, name: str) -> bool:
-    """`name` occurs in `text` as a whole word, ignoring case."""
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
-
-
-def _fill_arguments(parameters: Any, text: str) -> dict[str, Any]:
-    """A deterministic value for each property of a JSON Schema object."""
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    if not isinstance(properties, dict):
-        return {}
-    out: dict[str, Any] = {}
-    for key, schema in properties.items():
-        kind = schema.get("type") if isinstance(schema, dict) else None
-        if isinstance(kind, list):  # e.g. ["string", "null"]
-            kind = next((k for k in kind if k != "null"), None)
-        out[str(key)] = {
-            "string": text[:80],
-            "integer": 1,
-            "number": 1,
-            "boolean": True,
-            "array": [],
-            "object": {},
-        }.get(kind if isinstance(kind, str) else "")
-    return out
 
 
 def _last_user_message(input_items: list[dict[str, Any]]) -> str:
@@ -664,16 +546,6 @@ def _output_text(value: Any) -> str:
         return value
     text = item_reader.content_text(value)
     return text or json.dumps(value)
-
-
-def _query_of(arguments: str) -> str:
-    try:
-        parsed = json.loads(arguments)
-    except ValueError:
-        return arguments
-    if isinstance(parsed, dict) and isinstance(parsed.get("query"), str):
-        return parsed["query"]
-    return arguments
 
 
 def _resolve_answers(
@@ -723,9 +595,42 @@ def _resolve_answers(
     return out
 
 
-def _label_from_url(url: str) -> str:
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-    return host.split(":")[0] or "mcp"
+def _usage(inputs: list[str], output: list[dict[str, Any]]) -> dict[str, Any]:
+    """OpenAI's usage object, counted with the backend's tokenizer: the input text of this
+    turn and the earlier turns of its branch; the generated text and call arguments."""
+    in_tokens = sum(count_tokens(text) for text in inputs)
+    out_tokens = sum(generated_tokens(item) for item in output)
+    return {
+        "input_tokens": in_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": out_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": in_tokens + out_tokens,
+    }
+
+
+def _structured_answer(fmt: dict[str, Any], context: str) -> Any:
+    """The JSON value a `text.format` asks for (None for plain text), or a 400."""
+    if fmt.get("type") == "json_object":
+        if "json" not in context.lower():
+            return _error(
+                400,
+                "Response input messages must contain the word 'json' in some form to use "
+                "'text.format' of type 'json_object'.",
+                param="input",
+            )
+        digest = hashlib.sha256(context.encode("utf-8")).hexdigest()[:8]
+        return {
+            "offline_backend": True,
+            "input_words": count_tokens(context),
+            "fingerprint": digest,
+        }
+    if fmt.get("type") == "json_schema":
+        try:
+            return json_value(fmt["schema"])
+        except Unsupported as error:
+            return _refuse(unsupported("text.format.schema", str(error)))
+    return None
 
 
 def _page(data: list[dict[str, Any]], query: dict[str, str], *, default_limit: int) -> dict:

@@ -81,3 +81,13 @@ class BackendStore:
                     except (OSError, ValueError):
                         continue
         return records
+
+    def newest_created_at(self) -> int:
+        """The latest `created_at` stored, in whole seconds (0 when empty). Reads every
+        record: the offline backend asks once, on its first create."""
+        newest = 0
+        for record in self.all():
+            created = (record.get("response") or {}).get("created_at")
+            if isinstance(created, int | float) and not isinstance(created, bool):
+                newest = max(newest, int(created))
+        return newest
