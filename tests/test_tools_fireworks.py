@@ -154,11 +154,6 @@ def test_the_presets_list_names_the_server_by_host_without_credentials():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui/api/items.tool_names still names a label-less tool by its whole URL; "
-    "it should use tui.tools.tool_label (remove this marker when it does)",
-)
 def test_recorded_tool_labels_use_the_same_rule():
     # tool_names feeds the index's tool_labels, the transcript's "⚙ tools:" line, the CLI's
     # "tools:" line and the offline backend's "Tools offered".

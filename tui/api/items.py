@@ -190,14 +190,11 @@ def normalize_mcp_call(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def tool_names(tools: Any) -> list[str]:
-    """Short labels for a request's `tools` list (server labels, function names, types)."""
-    out = []
-    for tool in tools or []:
-        if not isinstance(tool, dict):
-            continue
-        label = tool.get("server_label") or tool.get("name") or tool.get("server_url")
-        out.append(str(label or tool.get("type") or "tool"))
-    return out
+    """Short labels for a request's `tools` list: each tool's `tui.tools.tool_label` (server
+    label, function name, the server's host for a label-less MCP tool, else its type)."""
+    from tui.tools import tool_label
+
+    return [tool_label(tool) for tool in tools or [] if isinstance(tool, dict)]
 
 
 def uses_tools(response: Any) -> bool:
