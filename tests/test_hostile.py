@@ -353,7 +353,7 @@ def test_cli_list_and_export_print_no_escapes(capsys, texts):
     # is searched, so some hit is printed whenever one word survives sanitising).
     for text in texts:
         for word in text.split()[:2]:
-            assert main(["search", word]) == 0
+            assert main(["search", "--", word]) == 0  # a word may start with "-"
             out, err = capsys.readouterr()
             for line in out.splitlines():
                 assert bad_chars(line) == [], repr(line)
