@@ -411,3 +411,58 @@ async def test_the_app_shows_an_answer_that_came_as_plain_json(tmp_path):
         shown = " ".join(str(w.render()) for w in app.transcript.query("*") if hasattr(w, "render"))
         assert "a plain JSON answer" in shown
     index.close()
+
+
+async def test_a_stream_that_never_ends_is_cut_off_with_the_partial_answer_kept(index):
+    created = {"id": "resp_long", "status": "in_progress", "output": [], "model": "m"}
+
+    async def forever():
+        yield encode_sse({"type": "response.created", "response": created})
+        yield encode_sse(
+            {"type": "response.output_text.delta", "output_index": 0, "delta": "so far"}
+        )
+        while True:
+            yield b": keep-alive\n\n"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=forever())
+
+    ticks = iter(range(0, 10**9, 60))
+    async with client_for(handler) as client:
+        client._clock = lambda: float(next(ticks))
+        server = server_of(client)
+        plan = plan_turn(index, server, text="think hard", parent=None, default_model="m")
+        result = await send_turn(client, index, plan, server=server, profile="t")
+    assert "went on for longer than" in str(result.error)
+    node = index.get(server, "resp_long")
+    assert node.status == Status.INCOMPLETE and node.output_preview == "so far"
+
+
+@pytest.mark.parametrize("bound", ["count", "time"])
+async def test_import_of_an_endless_chain_stops_and_says_so(index, monkeypatch, bound):
+    from tui.ops import importer
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/input_items"):
+            return httpx.Response(200, json={"data": [], "has_more": False})
+        n = int(request.url.path.rsplit("_", 1)[-1])
+        return httpx.Response(
+            200, json={**example(f"resp_{n}"), "previous_response_id": f"resp_{n + 1}"}
+        )
+
+    clock = iter(range(0, 10**9, 1000))
+    if bound == "count":
+        monkeypatch.setattr(importer, "MAX_CHAIN", 7)
+    async with client_for(handler) as client:
+        server = server_of(client)
+        result = await import_chain(
+            client,
+            index,
+            server=server,
+            profile="t",
+            response_id="resp_0",
+            clock=(lambda: 0.0) if bound == "count" else (lambda: float(next(clock))),
+        )
+    assert result.capped
+    assert len(result.imported) == (7 if bound == "count" else 3)  # 1000 s a step, 3600 s
+    assert f"stopped after {len(result.imported)} responses" in describe_import(result)

@@ -50,6 +50,10 @@ Sleep = Callable[[float], Awaitable[None]]
 MAX_LIST_PAGES = 10_000  # 1,000,000 responses at 100 a page
 MAX_INPUT_PAGES = 1_000  # 100,000 input items of one response
 MAX_PAGING_SECONDS = 900.0
+# A stream is bounded too: a server that sends keep-alives or events forever is cut off, the
+# partial answer kept (generous: reasoning models may think for many minutes).
+MAX_STREAM_SECONDS = 3600.0
+MAX_STREAM_EVENTS = 2_000_000
 
 # What "this server cannot …" says, per endpoint.
 ENDPOINT_WORDS = {
@@ -444,7 +448,14 @@ class ResponsesClient:
                 return
             decoder = SSEDecoder()
             chunks = response.aiter_bytes()
+            deadline = self._clock() + MAX_STREAM_SECONDS
             while True:
+                if self._clock() > deadline or acc.events > MAX_STREAM_EVENTS:
+                    raise StreamInterrupted(
+                        f"the stream from {self.host} went on for longer than responses-tui "
+                        "follows a reply; the partial answer is kept, marked incomplete",
+                        partial=acc.partial(),
+                    )
                 try:
                     chunk = await chunks.__anext__()
                 except StopAsyncIteration:

@@ -16,6 +16,7 @@ recorded input and request, its status and its "ancestor missing" flag.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class ImportResult:
 
 Progress = Callable[[int, str], None]
 MAX_CHAIN = 100_000
+MAX_CHAIN_SECONDS = 3600.0
 
 
 async def import_chain(
@@ -55,6 +57,7 @@ async def import_chain(
     profile: str,
     response_id: str,
     progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ImportResult:
     """Import `response_id` and every ancestor the index lacks. Raises NotFoundError if the
     requested response itself is unknown to the server."""
@@ -62,11 +65,12 @@ async def import_chain(
     fetched: list[tuple[dict, list | None]] = []
     current: str | None = response_id
     seen: set[str] = set()
+    deadline = clock() + MAX_CHAIN_SECONDS
     while current:
         if current in seen:
             result.cycle_at = current
             break
-        if len(seen) >= MAX_CHAIN:
+        if len(seen) >= MAX_CHAIN or clock() > deadline:
             result.capped = True
             break
         seen.add(current)
@@ -183,7 +187,10 @@ def describe_import(result: ImportResult) -> str:
     if result.cycle_at:
         parts.append(f"stopped: the server's chain loops back to {result.cycle_at}")
     if result.capped:
-        parts.append(f"stopped after {MAX_CHAIN:,} responses")
+        parts.append(
+            f"stopped after {len(result.imported):,} responses (at most {MAX_CHAIN:,}, "
+            f"{MAX_CHAIN_SECONDS / 60:g} minutes)"
+        )
     if result.root_by_echo:
         parts.append(
             f"{result.root_by_echo} is a root: the server names no previous response for it"
