@@ -22,7 +22,6 @@ from tui.api.events import ReasoningDelta, ToolEvent, parse_event
 from tui.api.items import (
     item_type,
     normalize_mcp_call,
-    normalize_usage,
     response_text,
     split_think,
     uses_tools,
@@ -227,20 +226,6 @@ def test_response_text_strips_think():
     }
     assert response_text(response) == "Paris."
     assert response_text(response, strip_think=False) == "<think>hmm</think>Paris."
-
-
-def test_normalize_usage_both_namings():
-    assert normalize_usage({"prompt_tokens": 1083, "completion_tokens": 451}) == {
-        "input_tokens": 1083,
-        "output_tokens": 451,
-        "total_tokens": 1534,
-    }
-    assert normalize_usage({"input_tokens": 5, "output_tokens": 7, "total_tokens": 12}) == {
-        "input_tokens": 5,
-        "output_tokens": 7,
-        "total_tokens": 12,
-    }
-    assert normalize_usage(None) == {}
 
 
 def test_tool_output_and_unknown_items_are_kept():

@@ -135,30 +135,6 @@ def reasoning_text(response: Any) -> str:
     return "\n\n".join(c for c in chunks if c)
 
 
-def normalize_usage(usage: Any) -> dict[str, int]:
-    """{input_tokens, output_tokens, total_tokens} from either naming."""
-    if not isinstance(usage, dict):
-        return {}
-
-    def number(*keys: str) -> int | None:
-        for key in keys:
-            value = usage.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return int(value)
-        return None
-
-    inp = number("input_tokens", "prompt_tokens")
-    out = number("output_tokens", "completion_tokens")
-    total = number("total_tokens")
-    if total is None and inp is not None and out is not None:
-        total = inp + out
-    return {
-        k: v
-        for k, v in (("input_tokens", inp), ("output_tokens", out), ("total_tokens", total))
-        if v is not None
-    }
-
-
 def _as_text(value: Any) -> str:
     if value is None:
         return ""
