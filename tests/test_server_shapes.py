@@ -466,3 +466,87 @@ async def test_import_of_an_endless_chain_stops_and_says_so(index, monkeypatch, 
     assert result.capped
     assert len(result.imported) == (7 if bound == "count" else 3)  # 1000 s a step, 3600 s
     assert f"stopped after {len(result.imported)} responses" in describe_import(result)
+
+
+# ------------------------------------------------------------------ 3 and 9, by hand
+
+
+def test_an_approval_answer_to_an_unstored_request_replays_the_request(index):
+    from tui.ops.conversation import approval_items, plan_followup
+
+    server = "http://srv.test/v1"
+    asked = {
+        "id": "resp_ask",
+        "status": "completed",
+        "store": False,
+        "model": "m",
+        "output": [
+            {
+                "type": "mcp_approval_request",
+                "id": "mcpr_1",
+                "server_label": "docs",
+                "name": "search",
+                "arguments": '{"q": "x"}',
+                "status": "completed",
+            }
+        ],
+    }
+    question = [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "q"}]}
+    ]
+    index.add_response(
+        asked, server=server, profile="t", input_items=question, request={"model": "m"}
+    )
+    plan = plan_followup(
+        index,
+        server,
+        "resp_ask",
+        approval_items("mcpr_1", True),
+        default_model="m",
+        kind="approval",
+    )
+    assert plan.replayed == 1 and "previous_response_id" not in plan.body
+    assert [i["type"] for i in plan.body["input"]] == [
+        "message",
+        "mcp_approval_request",
+        "mcp_approval_response",
+    ]
+    request = plan.body["input"][1]
+    assert request["id"] == "mcpr_1" and "status" not in request  # its answer names this id
+
+
+async def test_sync_trims_whole_history_input_items_using_the_parent_in_the_same_batch(index):
+    first = {
+        **example("resp_1"),
+        "output": [
+            {
+                "id": "msg_a1",
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "hello back"}],
+            }
+        ],
+    }
+    second = {**example("resp_2"), "previous_response_id": "resp_1"}
+    said = lambda text, role="user": {  # noqa: E731
+        "type": "message",
+        "role": role,
+        "content": [{"type": "input_text", "text": text}],
+    }
+    inputs = {
+        "resp_1": [said("hello")],
+        "resp_2": [said("hello"), {**first["output"][0], "id": "msg_a1"}, said("and now?")],
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/input_items"):
+            rid = request.url.path.split("/")[3]
+            return httpx.Response(200, json={"data": inputs[rid], "has_more": False})
+        return httpx.Response(200, json={"data": [second, first], "has_more": False})
+
+    async with client_for(handler) as client:
+        server = server_of(client)
+        report = await sync(client, index, server=server, profile="t")
+    assert report.new == ["resp_1", "resp_2"]
+    assert index.load_body(server, "resp_2")["input"] == [said("and now?")]
+    assert index.load_body(server, "resp_1")["input"] == [said("hello")]
