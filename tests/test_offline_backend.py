@@ -765,8 +765,11 @@ def test_backend_files_live_in_own_directory_with_mode_0600(tmp_path):
     path = directory / f"{response['id']}.json"
     assert path.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    files = list(directory.iterdir())
-    assert files == [path], "no temp files or other files left behind"
+    files = sorted(directory.iterdir())
+    clock = directory / "clock"  # the last created_at handed out
+    assert files == sorted([path, clock]), "no temp files or other files left behind"
+    assert stat.S_IMODE(clock.stat().st_mode) == 0o600
+    assert int(clock.read_text()) == response["created_at"]
     assert json.loads(path.read_text("utf-8"))["response"]["id"] == response["id"]
 
 

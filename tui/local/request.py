@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tui.local.tool_calls import find_tool
+
 # Echoed when the caller did not say (the API's defaults). tui.ops.conversation.settings_of
 # drops exactly these text/reasoning/temperature/top_p values, so keep them as they are.
 TEXT_DEFAULT = {"format": {"type": "text"}}
@@ -347,8 +349,6 @@ def _check_tool_choice(choice: Any, tools: list[Any]) -> None:
 def _check_tool_ref(ref: Any, tools: list[Any]) -> None:
     """A {"type": "function", "name"} or {"type": "mcp", "server_label"[, "name"]} that
     names one of the tools sent."""
-    from tui.local.tool_calls import find_tool  # the one place that matches tools
-
     if not isinstance(ref, dict) or ref.get("type") not in ("function", "mcp"):
         raise unsupported("tool_choice", "only function and mcp tools can be chosen")
     if find_tool(tools, ref) is None:

@@ -101,7 +101,6 @@ class OfflineBackend:
         self.clock = clock
         self.delta_delay = delta_delay
         self._lock = threading.Lock()
-        self._last_created: int | None = None  # read from storage on first use
 
     # ------------------------------------------------------------ routing
 
@@ -350,10 +349,7 @@ class OfflineBackend:
             # backend's storage: responses made within one second (forks, tests on a fixed
             # clock, CLI runs) keep their order, since the app orders by created_at. A burst
             # of N responses in one second is stamped up to N seconds ahead of the clock.
-            if self._last_created is None:
-                self._last_created = self.store.newest_created_at()
-            created = max(int(self.clock()), self._last_created + 1)
-            self._last_created = created
+            created = self.store.next_stamp(int(self.clock()))
             rid = self.ids.response()
             while self.store.get(rid) is not None:  # a seeded factory over old storage
                 rid = self.ids.response()
