@@ -764,3 +764,30 @@ def test_crash_between_body_and_summary_then_readd_loads_new_body(directory):
         body = idx.load_body("s", "resp_1")
         assert body["response"]["output"][0]["content"][0]["text"] == "NEW"
         assert body["input"] == user_input("q")
+
+
+def test_responses_made_in_the_same_second_keep_the_order_they_were_recorded(tmp_path):
+    # Servers stamp whole seconds (Llama Stack's bursts, forks made in one second): ties go by
+    # the order the index recorded them, not by id, in the forest, in nodes() and latest(),
+    # and after reopening.
+    ids = ["resp_z", "resp_m", "resp_a"] + [f"resp_{n:03d}" for n in range(SHARD_SIZE)]
+    with Index.open(tmp_path / "index") as index:
+        index.add_response({"id": "resp_root", "created_at": 100}, server="s", profile="p")
+        for rid in ids:
+            response = {"id": rid, "created_at": 100, "previous_response_id": "resp_root"}
+            index.add_response(response, server="s", profile="p")
+        index.add_many(
+            [
+                ({"id": "resp_b2", "created_at": 100}, None),
+                ({"id": "resp_b1", "created_at": 100}, None),
+            ],
+            server="s",
+            profile="p",
+        )
+        children = [k[1] for k in index.forest("s").children(("s", "resp_root"))]
+        assert children == ids
+        assert index.latest("s").id == "resp_b1"
+    with Index.open(tmp_path / "index") as index:
+        assert [n.id for n in index.nodes("s")] == ["resp_root", *ids, "resp_b2", "resp_b1"]
+        assert [k[1] for k in index.forest("s").children(("s", "resp_root"))] == ids
+        assert index.forest("s").roots() == [("s", "resp_root"), ("s", "resp_b2"), ("s", "resp_b1")]

@@ -2,9 +2,10 @@
 
 Keys are opaque hashables (the index uses `(server, response_id)`). A node whose parent is not
 in the forest is an orphan and counts as a root. Children are ordered by creation time (ties by
-key). Branch segments are maximal runs without forks: each starts at a root or at a child of a
-fork and continues while a node has exactly one child. They let a UI show a 1,000-turn chain
-as one tree node. Every walk is iterative, so depth never hits the recursion limit.
+the order recorded, then by key). Branch segments are maximal runs without forks: each starts at
+a root or at a child of a fork and continues while a node has exactly one child. They let a UI
+show a 1,000-turn chain as one tree node. Every walk is iterative, so depth never hits the
+recursion limit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class NodeRef(NamedTuple):
     key: Key
     parent: Key | None
     created_at: float = 0.0
+    seq: int = 0  # ties of created_at go by this (the index: the order it recorded them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,8 @@ class Segment:
         return self.keys[-1]
 
 
-def _order(ref: NodeRef) -> tuple[float, str]:
-    return (ref.created_at or 0.0, str(ref.key))
+def _order(ref: NodeRef) -> tuple[float, int, str]:
+    return (ref.created_at or 0.0, ref.seq, str(ref.key))
 
 
 @dataclass
@@ -181,7 +183,11 @@ class Forest:
     def ref(self, key: Key) -> NodeRef:
         """The node as the forest sees it (a parent link that closed a cycle reads None)."""
         ref = self._refs[key]
-        return NodeRef(ref.key, None, ref.created_at) if key in self._cut else ref
+        return ref._replace(parent=None) if key in self._cut else ref
+
+    def order(self, key: Key) -> tuple[float, int, str]:
+        """The sort key of a node: creation time, then the order it was recorded, then key."""
+        return _order(self._refs[key])
 
     def roots(self) -> list[Key]:
         return list(self._roots)

@@ -310,15 +310,22 @@ class Index:
         out = list(self._nodes.values())
         if server is not None:
             out = [n for n in out if n.server == server]
-        out.sort(key=lambda n: (n.created_at, n.id))
+        out.sort(key=self._order)
         return out
+
+    def _order(self, node: NodeSummary) -> tuple[float, int, str]:
+        """Creation time; ties (servers stamp whole seconds) in the order they were recorded."""
+        return (node.created_at, self._seq(node), node.id)
+
+    def _seq(self, node: NodeSummary) -> int:
+        return (node.shard << 32) | self._doc_ids.get(node.key, 0)
 
     def latest(self, server: str | None = None) -> NodeSummary | None:
         """The newest response (of one server), without sorting them all."""
         nodes = self._nodes.values()
         if server is not None:
             nodes = [n for n in nodes if n.server == server]
-        return max(nodes, key=lambda n: (n.created_at, n.id), default=None)
+        return max(nodes, key=self._order, default=None)
 
     def servers(self) -> list[str]:
         return sorted({server for server, _ in self._nodes})
@@ -424,7 +431,7 @@ class Index:
                     parent = (server, node.parent)  # not indexed: an orphan's parent
                 else:
                     node.parent = parent[1]
-            refs.append(NodeRef(key, parent, node.created_at))
+            refs.append(NodeRef(key, parent, node.created_at, self._seq(node)))
         return refs
 
     def _forest_add(self, summary: NodeSummary, *, fresh: bool) -> None:
@@ -435,6 +442,7 @@ class Index:
             summary.key,
             (summary.server, summary.parent) if summary.parent else None,
             summary.created_at,
+            self._seq(summary),
         )
         if fresh or summary.key not in forest:
             forest.add(ref)

@@ -135,7 +135,7 @@ class ForestView(Tree[Key]):
                 heading.append(f"{server}  ·  {len(forest)}", style="dim")
                 parent = self.root.add(heading, data=None, expand=True)
             roots = forest.roots()
-            roots.sort(key=lambda k, f=forest: f.ref(k).created_at, reverse=True)  # newest first
+            roots.sort(key=forest.order, reverse=True)  # newest first
             if self.filter_keys is not None:
                 visible = self._visible_roots()
                 roots = [root for root in roots if root in visible]
