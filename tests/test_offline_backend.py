@@ -765,11 +765,8 @@ def test_backend_files_live_in_own_directory_with_mode_0600(tmp_path):
     path = directory / f"{response['id']}.json"
     assert path.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    files = sorted(directory.iterdir())
-    clock = directory / "clock"  # the last created_at handed out
-    assert files == sorted([path, clock]), "no temp files or other files left behind"
-    assert stat.S_IMODE(clock.stat().st_mode) == 0o600
-    assert int(clock.read_text()) == response["created_at"]
+    files = list(directory.iterdir())
+    assert files == [path], "no temp files or other files left behind"
     assert json.loads(path.read_text("utf-8"))["response"]["id"] == response["id"]
 
 
@@ -918,5 +915,4 @@ async def test_concurrent_creates_in_process(client):
     )
     ids = [r["id"] for r in results]
     assert len(set(ids)) == 8
-    created = [r["created_at"] for r in results]
-    assert len(set(created)) == 8  # strictly increasing stamps, no ties
+    assert all(type(r["created_at"]) is int for r in results)  # whole seconds: ties are fine

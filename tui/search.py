@@ -286,7 +286,7 @@ class SearchIndex:
             return
         if old is not None and old.order == record.order:
             order[order.index(old)] = record
-        elif old is None and (not order or record.order >= order[0].order):
+        elif old is None and (not order or record.order > order[0].order):
             order.insert(0, record)  # the usual case: a new response is the newest
         else:
             self._order = None
@@ -297,7 +297,11 @@ class SearchIndex:
 
     def _ordered(self) -> list[_Record]:
         if self._order is None:
-            self._order = sorted(self._records.values(), key=lambda r: r.order, reverse=True)
+            # The index's order: creation time, ties (whole seconds) in the order recorded.
+            rank = {node.key: n for n, node in enumerate(self.index.nodes(self.server))}
+            self._order = sorted(
+                self._records.values(), key=lambda r: rank.get(r.key, -1), reverse=True
+            )
         return self._order
 
     # ------------------------------------------------------------ queries

@@ -345,11 +345,9 @@ class OfflineBackend:
         self, body: dict[str, Any], model: str, tools: list[dict[str, Any]], store: bool
     ) -> dict[str, Any]:
         with self._lock:
-            # Integer seconds, as the API sends them, and strictly increasing over this
-            # backend's storage: responses made within one second (forks, tests on a fixed
-            # clock, CLI runs) keep their order, since the app orders by created_at. A burst
-            # of N responses in one second is stamped up to N seconds ahead of the clock.
-            created = self.store.next_stamp(int(self.clock()))
+            # Integer seconds, as the API sends them: responses made within one second tie,
+            # as on every server (the index keeps them in the order it recorded them).
+            created = int(self.clock())
             rid = self.ids.response()
             while self.store.get(rid) is not None:  # a seeded factory over old storage
                 rid = self.ids.response()
