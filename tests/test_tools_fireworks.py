@@ -416,3 +416,11 @@ async def test_label_less_tool_is_named_by_host_in_picker_and_composer_and_sent_
         )
         await pilot.press("escape")
     index.close()
+
+
+def test_the_offline_backend_names_a_label_less_server_by_the_same_rule():
+    from tui.local.tool_calls import mcp_label
+
+    for url in ("https://user:pw@MCP.Example.com:8443/x", "https://[::1]:8080/mcp"):
+        tool = {"type": "mcp", "server_url": url}
+        assert mcp_label(tool) == tool_label(tool)

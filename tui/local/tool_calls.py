@@ -16,6 +16,7 @@ from typing import Any
 
 from tui.local.generator import mcp_result
 from tui.local.ids import IdFactory
+from tui.tools import server_name
 
 DEFAULT_MCP_TOOLS = ("search", "fetch", "list_files")
 MCP_TYPES = ("mcp", "sse")
@@ -120,7 +121,7 @@ def listing_items(ids: IdFactory, tools: list[dict[str, Any]]) -> list[dict[str,
 
 
 def mcp_label(tool: dict[str, Any]) -> str:
-    return str(tool.get("server_label") or _label_from_url(str(tool.get("server_url"))))
+    return str(tool.get("server_label") or server_name(tool.get("server_url")) or "mcp")
 
 
 def mcp_tool_names(tool: dict[str, Any]) -> list[str]:
@@ -215,8 +216,3 @@ def _matches(ref: Any, target: Target) -> bool:
 def _mentions(text: str, name: str) -> bool:
     """`name` occurs in `text` as a whole word, ignoring case."""
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
-
-
-def _label_from_url(url: str) -> str:
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-    return host.split(":")[0] or "mcp"
