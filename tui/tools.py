@@ -357,8 +357,10 @@ def resolve_tools(
 
 
 def scrub(value: Any, secrets: Iterable[str]) -> Any:
-    """A copy of `value` with every secret string replaced by "***" (before storing it)."""
-    secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+    """A copy of `value` with every secret string replaced by "***" (before storing it).
+    Values shorter than 4 characters are left alone, as `redact` does: replacing every "k"
+    would corrupt the text and hide nothing."""
+    secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
     if not secrets:
         return value
 

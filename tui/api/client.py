@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -40,8 +40,11 @@ from tui.api.errors import (
     redact,
 )
 from tui.api.events import ErrorEvent, ResponseEvent, StreamEvent, parse_event
+from tui.api.items import safe_id
+from tui.api.jsonlimits import TooDeep, loads_clipped
 from tui.api.profiles import Profile
 from tui.api.sse import SSEDecoder
+from tui.text import one_line
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
 Sleep = Callable[[float], Awaitable[None]]
@@ -125,6 +128,7 @@ class ResponsesClient:
         self._clock: Callable[[], float] = time.monotonic
         # What this server has been seen to have (True) or lack (False); unknown until used.
         self.capabilities: dict[str, bool] = {}
+        self.rejected_ids = 0  # listed responses skipped because their id is not an id
 
     # ------------------------------------------------------------ lifecycle
 
@@ -161,6 +165,14 @@ class ResponsesClient:
         else:
             text = f"{what}: the connection to {self.host} broke ({type(error).__name__})"
         return NetworkError(self.redact(text))
+
+    @staticmethod
+    def _segment(response_id: str) -> str:
+        """A response id as a URL path segment: checked to be an id (never `..`, `/`, NUL,
+        escapes), then percent-encoded all the same."""
+        if not safe_id(response_id):
+            raise ProtocolError(f"{one_line(response_id, 60)!r} is not a response id")
+        return quote(response_id, safe="")
 
     def cannot(self, endpoint: str) -> bool:
         """True once this server was seen to lack `endpoint` ("list", "delete", …)."""
@@ -253,10 +265,14 @@ class ResponsesClient:
             )
 
     def _json(self, response: httpx.Response, what: str) -> Any:
+        """The body as JSON, nested at most `jsonlimits.MAX_DEPTH` deep (deeper parts cut)."""
         try:
-            return response.json()
+            return loads_clipped(response.content, f"{what}: the answer")
+        except TooDeep as error:
+            raise ProtocolError(str(error)) from None
         except (ValueError, UnicodeDecodeError):
-            snippet = self.redact(response.text[:120].strip())
+            # Scrubbed first, cut after: a secret is never left half-shown.
+            snippet = self.redact(response.text).strip()[:120]
             raise ProtocolError(
                 f"{what}: the server did not answer JSON ({snippet or 'empty body'})"
             ) from None
@@ -296,8 +312,9 @@ class ResponsesClient:
         EndpointNotSupported when the server has no retrieve route at all."""
         self._check_unsupported("retrieve")
         what = f"retrieve {response_id}"
+        path = f"responses/{self._segment(response_id)}"
         try:
-            response = await self._send("GET", f"responses/{response_id}", what=what)
+            response = await self._send("GET", path, what=what)
         except ApiError as error:
             raise self._route_or_raise(error, "retrieve", response_id) from None
         self.capabilities["retrieve"] = True
@@ -312,8 +329,9 @@ class ResponsesClient:
         plain failure, so nothing leaves the index on a guess."""
         self._check_unsupported("delete")
         what = f"delete {response_id}"
+        path = f"responses/{self._segment(response_id)}"
         try:
-            response = await self._send("DELETE", f"responses/{response_id}", what=what)
+            response = await self._send("DELETE", path, what=what)
         except ApiError as error:
             if error.status in (404, 405):
                 kind = not_found_kind(error.status, error.detail, response_id)
@@ -326,14 +344,46 @@ class ResponsesClient:
                         status=error.status,
                     ) from None
             raise
+        raw = self._deletion(response, response_id, what)
         self.capabilities["delete"] = True
-        try:
-            raw = response.json() if response.content else {}
-        except ValueError:
-            raw = {"message": self.redact(response.text[:200])}
-        if isinstance(raw, dict) and raw.get("deleted") is False:
-            raise ApiError(f"{what}: the server refused ({raw})")
         return {"id": response_id, "deleted": True, "raw": raw}
+
+    def _deletion(self, response: httpx.Response, response_id: str, what: str) -> Any:
+        """The body of a well-formed deletion: a 2xx that is empty (204), or JSON saying so
+        (OpenAI's `{id, deleted: true}`, Fireworks' `{"message": "… deleted …"}`). A redirect
+        or an HTML page (a login wall) is not a deletion: ApiError, nothing is forgotten."""
+        status = response.status_code
+        if not 200 <= status < 300:
+            where = response.headers.get("location", "")
+            target = f" to {one_line(self.redact(where), 80)}" if where else ""
+            raise ApiError(
+                f"{what}: the server answered {status}{target} instead of deleting "
+                "(not followed; nothing was forgotten)",
+                status=status,
+            )
+        if not response.content.strip():
+            return {}
+        try:
+            raw = loads_clipped(response.content, what)
+        except ValueError:
+            raw = None
+        if isinstance(raw, dict):
+            if raw.get("deleted") is False:
+                said = one_line(self.redact(json.dumps(raw, ensure_ascii=False)), 200)
+                raise ApiError(f"{what}: the server refused ({said})", status=status)
+            message = raw.get("message")
+            if (
+                raw.get("deleted") is True
+                or raw.get("id") == response_id
+                or (isinstance(message, str) and "delete" in message.lower())
+            ):
+                return raw
+        snippet = one_line(self.redact(response.text), 120)
+        raise ApiError(
+            f"{what}: the server answered {status} but not with a deletion ({snippet}); "
+            "nothing was forgotten",
+            status=status,
+        )
 
     async def list_input_items(self, response_id: str) -> list[dict[str, Any]]:
         """Every input item of a response, oldest first, across all pages.
@@ -352,7 +402,10 @@ class ResponsesClient:
                 params["after"] = after
             try:
                 response = await self._send(
-                    "GET", f"responses/{response_id}/input_items", what=what, params=params
+                    "GET",
+                    f"responses/{self._segment(response_id)}/input_items",
+                    what=what,
+                    params=params,
                 )
             except ApiError as error:
                 error = self._route_or_raise(error, "input_items", response_id)
@@ -401,9 +454,11 @@ class ResponsesClient:
             if not isinstance(data, list):
                 raise ProtocolError("list: expected a list object")
             for item in data:
-                if isinstance(item, dict):
+                if isinstance(item, dict) and safe_id(item.get("id")):
                     count += 1
                     yield item
+                else:
+                    self.rejected_ids += 1  # not an id: never stored, never in a URL
             if not page.get("has_more") or not data:
                 return
             after = _cursor(page, data)
@@ -480,8 +535,8 @@ class ResponsesClient:
                         done = True
                         break
                     try:
-                        data = json.loads(message.data)
-                    except ValueError:
+                        data = loads_clipped(message.data, "an event")
+                    except ValueError:  # TooDeep included: skipped, the stream goes on
                         acc.warnings.append(f"skipped a malformed event ({message.event})")
                         continue
                     if not isinstance(data, dict):

@@ -141,6 +141,8 @@ def parse_error_body(content: bytes | str) -> tuple[str | None, str | None, str 
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     try:
         body: Any = json.loads(text)
+    except RecursionError:
+        return "an error body nested too deeply to read", None, None, None
     except ValueError:
         body = None
     if isinstance(body, dict):
@@ -266,8 +268,10 @@ def error_for_status(
 ) -> ApiError:
     """The exception for an HTTP error answer. `what` names the call, e.g. "retrieve resp_1";
     `sent_previous_id` is the previous_response_id the request carried, if any."""
-    message, code, param, _body = parse_error_body(content)
     secrets = list(secrets)
+    # Scrubbed before anything is cut: a secret is never left half-shown.
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    message, code, param, _body = parse_error_body(redact(text, secrets))
     detail = redact(message or "no message", secrets)
     kw: dict[str, Any] = {
         "status": status,

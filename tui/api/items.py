@@ -13,12 +13,13 @@ import re
 from typing import Any
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,256}$")
+_SAFE_ID = re.compile(r"^(?!\.+$)[A-Za-z0-9_.:-]{1,256}$")
 
 
 def safe_id(value: object) -> bool:
-    """True for an id fit to store and show: letters, digits, `_ . : -` only. A server that
-    sends anything else (escape sequences, spaces) is not trusted with the terminal."""
+    """True for an id fit to store, show and put in a URL: letters, digits, `_ . : -` only,
+    and not dots alone (`..`). A server that sends anything else (escape sequences, spaces,
+    slashes, NUL) is not trusted with the terminal or the URL."""
     return isinstance(value, str) and bool(_SAFE_ID.match(value))
 
 

@@ -29,6 +29,7 @@ from tui.ops.export import EXPORT_FORMAT, SUPPORTED_VERSIONS
 from tui.store.index import Index
 from tui.store.records import Status, derive_status
 from tui.text import one_line
+from tui.tools import scrub
 
 
 @dataclass
@@ -105,7 +106,14 @@ async def import_chain(
             )
             result.trimmed += len(inputs) - len(own)
             inputs = own
-        index.add_response(response, server=server, profile=profile, input_items=inputs)
+        # What a server echoes back (a key in an error, a header in a tool) never reaches disk.
+        secrets = client.secrets()
+        index.add_response(
+            scrub(response, secrets),
+            server=server,
+            profile=profile,
+            input_items=scrub(inputs, secrets) if inputs is not None else None,
+        )
         result.imported.append(rid)
     if fetched and not fetched[-1][0].get("previous_response_id"):
         top = index.get(server, str(fetched[-1][0].get("id")))

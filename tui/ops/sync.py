@@ -35,6 +35,7 @@ from tui.ops.bounded import each_bounded, in_order
 from tui.ops.importer import own_input, parent_output
 from tui.store.index import Index
 from tui.store.records import Status
+from tui.tools import scrub
 
 PAGE_SIZE = 100
 SYNC_TABLE = "sync"
@@ -95,6 +96,7 @@ async def sync(
     page_size: int = PAGE_SIZE,
 ) -> SyncReport:
     """Sync the index's responses of `server` with the server (see the module docstring)."""
+    rejected_before = client.rejected_ids
     listing = client.list_responses(limit=page_size)
     try:
         first = await anext(listing, None)
@@ -114,6 +116,7 @@ async def sync(
             full=full,
             concurrency=concurrency,
             progress=progress,
+            rejected_before=rejected_before,
         )
     finally:
         await listing.aclose()
@@ -130,6 +133,7 @@ async def _sync_listed(
     full: bool,
     concurrency: int,
     progress: Progress | None,
+    rejected_before: int,
 ) -> SyncReport:
     report = SyncReport(listed=True)
     watermark = None if full else sync_watermark(index, server)
@@ -138,13 +142,10 @@ async def _sync_listed(
     newest: str | None = None
     report.complete = True
     item = first
-    rejected = 0
     try:
         while item is not None:
             rid = item.get("id")
-            if not safe_id(rid):
-                rejected += 1  # not an id: never stored, never put in a URL
-            else:
+            if safe_id(rid):  # the client lists only ids that are ids
                 if newest is None:
                     newest = rid
                 if rid == watermark:
@@ -164,6 +165,7 @@ async def _sync_listed(
     except PagingStopped as error:
         report.complete = False
         report.warnings.append(str(error))
+    rejected = client.rejected_ids - rejected_before
     if rejected:
         report.warnings.append(
             f"skipped {rejected} listed response{'s' if rejected != 1 else ''} whose id is "
@@ -174,6 +176,10 @@ async def _sync_listed(
     inputs = await _fetch_inputs(client, fresh, report, concurrency=concurrency, progress=progress)
     records = _own_inputs(index, server, [(r, inputs[r["id"]]) for r in fresh if r["id"] in inputs])
     if records:
+        secrets = client.secrets()  # what a server echoes back never reaches disk
+        records = [
+            (scrub(r, secrets), scrub(i, secrets) if i is not None else None) for r, i in records
+        ]
         index.add_many(records, server=server, profile=profile)
     report.new = [r["id"] for r, _ in records]
 
