@@ -26,7 +26,7 @@ from tui.api.profiles import (
 )
 from tui.paths import backend_dir, index_dir
 from tui.store.lock import IndexInUse
-from tui.text import one_line
+from tui.text import json_inert, one_line, sanitize
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -245,9 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _say(*values: object, file=None, end: str = "\n", flush: bool = False) -> None:
+    """`print` for everything the CLI writes: what a server, a file or the index said is
+    neutralised first (no escape sequence, control or bidi character reaches the terminal;
+    newlines are kept)."""
+    text = " ".join(str(v) for v in values)
+    print(sanitize(text, multiline=True), file=file, end=end, flush=flush)
+
+
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
     first_line = message.strip().splitlines()[0] if message.strip() else "failed"
-    print(f"responses-tui: error: {first_line}", file=sys.stderr)
+    _say(f"responses-tui: error: {first_line}", file=sys.stderr)
     return code
 
 
@@ -265,7 +273,7 @@ def run_app(args: argparse.Namespace) -> int:
                 raise CliError("--demo seeds the offline backend: use it without --profile")
             seeded = asyncio.run(seed_demo(index, profile))
             if seeded:
-                print(f"seeded {seeded} demo responses", file=sys.stderr)
+                _say(f"seeded {seeded} demo responses", file=sys.stderr)
         if profile.local:
             # A short pause between deltas, so the offline backend streams like a server.
             from tui.ops.connect import offline_backend
@@ -291,7 +299,7 @@ def open_index():
 
     index = Index.open(index_dir())
     for warning in index.warnings:
-        print(f"responses-tui: warning: {warning}", file=sys.stderr)
+        _say(f"responses-tui: warning: {warning}", file=sys.stderr)
     return index
 
 
@@ -349,15 +357,15 @@ def cmd_list(args: argparse.Namespace) -> int:
             title = describe(profile, server) if server == here else server
             if n:
                 print()
-            print(f"# {title}: {count} response{'s' if count != 1 else ''}")
+            _say(f"# {title}: {count} response{'s' if count != 1 else ''}")
             if count == 0:
-                print(
+                _say(
                     "  (none yet: import one with `responses-tui import ID`, "
                     "or start a conversation in the app)"
                 )
                 continue
             for line in forest_lines(index, server):
-                print(line)
+                _say(line)
     return EXIT_OK
 
 
@@ -379,9 +387,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = searcher.search(query, limit=args.limit)
         for hit in hits:
             where = f"{hit.key[0]}  " if args.all else ""
-            print(f"{where}{hit.key[1]}  {hit.field:<6}  {hit.snippet}")
+            _say(f"{where}{hit.key[1]}  {hit.field:<6}  {hit.snippet}")
     if not hits:
-        print(f"no response matches {one_line(query, 80)!r}", file=sys.stderr)
+        _say(f"no response matches {one_line(query, 80)!r}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -419,7 +427,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                         )
                     except NotFoundError:
                         _clear_progress(progress)
-                        print(
+                        _say(
                             f"responses-tui: error: unknown response id {rid!r}: "
                             f"{describe(profile, server)} does not have it",
                             file=sys.stderr,
@@ -427,7 +435,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                         failures += 1
                         continue
                     _clear_progress(progress)
-                    print(describe_import(result))
+                    _say(describe_import(result))
             return EXIT_ERROR if failures else EXIT_OK
 
         return asyncio.run(run())
@@ -471,7 +479,7 @@ def _import_file(args: argparse.Namespace) -> int:
             profile=profile.name,
         )
     total = len(result.added) + len(result.updated)
-    print(
+    _say(
         f"imported {total} response{'s' if total != 1 else ''} from {path} "
         f"into {result.server} ({len(result.updated)} updated)"
     )
@@ -483,7 +491,8 @@ def _progress_printer(label: str) -> Callable[[int, str], None] | None:
         return None
 
     def show(done: int, current: str) -> None:
-        print(f"\r{label}: {done} fetched ({current})\x1b[K", end="", file=sys.stderr, flush=True)
+        line = sanitize(f"{label}: {done} fetched ({current})")
+        print(f"\r{line}\x1b[K", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -534,11 +543,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             render = export_json if args.format == "json" else export_markdown
         text = render(index, server, args.id)
+    # JSON keeps every byte (C1 and bidi characters as \\u escapes: the same document);
+    # Markdown on a terminal is neutralised like everything else the CLI prints.
+    if args.format == "json":
+        text = json_inert(text)
     if args.output:
         write_private_file(args.output, text.encode("utf-8"))
-        print(f"wrote {args.output}", file=sys.stderr)
+        _say(f"wrote {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(text if args.format == "json" else sanitize(text, multiline=True))
     return EXIT_OK
 
 
@@ -572,7 +585,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
             + "?"
         )
         if not args.yes and not _confirm(question):
-            print("nothing deleted")
+            _say("nothing deleted")
             return EXIT_OK
 
         async def run():
@@ -587,14 +600,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
     gone = len(report.deleted)
     note = f" ({len(report.already_gone)} were already gone)" if report.already_gone else ""
     verb = "forgot" if args.local_only else "deleted"
-    print(f"{verb} {gone} of {len(ids)}{note}")
+    _say(f"{verb} {gone} of {len(ids)}{note}")
     if report.tombstoned:
-        print(
+        _say(
             f"kept {len(report.tombstoned)} in the index marked deleted: later turns still "
             "hang from them"
         )
     for rid, reason in report.failed.items():
-        print(
+        _say(
             f"responses-tui: error: {rid} not deleted: {reason} (kept in the index)",
             file=sys.stderr,
         )
@@ -620,7 +633,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def ready(port: int) -> None:
-        print(
+        _say(
             f"Offline Responses API backend (deterministic replies, no model) on "
             f"http://{args.host}:{port}/v1 — Ctrl+C to stop",
             flush=True,
@@ -652,7 +665,7 @@ def cmd_profiles_list(args: argparse.Namespace) -> int:
             key = "no key"
         origin = "saved" if name in custom else "built in"
         model = profile.default_model or "-"
-        print(f"{mark} {name:<12} {profile.base_url}  {key}  model {model}  [{origin}]")
+        _say(f"{mark} {name:<12} {profile.base_url}  {key}  model {model}  [{origin}]")
     return EXIT_OK
 
 
@@ -670,7 +683,7 @@ def cmd_profiles_add(args: argparse.Namespace) -> int:
     )
     with open_index() as index:
         index.save_profile(profile_to_dict(profile))
-    print(f"saved profile {args.name!r}")
+    _say(f"saved profile {args.name!r}")
     return EXIT_OK
 
 
@@ -678,7 +691,7 @@ def cmd_profiles_remove(args: argparse.Namespace) -> int:
     with open_index() as index:
         if not index.remove_profile(args.name):
             raise CliError(f"no saved profile named {args.name!r}")
-    print(f"removed profile {args.name!r}")
+    _say(f"removed profile {args.name!r}")
     return EXIT_OK
 
 
@@ -691,9 +704,9 @@ def cmd_tools_list(args: argparse.Namespace) -> int:
     with open_index() as index:
         presets = sorted((Preset.from_doc(d) for d in index.presets()), key=lambda p: p.name)
     if not presets:
-        print("no tool presets yet: add one with `responses-tui tools add NAME --mcp URL`")
+        _say("no tool presets yet: add one with `responses-tui tools add NAME --mcp URL`")
     for preset in presets:
-        print(f"{preset.name:<20} {describe_tool(preset.tool)}")
+        _say(f"{preset.name:<20} {describe_tool(preset.tool)}")
     return EXIT_OK
 
 
@@ -743,7 +756,7 @@ def cmd_tools_add(args: argparse.Namespace) -> int:
         if not result.ok or result.tool is None:
             raise CliError(f"tools add: {result.first()}", EXIT_USAGE)
         index.save_preset(Preset(args.name.strip(), result.tool).to_doc())
-    print(f"saved tool preset {args.name.strip()!r}")
+    _say(f"saved tool preset {args.name.strip()!r}")
     return EXIT_OK
 
 
@@ -751,7 +764,7 @@ def cmd_tools_remove(args: argparse.Namespace) -> int:
     with open_index() as index:
         if not index.remove_preset(args.name):
             raise CliError(f"no tool preset named {args.name!r}")
-    print(f"removed tool preset {args.name!r}")
+    _say(f"removed tool preset {args.name!r}")
     return EXIT_OK
 
 
@@ -855,7 +868,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         print()
         if result.summary is not None:
             tools_note = ", ".join(result.summary.tool_labels) or "none"
-            print(
+            _say(
                 f"{result.summary.id} · {sanitize(result.summary.model)} · tools: {tools_note}"
                 + (f" · {result.summary.status}" if str(result.summary.status) != "stored" else ""),
                 file=sys.stderr,
@@ -866,13 +879,13 @@ def cmd_send(args: argparse.Namespace) -> int:
             kind = items.item_type(item)
             if kind == "mcp_call":
                 call = items.normalize_mcp_call(item)
-                print(
+                _say(
                     f"tool call {sanitize(call['server_label'])}.{sanitize(call['name'])}: "
                     f"{sanitize(call['error'] or call['output'] or '')[:200]}",
                     file=sys.stderr,
                 )
             elif kind == "mcp_approval_request":
-                print(
+                _say(
                     f"approval requested: {sanitize(item.get('server_label', ''))}."
                     f"{sanitize(item.get('name', ''))}({sanitize(item.get('arguments', ''))}); "
                     f"answer with: responses-tui send --reply-to {rid} --approve {item.get('id')}"
@@ -880,7 +893,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             elif kind == "function_call":
-                print(
+                _say(
                     f"function call {sanitize(item.get('name', ''))}"
                     f"({sanitize(item.get('arguments', ''))}); answer with: responses-tui send "
                     f"--reply-to {rid} --function-output {item.get('call_id')}=OUTPUT",

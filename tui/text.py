@@ -53,3 +53,16 @@ def one_line(text: object, width: int) -> str:
     if width <= 0:
         return ""
     return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
+
+
+# Characters a JSON string may hold raw that a terminal acts on or reorders: DEL, the C1
+# controls, bidi overrides and the Unicode line and paragraph separators.
+_JSON_INERT = {
+    c: f"\\u{c:04x}" for c in [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *map(ord, _BIDI)]
+}
+
+
+def json_inert(text: str) -> str:
+    """JSON text with those characters written as `\\uXXXX` escapes: the same document
+    (they can only occur inside strings), safe to print to a terminal."""
+    return text.translate(_JSON_INERT)

@@ -442,8 +442,13 @@ async def send_turn(
         _record_partial(index, server, profile, plan, acc.partial("cancelled"), secrets)
         raise
     except (StreamInterrupted, StreamFailed) as error:
-        summary = _record_partial(index, server, profile, plan, error.partial, secrets)
         partial = scrub(error.partial, secrets) if error.partial else None
+        try:
+            summary = _record_partial(index, server, profile, plan, error.partial, secrets)
+        except OSError as disk:
+            return TurnResult(
+                partial, None, error=not_recorded(partial, disk), warnings=acc.warnings
+            )
         return TurnResult(partial, summary, error=error, warnings=acc.warnings)
     except ApiError as error:
         if (
@@ -459,8 +464,25 @@ async def send_turn(
     if not safe_id(final.get("id")):
         error = ProtocolError("the server answered with a response id that is not an id")
         return TurnResult(None, None, error=error, warnings=acc.warnings)
-    summary = record(index, server, profile, plan, final, secrets)
+    try:
+        summary = record(index, server, profile, plan, final, secrets)
+    except OSError as disk:
+        error = not_recorded(final, disk)
+        return TurnResult(scrub(final, secrets), None, error=error, warnings=acc.warnings)
     return TurnResult(scrub(final, secrets), summary, warnings=acc.warnings)
+
+
+def not_recorded(response: dict[str, Any] | None, error: OSError) -> ApiError:
+    """The server made a response the index could not record (disk full, read-only home):
+    say so with its id, so it can be imported later. The caller keeps the typed text."""
+    rid = (response or {}).get("id")
+    why = error.strerror or type(error).__name__
+    if not safe_id(rid):
+        return ApiError(f"the reply could not be recorded in the index ({why})")
+    return ApiError(
+        f"the reply {rid} was created on the server but could not be recorded in the index "
+        f"({why}); once there is room: responses-tui import {rid}"
+    )
 
 
 def _record_partial(

@@ -481,7 +481,12 @@ class ResponsesApp(App[None]):
             self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
 
     def _on_created(self, plan: TurnPlan, response: dict[str, Any], keep_text: bool) -> None:
-        summary = record_provisional(self.index, self.server, self.profile.name, plan, response)
+        try:
+            summary = record_provisional(
+                self.index, self.server, self.profile.name, plan, response
+            )
+        except OSError:
+            return  # disk full or read-only: the final record says so, with the id
         if summary is None:
             return
         key = summary.key
@@ -527,8 +532,10 @@ class ResponsesApp(App[None]):
             if isinstance(result.error, PreviousResponseNotFound) and plan.anchor:
                 self.forest_view.refresh_label((self.server, plan.anchor))
             self.notify(message, severity="error", title="Send failed", timeout=10, markup=False)
-            if not created and not keep_text and not self.composer.text.strip():
-                self.composer.set_text(text)  # nothing was created: the text stays yours
+            nothing_kept = not created or result.summary is None
+            if nothing_kept and not keep_text and not self.composer.text.strip():
+                # Nothing was created, or nothing could be recorded: the text stays yours.
+                self.composer.set_text(text)
         else:
             await self.transcript.end_live()
         if key is not None:
