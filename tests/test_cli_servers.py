@@ -80,3 +80,12 @@ def test_send_prints_an_answer_that_came_as_plain_json(capsys):
     out = capsys.readouterr().out
     assert "answered" in out and "plainly" in out
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_send_says_it_replays_and_a_failure_prints_no_stray_line(capsys):
+    assert run("send", "keep this to myself", "--no-store") == 0
+    rid = capsys.readouterr().err.split()[0]
+    assert run("send", "and now?", "--reply-to", rid) == 0
+    assert f"replaying 1 turn as input: the server cannot continue {rid}" in capsys.readouterr().err
+    assert run("--model", "m", "--base-url", "http://127.0.0.1:9/v1", "send", "hi") == 1
+    assert capsys.readouterr().out == ""

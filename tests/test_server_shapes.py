@@ -550,3 +550,20 @@ async def test_sync_trims_whole_history_input_items_using_the_parent_in_the_same
     assert report.new == ["resp_1", "resp_2"]
     assert index.load_body(server, "resp_2")["input"] == [said("and now?")]
     assert index.load_body(server, "resp_1")["input"] == [said("hello")]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda: httpx.Response(404, json={"detail": "Not Found"}),  # Llama Stack without /v1
+        lambda: sse({"detail": "Not Found"}),  # a proxy wrapping its upstream's 404 in a stream
+    ],
+)
+async def test_a_create_answered_with_a_bare_not_found_suggests_the_other_base_url(index, answer):
+    async with client_for(lambda r: answer(), "http://srv.test") as client:
+        server = server_of(client)
+        plan = plan_turn(index, server, text="hi", parent=None, default_model="m")
+        result = await send_turn(client, index, plan, server=server, profile="t")
+    assert isinstance(result.error, EndpointNotSupported)
+    assert "try the base URL ending in /v1" in str(result.error)
+    assert len(index) == 0

@@ -187,7 +187,9 @@ async def test_llama_missing_parent_in_a_stream_marks_it_missing_and_offers_a_re
         plan, result = await say(index, client, LLAMA, 38, parent=FORK)
     assert isinstance(result.error, PreviousResponseNotFound)
     assert f"Response '{FORK}' not found" in str(result.error)
-    assert "Send again: the path will be replayed" in failure_message(plan, result.error)
+    said = failure_message(plan, result.error)
+    assert "Send again: the path will be replayed" in said
+    assert f"Response '{FORK}' not found" in said  # in the server's words
     assert index.get(LS, FORK).status == Status.MISSING
     assert len(index) == 1  # nothing was created, nothing recorded
     again = plan_turn(index, LS, text="reply after delete", parent=FORK, default_model="m")
@@ -298,23 +300,39 @@ async def test_llama_sync_retrieves_what_the_paged_list_skipped(index):
 # ------------------------------------------------------------------ 8. delete is honest
 
 
-async def test_ors_delete_without_a_route_fails_and_keeps_everything(index):
-    ids = [
-        "resp_189671dbcbc14eda8d8e3e3a4aed5aff",
-        "resp_64caab01e0d94a4ca7e957d61d097472",
-        "resp_7c5fb586737e480f81a4d04a120483cb",
-    ]
-    for n, rid in zip((3, 1, 2), ids, strict=True):
+ORS_IDS = [
+    "resp_189671dbcbc14eda8d8e3e3a4aed5aff",
+    "resp_64caab01e0d94a4ca7e957d61d097472",
+    "resp_7c5fb586737e480f81a4d04a120483cb",
+]
+
+
+def add_ors_responses(index, **override):
+    for n, rid in zip((3, 1, 2), ORS_IDS, strict=True):
         assert response_of(ORS, n)["id"] == rid
-        index.add_response(response_of(ORS, n), server=OS_, profile="wire")
+        index.add_response({**response_of(ORS, n), **override}, server=OS_, profile="wire")
+
+
+async def test_ors_delete_without_a_route_fails_and_keeps_everything(index):
+    add_ors_responses(index, store=True)  # as if it had said it kept them
     server = WireServer(ORS, only=[24, 26, 27])
     async with wire_client(server) as client:
-        report = await delete_responses(client, index, server=OS_, ids=ids, concurrency=1)
+        report = await delete_responses(client, index, server=OS_, ids=ORS_IDS, concurrency=1)
     assert report.deleted == [] and report.already_gone == []
-    assert set(report.failed) == set(ids)
+    assert set(report.failed) == set(ORS_IDS)
     assert "cannot delete responses" in report.unsupported
     assert len(index) == 3
     assert len(server.answered) == 1  # learned from the first 404: no more requests
+
+
+async def test_ors_responses_it_never_stored_are_forgotten_without_asking(index):
+    add_ors_responses(index)  # every ORS response says store: false
+    server = WireServer(ORS, only=[])
+    async with wire_client(server) as client:
+        report = await delete_responses(client, index, server=OS_, ids=ORS_IDS, concurrency=1)
+    assert server.requests == []
+    assert report.not_stored == ORS_IDS and report.deleted == ORS_IDS and not report.failed
+    assert len(index) == 0
 
 
 async def test_llama_delete_404_that_names_the_response_is_already_gone(index):

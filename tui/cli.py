@@ -581,7 +581,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
         where = "in the local index only" if args.local_only else f"on {describe(profile, server)}"
         question = (
             f"Delete {len(ids)} response{'s' if len(ids) != 1 else ''} {where}"
-            + ("" if args.local_only else " permanently, and forget them locally")
+            + (
+                ""
+                if args.local_only
+                else f" permanently, and forget {'it' if len(ids) == 1 else 'them'} locally"
+            )
             + "?"
         )
         if not args.yes and not _confirm(question):
@@ -598,7 +602,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if report.unsupported and not report.deleted:
         raise CliError(f"{report.unsupported}; nothing was deleted and the index is unchanged")
     gone = len(report.deleted)
-    note = f" ({len(report.already_gone)} were already gone)" if report.already_gone else ""
+    notes = []
+    if report.already_gone:
+        n = len(report.already_gone)
+        notes.append(f"{n} {'was' if n == 1 else 'were'} already gone")
+    if report.not_stored:
+        n = len(report.not_stored)
+        notes.append(f"{n} never stored on the server, forgotten locally")
+    note = f" ({'; '.join(notes)})" if notes else ""
     verb = "forgot" if args.local_only else "deleted"
     _say(f"{verb} {gone} of {len(ids)}{note}")
     if report.tombstoned:
@@ -861,11 +872,20 @@ def cmd_send(args: argparse.Namespace) -> int:
                     client, index, plan, server=server, profile=profile.name, on_event=show
                 )
 
+        if plan.replayed:
+            turns = f"{plan.replayed} turn{'s' if plan.replayed != 1 else ''}"
+            _say(
+                f"replaying {turns} as input: the server cannot continue {plan.parent}",
+                file=sys.stderr,
+            )
         result = asyncio.run(run())
+        answer = ""
         if not streamed and result.response:
             # The server answered the streamed request with plain JSON: no deltas came.
-            sys.stdout.write(sanitize(items.response_text(result.response), multiline=True))
-        print()
+            answer = sanitize(items.response_text(result.response), multiline=True)
+            sys.stdout.write(answer)
+        if streamed or answer:
+            print()
         if result.summary is not None:
             tools_note = ", ".join(result.summary.tool_labels) or "none"
             _say(

@@ -200,11 +200,13 @@ class ResponsesClient:
     ) -> ApiError:
         """The error to raise for a failed call: EndpointNotSupported when a 404/405 says the
         route does not exist, else the error itself."""
-        if (
-            error.status in (404, 405)
-            and not isinstance(error, PreviousResponseNotFound)
-            and not_found_kind(error.status, error.detail, target_id) == "route"
-        ):
+        if error.status not in (404, 405) or isinstance(error, PreviousResponseNotFound):
+            return error
+        kind = not_found_kind(error.status, error.detail, target_id)
+        # A bare "Not Found" to a create names no response and no model: no such route
+        # (Llama Stack's base URL without /v1 answers that).
+        bare = endpoint == "create" and (error.detail or "").strip().lower() in ("not found", "")
+        if kind == "route" or bare:
             return self._unsupported(endpoint, error.detail or "")
         return error
 
@@ -569,7 +571,10 @@ class ResponsesClient:
                     f"create: the previous response cannot be continued ({message})",
                     code=event.code,
                     status=404,
+                    detail=message,
                 )
+            if acc.response_id is None and message.strip().lower() in ("not found", "not found."):
+                raise self._unsupported("create", message)  # a wrapped route 404 (a proxy)
             code = f" [{event.code}]" if event.code else ""
             partial = acc.partial("error")
             partial["status"] = "failed"

@@ -1,5 +1,7 @@
 """Delete responses on the server and in the index, with bounded concurrency.
 
+A response made with `store: false` is not asked of the server (it never kept it: a proxy
+such as open-responses-server would only answer an unclear 404) and is forgotten locally.
 A 404 counts as already gone only when the server says the response is not found; a server
 without a delete route (open-responses-server) fails every delete with one reason, and nothing
 leaves the index. A response whose delete failed stays in the index, untouched,
@@ -33,6 +35,8 @@ class DeleteReport:
     # still exist hang from it (removing it would cut their branch off the tree).
     tombstoned: list[str] = field(default_factory=list)
     unsupported: str | None = None  # "this server cannot delete responses", when it cannot
+    # Made with `store: false`: the server never kept them, so nothing is asked of it.
+    not_stored: list[str] = field(default_factory=list)
 
 
 def subtree_ids(index: Index, server: str, response_id: str) -> list[str]:
@@ -60,6 +64,14 @@ async def delete_responses(
     else:
         if client is None:
             raise ValueError("a client is needed to delete on the server")
+        held = []
+        for rid in targets:
+            node = index.get(server, rid)
+            if node is not None and node.status == Status.NOT_STORED:
+                report.not_stored.append(rid)
+                report.deleted.append(rid)
+            else:
+                held.append(rid)
 
         async def one(rid: str) -> None:
             try:
@@ -74,7 +86,7 @@ async def delete_responses(
             except ApiError as error:
                 report.failed[rid] = str(error)
 
-        await each_bounded(targets, one, concurrency=concurrency, progress=progress)
+        await each_bounded(held, one, concurrency=concurrency, progress=progress)
         report.deleted = in_order(report.deleted, targets)
         report.already_gone = in_order(report.already_gone, targets)
     forest = index.forest(server)

@@ -1170,7 +1170,8 @@ class ResponsesApp(App[None]):
         verb = "Forgot" if local_only else "Deleted"
         message = f"{verb} {len(report.deleted)} of {len(ids)}"
         if report.already_gone:
-            message += f" ({len(report.already_gone)} were already gone)"
+            gone = len(report.already_gone)
+            message += f" ({gone} {'was' if gone == 1 else 'were'} already gone)"
         if report.tombstoned:
             message += f"; {len(report.tombstoned)} kept, marked deleted (later turns remain)"
         if report.failed:
