@@ -724,7 +724,7 @@ def cmd_tools_list(args: argparse.Namespace) -> int:
 def _tool_from_args(args: argparse.Namespace) -> dict:
     import json
 
-    from tui.tools import approval_value, parse_tool_json, split_list
+    from tui.tools import approval_value, bounded_json, parse_tool_json, split_list
 
     if args.tool_json is not None:
         tool, error = parse_tool_json(args.tool_json)
@@ -748,9 +748,11 @@ def _tool_from_args(args: argparse.Namespace) -> dict:
             tool["require_approval"] = approval_value("per tool", split_list(approval))
         return tool
     try:
-        parameters = json.loads(args.parameters)
+        parameters = bounded_json(args.parameters)
     except json.JSONDecodeError as error:
         raise CliError(f"tools add: parameters: invalid JSON ({error.msg})", EXIT_USAGE) from None
+    except ValueError as error:
+        raise CliError(f"tools add: parameters: {error}", EXIT_USAGE) from None
     tool = {"type": "function", "name": args.function, "parameters": parameters}
     if args.description:
         tool["description"] = args.description

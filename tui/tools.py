@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.api import jsonlimits
 from tui.text import one_line
 
 KINDS = ("mcp", "sse", "function", "raw")
@@ -274,12 +275,23 @@ def validate_preset(name: str, tool: Any, taken: Iterable[str] = ()) -> Validati
 def parse_tool_json(text: str) -> tuple[dict[str, Any] | None, str | None]:
     """(tool, None) or (None, a message that says where the JSON is wrong)."""
     try:
-        value = json.loads(text)
+        value = bounded_json(text)
     except json.JSONDecodeError as error:
         return None, f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+    except ValueError as error:
+        return None, str(error)
     if not isinstance(value, dict):
         return None, "a tool must be a JSON object"
     return value, None
+
+
+def bounded_json(text: str) -> Any:
+    """JSON a user typed (a tool, a schema): ValueError when it nests deeper than any tool
+    needs (`jsonlimits.MAX_DEPTH`), instead of a RecursionError later."""
+    value = jsonlimits.loads(text, "the JSON")
+    if jsonlimits.depth(value) > jsonlimits.MAX_DEPTH:
+        raise ValueError(f"the JSON nests more than {jsonlimits.MAX_DEPTH} levels deep")
+    return value
 
 
 # ------------------------------------------------------------------ form <-> tool

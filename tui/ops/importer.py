@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.api import jsonlimits
 from tui.api.client import ResponsesClient
 from tui.api.errors import EndpointNotSupported, NotFoundError, ProtocolError
 from tui.api.items import response_text, safe_id
@@ -245,6 +246,8 @@ def validate_export(document: object) -> tuple[int, str, list[dict[str, Any]]]:
     expected_scope = "tree" if version == 2 else "path"
     if scope is not None and scope != expected_scope:
         raise ValueError(f"export version {version} has scope {scope!r}, not {expected_scope!r}")
+    if jsonlimits.depth(document) > jsonlimits.MAX_DEPTH:
+        raise ValueError(f"the export nests more than {jsonlimits.MAX_DEPTH} levels deep")
     server = _clean_text(document.get("server"), "the export's server")
     entries = document.get("responses")
     if not isinstance(entries, list):

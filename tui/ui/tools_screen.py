@@ -32,6 +32,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
+from tui.api import jsonlimits
 from tui.store.index import Index
 from tui.text import one_line, sanitize
 from tui.tools import (
@@ -39,6 +40,7 @@ from tui.tools import (
     Preset,
     Validation,
     approval_value,
+    bounded_json,
     describe_tool,
     parse_header_lines,
     parse_tool_json,
@@ -406,9 +408,11 @@ def short_description(tool: dict[str, Any]) -> str:
 
 def _json_or_error(text: str) -> tuple[Any, str | None]:
     try:
-        return json.loads(text), None
+        return bounded_json(text), None
     except json.JSONDecodeError as error:
         return None, f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+    except ValueError as error:
+        return None, str(error)
 
 
 # ------------------------------------------------------------------ the presets screen
@@ -700,7 +704,7 @@ def _call_text(title: str, rows: list[tuple[str, Any]], arguments: Any) -> Text:
 def _pretty(arguments: Any) -> str:
     if isinstance(arguments, str):
         try:
-            return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
-        except ValueError:
+            return json.dumps(jsonlimits.loads(arguments), indent=2, ensure_ascii=False)
+        except (ValueError, RecursionError):  # RecursionError: deep but parseable, in dumps
             return arguments
     return json.dumps(arguments, indent=2, ensure_ascii=False)
