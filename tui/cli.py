@@ -10,13 +10,14 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import __version__
-from tui.api.errors import ApiError, NotFoundError
+from tui.api.errors import ApiError, NotFoundError, redact
 from tui.api.profiles import (
     BUILTIN_PROFILES,
     Profile,
@@ -243,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+    except Exception as error:  # a bug: one redacted line, never a traceback with values
+        return _fail(f"unexpected {type(error).__name__}: {error}")
 
 
 def _say(*values: object, file=None, end: str = "\n", flush: bool = False) -> None:
@@ -254,6 +257,9 @@ def _say(*values: object, file=None, end: str = "\n", flush: bool = False) -> No
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    # Last line of defence: no value of a key-like variable, whatever the message quotes.
+    secrets = [v for k, v in os.environ.items() if re.search(r"(?i)key|token|secret|pass", k)]
+    message = redact(message, secrets)
     first_line = message.strip().splitlines()[0] if message.strip() else "failed"
     _say(f"responses-tui: error: {first_line}", file=sys.stderr)
     return code
@@ -281,7 +287,7 @@ def run_app(args: argparse.Namespace) -> int:
             backend = offline_backend(delta_delay=0.02)
         app = ResponsesApp(index, profile, backend=backend)
         app.run()
-    return EXIT_OK
+    return app.return_code or EXIT_OK  # 1 when the app stopped on an unexpected error
 
 
 # ---------------------------------------------------------------- shared helpers

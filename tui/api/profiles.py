@@ -17,6 +17,23 @@ from tui.api.errors import MissingApiKey
 LOCAL_BASE_URL = "http://offline.invalid/v1"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"}
+# What an HTTP header value may hold (visible ASCII, space, tab): anything else (non-ASCII,
+# CR/LF, NUL) cannot be sent, or would split the header.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+class UnsendableValue(MissingApiKey):
+    """A key or header value holds a character that cannot go in an HTTP header: nothing was
+    sent. The message names the variable, never the value."""
+
+
+def _sendable(value: str, where: str) -> str:
+    if not _HEADER_VALUE.fullmatch(value):
+        raise UnsendableValue(
+            f"{where} holds a character that cannot be sent in an HTTP header "
+            "(non-ASCII, a line break or another control character): check its value"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,7 @@ class Profile:
                 f"the {self.name} profile needs an API key: set {self.api_key_env} "
                 f"(or choose another profile with --profile; `local` needs none)"
             )
-        return key
+        return _sendable(key, f"the API key in ${self.api_key_env}")
 
     def resolved_headers(self, env: Mapping[str, str]) -> dict[str, str]:
         """Extra headers with `${VAR}` references filled in from the environment."""
@@ -55,10 +72,15 @@ class Profile:
                     f"header {name!r} of the {self.name} profile needs ${missing[0]}, "
                     "which is not set"
                 )
-            out[name] = _ENV_REF.sub(lambda m: env[m.group(1)], value)
+            for var in _ENV_REF.findall(value):
+                _sendable(env[var], f"${var} (header {name!r} of the {self.name} profile)")
+            out[name] = _sendable(
+                _ENV_REF.sub(lambda m: env[m.group(1)], value),
+                f"header {name!r} of the {self.name} profile",
+            )
         for name, var in self.optional_env_headers.items():
             if env.get(var):
-                out[name] = env[var]
+                out[name] = _sendable(env[var], f"${var} (header {name!r})")
         return out
 
     def secrets(self, env: Mapping[str, str]) -> list[str]:

@@ -10,16 +10,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
+from textual._context import active_message_pump
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Footer, Header, Input, Tree
-from textual.worker import get_current_worker
+from textual.worker import WorkerFailed, get_current_worker
 
 from tui.api import items
 from tui.api.client import ResponsesClient
-from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound
+from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound, redact
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.api.profiles import BUILTIN_PROFILES, Profile, profile_from_dict
 from tui.gcpause import FREEZE_ABOVE, freeze_long_lived, freeze_once, tune_for_interaction
@@ -48,7 +50,7 @@ from tui.search import SearchIndex
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
 from tui.text import one_line
-from tui.tools import Preset, tool_label
+from tui.tools import Preset, env_refs, tool_label
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.forest_view import ForestView
@@ -168,6 +170,9 @@ class ResponsesApp(App[None]):
         self.transcript = Transcript(id="transcript")
         self.composer = Composer(id="composer")
         self.filter_input = Input(placeholder="filter: text, id, model", id="filter")
+        self.unexpected_errors: list[BaseException] = []  # reported and survived
+        self._guarded = False  # the app's handlers are guarded once it has mounted
+        self._crash_lines: list[str] = []
 
     # ------------------------------------------------------------ layout
 
@@ -1187,3 +1192,90 @@ class ResponsesApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
+
+    # ------------------------------------------------------------ unexpected errors
+    #
+    # An exception no one planned for (a full disk mid-send, a recursion limit, a bug) in a
+    # worker or in a handler of the app ends here: one redacted line on screen, and the app goes
+    # on. What still stops the app (a widget's own handler failed, so its message loop is gone;
+    # a failure while starting) prints one redacted line, never Textual's traceback with local
+    # variables (they hold the key and the resolved tool headers), and exits with status 1.
+
+    async def _dispatch_message(self, message: Message) -> None:
+        if not self._guarded:  # starting: a failure here is a crash
+            await super()._dispatch_message(message)
+            self._guarded = isinstance(message, events.Mount)
+            return
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            if not self._running or self._exit:
+                raise
+            self._report_unexpected(error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's last stop for an exception: from a worker, or from a handler or timer
+        run by the app's own message loop (which goes on), it is reported; else a crash."""
+        survivable = isinstance(error, WorkerFailed) or active_message_pump.get(None) is self
+        if survivable and self._guarded and self._running and not self._exit:
+            try:
+                self._report_unexpected(error)
+                return
+            except Exception:
+                pass
+        self._return_code = 1
+        if self._exception is None:  # what `run_test` raises again, for the tests
+            self._exception = error
+            self._exception_event.set()
+        self._crash_lines.append(
+            f"responses-tui: error: {self._describe_unexpected(error)} (the app stopped)"
+        )
+        self._close_messages_no_wait()
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report is a traceback with local variables: never that."""
+        self._handle_exception(RuntimeError("the app stopped on an unexpected error"))
+
+    def _print_error_renderables(self) -> None:
+        for line in self._crash_lines:
+            self.error_console.print(Text(line), soft_wrap=True)  # one line, however long
+        self._crash_lines.clear()
+        super()._print_error_renderables()
+
+    def _report_unexpected(self, error: BaseException) -> None:
+        if isinstance(error, WorkerFailed):
+            error = error.error
+        self.unexpected_errors.append(error)
+        self.notify(
+            self._describe_unexpected(error),
+            title="Unexpected error",
+            severity="error",
+            timeout=12,
+            markup=False,
+        )
+
+    def _describe_unexpected(self, error: BaseException) -> str:
+        """`Type: message` on one line, every secret we know of taken out before it is cut."""
+        if isinstance(error, WorkerFailed):
+            error = error.error
+        try:
+            said = str(error)
+        except Exception:
+            said = ""
+        said = redact(said, self._known_secrets())
+        name = type(error).__name__
+        return one_line(f"{name}: {said}" if said.strip() else name, 300)
+
+    def _known_secrets(self) -> list[str]:
+        """The client's (key, header values, tool secrets sent so far), every profile's, and
+        the values of the variables the tool presets reference."""
+        found: list[str] = []
+        try:
+            found += self.client.secrets()
+            for profile in self._all_profiles().values():
+                found += profile.secrets(self.env)
+            for doc in self.index.presets():
+                found += [self.env[var] for var in env_refs(doc) if self.env.get(var)]
+        except Exception:
+            pass
+        return found
