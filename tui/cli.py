@@ -30,6 +30,7 @@ from tui.store.lock import IndexInUse
 from tui.text import json_inert, one_line, sanitize
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
 
 
 class CliError(Exception):
@@ -230,9 +231,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     try:
-        if func is None:
-            return run_app(args)
-        return func(args)
+        code = run_app(args) if func is None else func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not as a warning at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as a tool killed by SIGPIPE does.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        return EXIT_PIPE
     except CliError as error:
         return _fail(str(error), error.code)
     except IndexInUse as error:
@@ -646,6 +656,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tui.local.http import serve
     from tui.ops.connect import offline_backend
 
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"bad port {args.port}: use 1 to 65535 (0 picks a free one)", EXIT_USAGE)
     backend = offline_backend(args.data, delta_delay=args.delta_delay)
     stop = threading.Event()
 
@@ -687,14 +699,20 @@ def cmd_profiles_list(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles_add(args: argparse.Namespace) -> int:
-    from tui.api.profiles import profile_to_dict
+    from tui.api.profiles import profile_to_dict, validate_profile_name, validate_variable_name
 
-    if args.name in BUILTIN_PROFILES:
-        raise CliError(f"{args.name!r} is a built-in profile; choose another name", EXIT_USAGE)
+    try:
+        name = validate_profile_name(args.name)
+        base_url = validate_base_url(args.profile_base_url)
+        key_env = validate_variable_name(args.profile_key_env)
+    except ValueError as error:
+        raise CliError(f"profiles add: {error}", EXIT_USAGE) from None
+    if name in BUILTIN_PROFILES:
+        raise CliError(f"{name!r} is a built-in profile; choose another name", EXIT_USAGE)
     profile = Profile(
-        name=args.name,
-        base_url=validate_base_url(args.profile_base_url),
-        api_key_env=args.profile_key_env,
+        name=name,
+        base_url=base_url,
+        api_key_env=key_env,
         headers=dict(parse_header(h) for h in args.profile_headers),
         default_model=args.profile_model,
     )

@@ -156,7 +156,21 @@ class ResponsesClient:
 
     def _network_error(self, what: str, error: Exception) -> NetworkError:
         """Say what went wrong in the user's terms: could not connect, too slow, or cut."""
-        if isinstance(error, httpx.ConnectTimeout):
+        import ssl
+
+        tls: BaseException | None = error  # httpx error <- httpcore error <- ssl error
+        for _ in range(8):
+            if tls is None or isinstance(tls, ssl.SSLError):
+                break
+            tls = tls.__cause__ or tls.__context__
+        if isinstance(tls, ssl.SSLError):
+            if isinstance(tls, ssl.SSLCertVerificationError):
+                said = "".join(c for c in str(tls.verify_message or "") if c.isprintable())
+                why = "certificate verify failed" + (f": {said[:120]}" if said else "")
+            else:
+                why = str(tls.reason or type(tls).__name__).replace("_", " ").lower()
+            text = f"{what}: TLS handshake with {self.host} failed ({why})"
+        elif isinstance(error, httpx.ConnectTimeout):
             text = f"{what}: cannot reach {self.host} (timed out while connecting)"
         elif isinstance(error, httpx.ConnectError):
             text = f"{what}: cannot reach {self.host} (connection refused or host unreachable)"

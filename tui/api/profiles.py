@@ -20,6 +20,8 @@ _SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "proxy-authorization
 # What an HTTP header value may hold (visible ASCII, space, tab): anything else (non-ASCII,
 # CR/LF, NUL) cannot be sent, or would split the header.
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+# Control and format characters (C0, DEL, C1, bidi and zero-width marks): never in a name or URL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 class UnsendableValue(MissingApiKey):
@@ -133,9 +135,32 @@ def resolve_profile(
     raise ValueError(f"unknown profile {name!r} (known: {known})")
 
 
+def validate_profile_name(name: str) -> str:
+    """The name without surrounding blanks; ValueError when it is empty or holds a control
+    character (a name is printed in lists, titles and messages)."""
+    text = (name or "").strip()
+    if not text:
+        raise ValueError("a profile needs a name")
+    if _CONTROL.search(text):
+        raise ValueError(f"bad profile name {text!r}: control characters are not allowed")
+    return text
+
+
+def validate_variable_name(name: str | None) -> str | None:
+    """An environment variable's name (letters, digits, _; not starting with a digit)."""
+    if name is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"bad variable name {name!r}: use letters, digits and _ (e.g. LAB_KEY)")
+    return name
+
+
 def validate_base_url(url: str) -> str:
     """The URL without a trailing slash; ValueError with the reason when it is not usable."""
     text = (url or "").strip()
+    if _CONTROL.search(text):
+        # urlsplit would silently drop tabs and line breaks, and keep the rest in the host.
+        raise ValueError(f"bad base URL {text!r}: control characters are not allowed")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"bad base URL {text!r}: it must start with http:// or https://")

@@ -6,6 +6,8 @@ Standard library only. Streams go out with chunked transfer encoding, so any HTT
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -13,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from tui.local.server import OfflineBackend
+from tui.text import one_line
 
 MAX_BODY = 32 * 1024 * 1024
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def make_handler(backend: OfflineBackend) -> type[BaseHTTPRequestHandler]:
@@ -23,9 +27,8 @@ def make_handler(backend: OfflineBackend) -> type[BaseHTTPRequestHandler]:
         server_version = "responses-tui-offline"
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self.send_error(413)
+            length = self._length()
+            if length is None:
                 return
             body = self.rfile.read(length) if length else b""
             url = urlsplit(self.path)
@@ -56,6 +59,46 @@ def make_handler(backend: OfflineBackend) -> type[BaseHTTPRequestHandler]:
                 close = getattr(answer.body, "close", None)
                 if close is not None:
                     close()
+
+        def _length(self) -> int | None:
+            """The request body's length, or None after refusing the request: a length that
+            is not digits (`-1` would read until the client hangs up), over MAX_BODY, or a
+            chunked body (not read here). The connection is closed after a refusal: where the
+            body ends is unknown."""
+            if self.headers.get("Transfer-Encoding") is not None:
+                self._refuse(411, "send the body with a Content-Length, not chunked")
+                return None
+            values = self.headers.get_all("Content-Length") or []
+            if not values:
+                return 0
+            text = values[0].strip()
+            if any(v.strip() != text for v in values) or not _DIGITS.fullmatch(text):
+                self._refuse(400, f"invalid Content-Length ({one_line(text, 40) or 'empty'})")
+                return None
+            if len(text) > 12 or int(text) > MAX_BODY:
+                megabytes = MAX_BODY // (1024 * 1024)
+                self._refuse(413, f"the request body is larger than {megabytes} MB")
+                return None
+            return int(text)
+
+        def _refuse(self, status: int, message: str) -> None:
+            body = json.dumps(
+                {
+                    "error": {
+                        "message": message,
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    }
+                }
+            ).encode()
+            self.close_connection = True
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
 
         do_GET = do_POST = do_DELETE = _serve
 

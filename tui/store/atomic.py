@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -17,24 +18,41 @@ from tinydb.storages import Storage
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Atomically replace `path` with `data`, mode 0600."""
+    """Atomically replace `path` with `data`, mode 0600.
+
+    The temp file is created next to the target (so the rename stays on one file system) under
+    a random name with O_EXCL and O_NOFOLLOW: whatever someone planted at a temp name (a symlink
+    to a file of theirs or ours) is never followed nor written. It never outlives a failure.
+    """
     path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, temp = _create_temp(path)
     try:
-        os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
+        try:
+            os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
     except BaseException:
-        os.close(fd)
         temp.unlink(missing_ok=True)
         raise
-    os.close(fd)
-    os.replace(temp, path)
     _fsync_dir(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        # `.<name>.<random>.tmp`: the shape `remove_stale_temp_files` cleans up after a crash.
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name next to {path}")
 
 
 def _fsync_dir(directory: Path) -> None:

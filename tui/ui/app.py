@@ -687,7 +687,9 @@ class ResponsesApp(App[None]):
     @work(group="history", exclusive=True)
     async def _import_worker(self, ids: list[str]) -> None:
         busy = ProgressScreen(
-            f"Importing {len(ids)} response{'s' if len(ids) != 1 else ''}…", status=True
+            f"Importing {len(ids)} response{'s' if len(ids) != 1 else ''}…",
+            status=True,
+            group="history",
         )
         await self.push_screen(busy)
         lines, last = [], None
@@ -708,6 +710,9 @@ class ResponsesApp(App[None]):
             except NotFoundError:
                 lines.append(f"{rid}: not found on the server")
                 continue
+            except asyncio.CancelledError:  # esc: show what was imported before it
+                self._after_history_change(last)
+                raise
             except ApiError as error:
                 lines.append(f"{rid}: {error}")
                 continue
@@ -733,7 +738,7 @@ class ResponsesApp(App[None]):
 
     @work(group="history", exclusive=True)
     async def _sync_worker(self) -> None:
-        busy = ProgressScreen(f"Syncing with {self.profile.name}…", status=True)
+        busy = ProgressScreen(f"Syncing with {self.profile.name}…", status=True, group="history")
         await self.push_screen(busy)
 
         def progress(done: int, total: int | None) -> None:
@@ -751,6 +756,9 @@ class ResponsesApp(App[None]):
             busy.dismiss()
             self.notify(str(error), title="Sync failed", severity="error", timeout=10, markup=False)
             return
+        except asyncio.CancelledError:  # esc: show what the sync did before it
+            self._after_history_change()
+            raise
         busy.dismiss()
         self._after_history_change()
         if report.listed:
@@ -1141,21 +1149,25 @@ class ResponsesApp(App[None]):
         parent = forest.parent(anchor)
         progress: ProgressScreen | None = None
         if len(ids) > 1:
-            progress = ProgressScreen(f"Deleting {len(ids)} responses…", len(ids))
+            progress = ProgressScreen(f"Deleting {len(ids)} responses…", len(ids), group="delete")
             await self.push_screen(progress)
 
         def advance(done: int, _total: int) -> None:
             if progress is not None:
                 progress.advance(done)
 
-        report = await delete_responses(
-            None if local_only else self.client,
-            self.index,
-            server=self.server,
-            ids=ids,
-            local_only=local_only,
-            progress=advance,
-        )
+        try:
+            report = await delete_responses(
+                None if local_only else self.client,
+                self.index,
+                server=self.server,
+                ids=ids,
+                local_only=local_only,
+                progress=advance,
+            )
+        except asyncio.CancelledError:  # esc: show the index as the deleter left it
+            self._after_history_change(anchor if self.index.get(*anchor) else parent)
+            raise
         if progress is not None:
             progress.dismiss()
         for rid in ids:

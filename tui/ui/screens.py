@@ -87,13 +87,26 @@ class DeleteScreen(ModalScreen[str | None]):
 
 class ProgressScreen(ModalScreen[None]):
     """Progress of a long operation (delete, import, sync); closed by the app when the work
-    ends. With `status`, a line under the bar says what is happening (`report`)."""
+    ends. With `status`, a line under the bar says what is happening (`report`).
 
-    def __init__(self, title: str, total: int | None = None, *, status: bool = False) -> None:
+    With `group`, esc cancels the app's workers of that group (the operation) and closes the
+    dialog with a note that it was cancelled: a stuck server can always be left."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        total: int | None = None,
+        *,
+        status: bool = False,
+        group: str | None = None,
+    ) -> None:
         super().__init__(classes="modal -status" if status else "modal")
         self.title_text = title
         self.total = total
         self.status = status
+        self.group = group
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -101,6 +114,16 @@ class ProgressScreen(ModalScreen[None]):
             yield ProgressBar(total=self.total, show_eta=False, id="progress")
             if self.status:
                 yield Static("", id="progress-status")
+            if self.group is not None:
+                yield Static(Text("esc cancels", style="dim"), id="progress-cancel")
+
+    def action_cancel(self) -> None:
+        if self.group is None or self.app.screen is not self:
+            return
+        self.app.workers.cancel_group(self.app, self.group)
+        self.dismiss()
+        what = self.title_text.rstrip("…. ")
+        self.app.notify(f"{what}: cancelled", title="Cancelled", severity="warning", markup=False)
 
     def advance(self, done: int) -> None:
         self.query_one(ProgressBar).update(progress=done)
