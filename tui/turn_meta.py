@@ -175,7 +175,7 @@ def _annotations(response: Any) -> list[dict[str, Any]]:
     if not isinstance(response, dict):
         return []
     found = []
-    for item in response.get("output") or []:
+    for item in items.output_items(response):
         if items.item_type(item) != "message" or not isinstance(item.get("content"), list):
             continue
         for part in item["content"]:

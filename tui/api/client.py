@@ -43,10 +43,16 @@ from tui.api.events import ErrorEvent, ResponseEvent, StreamEvent, parse_event
 from tui.api.items import safe_id
 from tui.api.jsonlimits import TooDeep, loads_clipped
 from tui.api.profiles import Profile
-from tui.api.sse import SSEDecoder
+from tui.api.sse import MAX_EVENT_CHARS, SSEDecoder, SSEEventTooLarge
 from tui.text import one_line
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
+# httpx's read timeout is per read: a body drip-fed a byte at a time never trips it. One whole
+# exchange (headers and body; a stream's headers) has this deadline on top, in seconds.
+DEFAULT_DEADLINE = 120.0
+# Bodies are read incrementally after decompression and refused past this (a gzip bomb).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_ERROR_BODY_BYTES = 1024 * 1024  # an error body is only read for its message: cut there
 Sleep = Callable[[float], Awaitable[None]]
 
 # Every pager is bounded: pages, and wall-clock seconds for the whole walk.
@@ -101,6 +107,9 @@ class ResponsesClient:
         max_retry_after: float = 30.0,
         backoff: float = 0.5,
         sleep: Sleep | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_event_bytes: int = MAX_EVENT_CHARS,
     ) -> None:
         import os
 
@@ -125,6 +134,9 @@ class ResponsesClient:
         self.max_retry_after = max_retry_after
         self.backoff = backoff
         self._sleep: Sleep = sleep or _default_sleep
+        self.deadline = deadline
+        self.max_body_bytes = max_body_bytes
+        self.max_event_bytes = max_event_bytes
         self._clock: Callable[[], float] = time.monotonic
         # What this server has been seen to have (True) or lack (False); unknown until used.
         self.capabilities: dict[str, bool] = {}
@@ -245,7 +257,7 @@ class ResponsesClient:
         while True:
             request = self._http.build_request(method, path, json=json_body, params=params)
             try:
-                response = await self._http.send(request, stream=stream)
+                response, content = await self._exchange(request, what, stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if attempt < self.max_retries:
                     await self._sleep(self._backoff(attempt))
@@ -260,8 +272,6 @@ class ResponsesClient:
                 raise self._network_error(what, error) from None
             if response.status_code < 400:
                 return response
-            content = await response.aread()
-            await response.aclose()
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             status = response.status_code
             retryable = status == 429 or (status >= 500 and idempotent)
@@ -279,6 +289,63 @@ class ResponsesClient:
                 retry_after=retry_after,
                 sent_previous_id=sent_previous,
             )
+
+    async def _exchange(
+        self, request: httpx.Request, what: str, *, stream: bool
+    ) -> tuple[httpx.Response, bytes]:
+        """One attempt within `self.deadline`: the response and its body, read and capped (for
+        `stream`, only an error's body is read: a 2xx comes back open, body unread). An
+        attempt past the deadline is a NetworkError, not retried (the deadline is the answer)."""
+        response: httpx.Response | None = None
+        try:
+            async with asyncio.timeout(self.deadline):
+                response = await self._http.send(request, stream=True)
+                if response.status_code >= 400:
+                    content = await self._read_body(response, what, MAX_ERROR_BODY_BYTES, cut=True)
+                    await response.aclose()
+                    return response, content
+                if stream:
+                    return response, b""
+                content = await self._read_body(response, what, self.max_body_bytes)
+                await response.aclose()
+                return response, content
+        except TimeoutError:
+            if response is not None:
+                await response.aclose()
+            raise self._network_error(what, httpx.TimeoutException("deadline")) from None
+        except BaseException:
+            if response is not None:
+                await response.aclose()
+            raise
+
+    async def _read_body(
+        self, response: httpx.Response, what: str, limit: int, *, cut: bool = False
+    ) -> bytes:
+        """The decoded body, read chunk by chunk (httpx decompresses each as it comes), never
+        more than `limit` bytes: past it, ProtocolError, or with `cut` the first `limit`
+        bytes. The body is kept on the response, so `.content`, `.text` and `.json()` work."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                if not cut:
+                    raise ProtocolError(f"{what}: the server sent more than {_megabytes(limit)}")
+                chunks.append(chunk[: len(chunk) - (size - limit)])
+                break
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        response._content = body  # what `aread()` keeps: the body, read once
+        return body
+
+    async def _read_in_time(self, response: httpx.Response, what: str) -> bytes:
+        """`_read_body` of an open 2xx response within the deadline (a stream request that the
+        server answered with plain JSON)."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await self._read_body(response, what, self.max_body_bytes)
+        except TimeoutError:
+            raise self._network_error(what, httpx.TimeoutException("deadline")) from None
 
     def _json(self, response: httpx.Response, what: str) -> Any:
         """The body as JSON, nested at most `jsonlimits.MAX_DEPTH` deep (deeper parts cut)."""
@@ -510,14 +577,14 @@ class ResponsesClient:
             content_type = response.headers.get("content-type", "")
             if "text/event-stream" not in content_type:
                 # The server ignored `stream` and answered the whole response as JSON.
-                await response.aread()
+                await self._read_in_time(response, "create")
                 final = self._response_dict(response, "create")
                 event = parse_event({"type": f"response.{_terminal_for(final)}", "response": final})
                 acc.feed(event)
                 yield event
                 self._raise_if_failed(event, acc)
                 return
-            decoder = SSEDecoder()
+            decoder = SSEDecoder(self.max_event_bytes)
             chunks = response.aiter_bytes()
             deadline = self._clock() + MAX_STREAM_SECONDS
             while True:
@@ -529,9 +596,18 @@ class ResponsesClient:
                     )
                 try:
                     chunk = await chunks.__anext__()
+                    messages = decoder.feed(chunk)
+                    done = False
                 except StopAsyncIteration:
                     messages = decoder.flush()
                     done = True
+                except SSEEventTooLarge as error:
+                    raise StreamInterrupted(
+                        f"the stream from {self.host} sent an event larger than "
+                        f"{_megabytes(error.limit)}, more than responses-tui reads; the partial "
+                        "answer is kept, marked incomplete",
+                        partial=acc.partial(),
+                    ) from None
                 except httpx.TransportError as error:
                     kind = (
                         "timed out"
@@ -543,9 +619,6 @@ class ResponsesClient:
                         f"({kind}); the partial answer is kept, marked incomplete",
                         partial=acc.partial(),
                     ) from None
-                else:
-                    messages = decoder.feed(chunk)
-                    done = False
                 for message in messages:
                     if message.data.strip() == "[DONE]":
                         done = True
@@ -624,6 +697,11 @@ class ResponsesClient:
                     await result
         assert acc.final is not None
         return acc.final
+
+
+def _megabytes(size: int) -> str:
+    mb = size / (1024 * 1024)
+    return f"{mb:g} MB" if mb >= 1 else f"{size:,} bytes"
 
 
 def _json_kind(data: Any) -> str:

@@ -60,6 +60,28 @@ def normalize_input(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+def output_items(response: Any) -> list[Any]:
+    """The `output` list of a response; [] when the response or its `output` is not what
+    the API says (a number, a string, a dict)."""
+    output = response.get("output") if isinstance(response, dict) else None
+    return output if isinstance(output, list) else []
+
+
+def parts(value: Any) -> list[Any]:
+    """A list field of an item (`content`, `summary`, `tools`), [] when it is not a list."""
+    return value if isinstance(value, list) else []
+
+
+def text_field(value: Any, default: str = "") -> str:
+    """A field that should be a string (a name, a label, a status): itself when it is a
+    non-empty string, numbers as digits, anything else `default`."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return default
+
+
 def content_text(content: Any) -> str:
     """The text of a message's `content` (a string or a list of parts)."""
     if isinstance(content, str):
@@ -85,7 +107,7 @@ def input_text(input_items: Any, role: str | None = "user") -> str:
     for item in normalize_input(input_items):
         if item_type(item) != "message":
             if item_type(item) == "function_call_output":
-                chunks.append(f"[function output] {item.get('output', '')}")
+                chunks.append(f"[function output] {as_text(item.get('output'))}")
             elif item_type(item) == "mcp_approval_response":
                 chunks.append("[approved]" if item.get("approve") else "[denied]")
             continue
@@ -114,7 +136,7 @@ def response_text(response: Any, *, strip_think: bool = True) -> str:
     if not isinstance(response, dict):
         return ""
     chunks = []
-    for item in response.get("output") or []:
+    for item in output_items(response):
         if item_type(item) == "message" and item.get("role", "assistant") == "assistant":
             chunks.append(content_text(item.get("content")))
     text = "\n\n".join(c for c in chunks if c)
@@ -128,7 +150,7 @@ def reasoning_text(response: Any) -> str:
     if not isinstance(response, dict):
         return ""
     chunks = []
-    for item in response.get("output") or []:
+    for item in output_items(response):
         if item_type(item) == "reasoning":
             for key in ("summary", "content"):
                 chunks.append(content_text(item.get(key)))
@@ -136,33 +158,38 @@ def reasoning_text(response: Any) -> str:
     return "\n\n".join(c for c in chunks if c)
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """Any JSON value as text: strings as they are, None as "", the rest as JSON."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     try:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    except (TypeError, ValueError):
-        return str(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            return str(value)
+        except (ValueError, RecursionError):  # nested past any sense
+            return "…"
 
 
 def normalize_mcp_call(item: dict[str, Any]) -> dict[str, Any]:
     """One shape for both MCP call forms: OpenAI's flat `server_label/name/arguments` string
     and Fireworks' nested `mcp: {name, arguments}` with arguments as a dict."""
     nested = item.get("mcp") if isinstance(item.get("mcp"), dict) else {}
-    name = item.get("name") or nested.get("name") or ""
+    name = text_field(item.get("name")) or text_field(nested.get("name"))
     arguments = item.get("arguments")
     if arguments in (None, ""):
         arguments = nested.get("arguments")
+    label = text_field(item.get("server_label")) or text_field(nested.get("server_label"))
     return {
-        "id": item.get("id") or item.get("call_id") or "",
-        "server_label": item.get("server_label") or nested.get("server_label") or "",
-        "name": str(name),
-        "arguments": _as_text(arguments),
-        "output": _as_text(item.get("output")) if item.get("output") is not None else None,
-        "error": _as_text(item.get("error")) if item.get("error") else None,
-        "status": item.get("status") or "",
+        "id": text_field(item.get("id")) or text_field(item.get("call_id")),
+        "server_label": label,
+        "name": name,
+        "arguments": as_text(arguments),
+        "output": as_text(item.get("output")) if item.get("output") is not None else None,
+        "error": as_text(item.get("error")) if item.get("error") else None,
+        "status": text_field(item.get("status")),
     }
 
 
@@ -171,13 +198,24 @@ def tool_names(tools: Any) -> list[str]:
     label, function name, the server's host for a label-less MCP tool, else its type)."""
     from tui.tools import tool_label
 
-    return [tool_label(tool) for tool in tools or [] if isinstance(tool, dict)]
+    labels = []
+    for tool in tool_list(tools):
+        try:
+            labels.append(tool_label(tool))
+        except (RecursionError, ValueError, TypeError):  # a label nested past any sense
+            labels.append("tool")
+    return labels
+
+
+def tool_list(tools: Any) -> list[dict[str, Any]]:
+    """The tool objects of a `tools` list (not a list, or entries that are not objects: none)."""
+    return [tool for tool in tools if isinstance(tool, dict)] if isinstance(tools, list) else []
 
 
 def uses_tools(response: Any) -> bool:
     if not isinstance(response, dict):
         return False
-    if response.get("tools"):
+    if tool_list(response.get("tools")):
         return True
     tool_items = {"mcp_call", "mcp_list_tools", "function_call", "tool_output"}
-    return any(item_type(i) in tool_items for i in response.get("output") or [])
+    return any(item_type(i) in tool_items for i in output_items(response))

@@ -20,6 +20,7 @@ from typing import Any
 
 from tui.api import items
 from tui.store.index import Index
+from tui.store.records import clean_time
 from tui.text import sanitize
 from tui.turn_meta import meta_line, source_lines, status_note
 
@@ -184,7 +185,7 @@ def _id(rid: object) -> str:
 
 def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None = None) -> list[str]:
     summary = record["summary"]
-    response = record["response"] or {}
+    response = record["response"] if isinstance(record["response"], dict) else {}
     when = _timestamp(summary.created_at)
     marks = _status_marks(summary)
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
@@ -193,14 +194,14 @@ def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None =
     if meta:
         out += [_md_text(meta), ""]
     if response.get("instructions"):
-        out += ["**Instructions**", "", _block(str(response["instructions"])), ""]
+        out += ["**Instructions**", "", _block(items.as_text(response["instructions"])), ""]
     out += ["**User**", ""]
     if record["input"] is None:
         out += ["_input not recorded (the server cannot return it)_", ""]
     else:
         text = items.input_text(record["input"])
         out += [_block(text) if text.strip() else "_(no text input)_", ""]
-    out += _output_markdown(response.get("output") or [])
+    out += _output_markdown(items.output_items(response))
     cited = source_lines(response)  # numbered as in the transcript
     if cited:
         out += ["**Sources**", "", *(f"- {_md_text(line)}" for line in cited), ""]
@@ -227,9 +228,9 @@ def _output_markdown(output: list) -> list[str]:
         kind = items.item_type(item)
         if kind == "message":
             text = "".join(
-                str(part.get("text", ""))
-                for part in item.get("content") or []
-                if isinstance(part, dict)
+                part["text"]
+                for part in items.parts(item.get("content"))
+                if isinstance(part, dict) and isinstance(part.get("text"), str)
             )
             reasoning, answer = items.split_think(text)
             if reasoning.strip():
@@ -237,9 +238,9 @@ def _output_markdown(output: list) -> list[str]:
             out += ["**Assistant**", "", _block(answer) if answer.strip() else "_(empty)_", ""]
         elif kind == "reasoning":
             summary = " ".join(
-                str(part.get("text", ""))
-                for part in (item.get("summary") or []) + (item.get("content") or [])
-                if isinstance(part, dict)
+                part["text"]
+                for part in items.parts(item.get("summary")) + items.parts(item.get("content"))
+                if isinstance(part, dict) and isinstance(part.get("text"), str)
             )
             if summary.strip():
                 out += _details("Reasoning", summary)
@@ -255,14 +256,19 @@ def _output_markdown(output: list) -> list[str]:
                 out.append(f"> output: {_inline(str(call['output']))}")
             out.append("")
         elif kind == "function_call":
-            name, args = item.get("name") or "function", item.get("arguments") or ""
-            out += [f"> function call `{sanitize(str(name))}`({sanitize(str(args))})", ""]
+            name = items.text_field(item.get("name"), "function")
+            args = items.as_text(item.get("arguments"))
+            out += [f"> function call `{sanitize(name)}`({sanitize(args)})", ""]
         elif kind == "mcp_list_tools":
-            tools = [t.get("name", "?") for t in item.get("tools") or [] if isinstance(t, dict)]
-            label = sanitize(str(item.get("server_label") or "mcp"))
+            tools = [
+                items.text_field(t.get("name"), "?")
+                for t in items.parts(item.get("tools"))
+                if isinstance(t, dict)
+            ]
+            label = sanitize(items.text_field(item.get("server_label"), "mcp"))
             out += [f"> listed {len(tools)} tools from `{label}`: {sanitize(', '.join(tools))}", ""]
         elif kind == "tool_output":
-            out += [f"> tool output: {_inline(str(item.get('output', '')))}", ""]
+            out += [f"> tool output: {_inline(items.as_text(item.get('output')))}", ""]
         else:
             out += [f"> [{sanitize(kind)}]", ""]
     return out
@@ -281,10 +287,14 @@ def _inline(text: str, limit: int = 500) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _timestamp(created_at: float | None) -> str:
-    if not created_at:
+def _timestamp(created_at: object) -> str:
+    seconds = clean_time(created_at)
+    if not seconds:
         return "unknown time"
-    return datetime.fromtimestamp(created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (ValueError, OverflowError, OSError):  # a platform whose time_t ends sooner
+        return "unknown time"
 
 
 def _status_marks(summary: Any) -> str:

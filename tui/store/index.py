@@ -10,8 +10,14 @@ Layout (one directory, files 0600, directory 0700):
 Why shards: TinyDB rewrites its whole file on every write, so one file of 10,000 responses
 costs ~85 ms per append. Here an append rewrites one small summary shard and one body shard,
 and opening reads only the summaries. Bodies are loaded on demand through a small LRU.
-Every write is atomic (see `atomic.py`); an unreadable file is moved aside with a warning,
-and a summary shard is rebuilt from its body shard when that one is intact.
+
+Every write is atomic (see `atomic.py`); an unreadable file (invalid JSON, nested too deeply,
+not shaped like an index file) is moved aside with a warning, and a summary shard is rebuilt
+from its body shard when that one is intact: a body records its response's status and flag,
+so a tombstone stays deleted. The order of writes keeps a crash harmless: a new response's
+body goes first and its summary second (a body left alone by a crash is removed at the next
+open), a removal takes the bodies first and the summaries second (so no body is left that a
+rebuild could bring back).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from tinydb import Query, TinyDB
 
 from tui.forest import Forest, NodeRef
 from tui.gcpause import gc_paused
-from tui.store.atomic import AtomicJSONStorage, remove_stale_temp_files
+from tui.store.atomic import AtomicJSONStorage, move_aside, remove_stale_temp_files
 from tui.store.lock import IndexLock
 from tui.store.records import NodeSummary, Status, summarize
 
@@ -50,6 +56,7 @@ class Index:
         self._nodes: dict[Key, NodeSummary] = {}
         self._doc_ids: dict[Key, int] = {}
         self._shard_counts: dict[int, int] = {}
+        self._unreadable: set[int] = set()  # shards holding summaries that could not be read
         self._forests: dict[str, Forest] = {}
         self._open = False
 
@@ -68,17 +75,16 @@ class Index:
         try:
             remove_stale_temp_files(self.directory)
             self._shards_dir.mkdir(exist_ok=True, mode=0o700)
-            self._catalog = TinyDB(
-                self.directory / "catalog.json", storage=AtomicJSONStorage, warnings=self.warnings
-            )
+            self._catalog = self._open_db(self.directory / "catalog.json")
+            if not _numbered(self._catalog):
+                self._catalog.storage.release()
+                self._set_aside(self.directory / "catalog.json", "not an index file")
+                self._catalog = self._open_db(self.directory / "catalog.json")
             meta = self._catalog.table("meta")
             if not meta.all():
                 meta.insert({"schema": SCHEMA_VERSION})
             with gc_paused(lambda: len(self._nodes)):
-                for path in sorted(self._shards_dir.glob("*.nodes.json")):
-                    number = path.name.split(".", 1)[0]
-                    if number.isdigit():
-                        self._load_shard(int(number))
+                self._load_shards()
             self._open = True
         except BaseException:
             self._lock.release()
@@ -88,51 +94,172 @@ class Index:
     def _shards_dir(self) -> Path:
         return self.directory / "shards"
 
-    def _load_shard(self, number: int) -> None:
+    def _open_db(self, path: Path) -> TinyDB:
+        """A TinyDB on `path`. An unreadable file is moved aside with a warning and a fresh
+        one started (`AtomicJSONStorage` does that for invalid JSON and foreign shapes; JSON
+        nested too deeply to parse is caught here)."""
+        try:
+            return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
+        except RecursionError:
+            self._set_aside(path, "nested too deeply")
+            return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
+
+    def _set_aside(self, path: Path, reason: str) -> None:
+        moved = move_aside(path)
+        self.warnings.append(
+            f"{path.name} was unreadable ({reason}); it was moved aside to {moved.name} and a "
+            "fresh one started"
+        )
+
+    def _load_shards(self) -> None:
+        """Load every summary shard, then rebuild the unreadable ones from their bodies (once
+        all readable ones are in, so a response indexed elsewhere is not brought back a
+        second time), then undo what a crash left half-written."""
+        numbers = _numbers(self._shards_dir.glob("*.nodes.json"))
+        bodies_only = _numbers(self._shards_dir.glob("*.bodies.json")) - numbers
+        rebuild = {number for number in sorted(numbers) if not self._load_shard(number)}
+        # A summary shard moved aside earlier whose rebuild was never written (a crash): now.
+        rebuild |= {
+            n for n in bodies_only if any(self._shards_dir.glob(f"{n:06d}.nodes.json.corrupt-*"))
+        }
+        for number in sorted(rebuild, reverse=True):  # the newest copy of a response wins
+            self._rebuild_shard_from_bodies(number)
+        self._drop_unfinished_writes(numbers - rebuild, bodies_only - rebuild)
+
+    def _load_shard(self, number: int) -> bool:
+        """Read one summary shard into memory; False when its file was unreadable and moved
+        aside (the caller rebuilds it from its bodies)."""
         warnings_before = len(self.warnings)
-        db = TinyDB(self._node_path(number), storage=AtomicJSONStorage, warnings=self.warnings)
+        path = self._node_path(number)
+        db = self._open_db(path)
         self._node_shards[number] = db
-        table = db.table("nodes")
+        self._shard_counts[number] = 0
         if len(self.warnings) > warnings_before:
-            self._rebuild_shard_from_bodies(number, table)
-        count = 0
+            return False
         # The raw documents, not table.all(): TinyDB would copy each into a Document first,
         # which at 100,000 responses costs as much as reading the files.
         raw = (db.storage.read() or {}).get("nodes") or {}
+        try:
+            self._shard_counts[number] = self._read_summaries(number, raw)
+        except ValueError:  # a document number TinyDB cannot read ("²"): not our file
+            db.storage.release()
+            self._set_aside(path, "not an index file")
+            self._node_shards[number] = self._open_db(path)
+            return False
+        db.storage.release()  # the summaries are all the index keeps in memory
+        return True
+
+    def _read_summaries(self, number: int, raw: dict[str, Any]) -> int:
+        """Put the summaries of one shard's raw documents in memory; returns how many. Raises
+        ValueError, with nothing put in memory, when a document number is not a number."""
+        local: dict[Key, tuple[NodeSummary, int]] = {}
+        skipped = 0
         for doc_id, doc in raw.items():
+            doc_number = int(doc_id)  # ValueError: the file is not ours
             try:
                 summary = NodeSummary.from_doc(doc)
             except (TypeError, ValueError, AttributeError):
+                skipped += 1  # unreadable: left in the file, not shown
                 continue
             summary.shard = number
-            key = summary.key
+            local[summary.key] = (summary, doc_number)
+        if skipped:
+            self._unreadable.add(number)
+        # A response recorded twice (an index written by an older version, after a crash and
+        # a rebuild): the later copy is kept and the stale one removed, so that removing the
+        # response cannot uncover it.
+        stale: dict[int, list[tuple[Key, int]]] = {}
+        if len(local) + skipped != len(raw):  # twice in this shard
+            kept = {doc_id for _, doc_id in local.values()}
+            for doc_id, doc in raw.items():
+                key = (doc.get("server"), doc.get("id"))
+                if int(doc_id) not in kept and type(key[1]) is str and key in local:
+                    stale.setdefault(number, []).append((key, int(doc_id)))
+        if not self._nodes.keys().isdisjoint(local):  # also in an earlier shard
+            for key in local:
+                earlier = self._nodes.get(key)
+                if earlier is not None:
+                    stale.setdefault(earlier.shard, []).append((key, self._doc_ids[key]))
+        for key, (summary, doc_id) in local.items():
             self._nodes[key] = summary
-            self._doc_ids[key] = int(doc_id)
-            count += 1
-        self._shard_counts[number] = count
-        db.storage.release()  # the summaries above are all the index keeps in memory
+            self._doc_ids[key] = doc_id
+        for other, pairs in stale.items():
+            if other != number:
+                self._shard_counts[other] = max(0, self._shard_counts[other] - len(pairs))
+            try:  # the bodies first, as in `remove_many`
+                if other != number:
+                    self._remove_bodies(other, {key for key, _ in pairs})
+                self._nodes_table(other).remove(doc_ids=[doc_id for _, doc_id in pairs])
+            except OSError:
+                pass  # a read-only index: tidied up when it can be written
+            self._node_shards[other].storage.release()
+        return len(local)
 
-    def _rebuild_shard_from_bodies(self, number: int, table: Any) -> None:
-        bodies = self._bodies(number).table("bodies").all()
+    def _rebuild_shard_from_bodies(self, number: int) -> None:
+        """New summaries for shard `number` from its bodies: the latest body of each response
+        that is not indexed elsewhere, with the status and flag the body records (a tombstone
+        stays deleted, a response missing on the server stays missing)."""
+        latest: dict[Key, dict[str, Any]] = {}
+        for body in self._bodies(number).table("bodies").all():
+            server, rid = body.get("server"), body.get("id")
+            if isinstance(body.get("response"), dict) and type(server) is str and type(rid) is str:
+                latest[(server, rid)] = body  # a later copy of the same response wins
         docs = []
-        for body in bodies:
-            response = body.get("response")
-            if not isinstance(response, dict):
-                continue
+        for key, body in latest.items():
+            if key in self._nodes or not key[1]:
+                continue  # indexed in another shard: that copy is the live one
+            request = body.get("request")
+            inputs = body.get("input")
+            profile = body.get("profile")
             summary = summarize(
-                response,
-                server=str(body.get("server")),
-                profile=str(body.get("profile") or ""),
-                input_items=body.get("input"),
-                request=body.get("request") if isinstance(body.get("request"), dict) else None,
+                {**body["response"], "id": key[1]},
+                server=key[0],
+                profile=profile if type(profile) is str else "",
+                input_items=inputs if isinstance(inputs, list) else None,
+                status=_recorded_status(body),
+                request=request if isinstance(request, dict) else None,
             )
-            summary.shard = number
+            summary.ancestor_missing = body.get("ancestor_missing") is True
             docs.append(summary.to_doc())
-        if docs:
-            table.insert_multiple(docs)
-            self.warnings.append(
-                f"rebuilt {len(docs)} response summaries of shard {number} from their bodies"
-            )
+        if not docs:
+            return
+        table = self._nodes_table(number)
+        table.insert_multiple(docs)
+        self.warnings.append(
+            f"rebuilt {len(docs)} response summaries of shard {number} from their bodies"
+        )
+        db = self._node_shards[number]
+        self._shard_counts[number] = self._read_summaries(
+            number, (db.storage.read() or {}).get("nodes") or {}
+        )
+        db.storage.release()
+
+    def _drop_unfinished_writes(self, loaded: set[int], bodies_only: set[int]) -> None:
+        """Remove the bodies a crash left without their summary, so that a re-import does not
+        record them twice and a rebuild cannot bring them back. A new response's body is
+        written just before its summary, into the last shard or a new one after it, so only
+        those can hold such bodies. (A shard with summaries that could not be read is left
+        alone: their bodies are the only way to get them back.)"""
+        last = max(loaded, default=-1)
+        candidates = sorted(n for n in bodies_only if n > last)
+        if last >= 0 and last not in self._unreadable:
+            candidates.insert(0, last)
+        for number in candidates:
+            table = self._bodies(number).table("bodies")
+            ids = self._body_ids[number]
+            stale = []
+            for doc in table.all():
+                key = (str(doc.get("server")), str(doc.get("id")))
+                summary = self._nodes.get(key)
+                if summary is None or summary.shard != number or ids.get(key) != doc.doc_id:
+                    stale.append(doc.doc_id)
+            if stale:
+                try:
+                    table.remove(doc_ids=stale)
+                except OSError:
+                    continue  # a read-only index: tidied up when it can be written
+                gone = set(stale)
+                self._body_ids[number] = {k: d for k, d in ids.items() if d not in gone}
 
     def close(self) -> None:
         if not self._open:
@@ -163,11 +290,18 @@ class Index:
         if db is not None:
             self._body_shards.move_to_end(number)
             return db
-        db = TinyDB(self._body_path(number), storage=AtomicJSONStorage, warnings=self.warnings)
+        path = self._body_path(number)
+        db = self._open_db(path)
+        try:
+            docs = db.table("bodies").all()
+        except ValueError:  # a document number TinyDB cannot read ("²"): not our file
+            db.storage.release()
+            self._set_aside(path, "not an index file")
+            db = self._open_db(path)
+            docs = []
         self._body_shards[number] = db
         self._body_ids[number] = {
-            (str(doc.get("server")), str(doc.get("id"))): doc.doc_id
-            for doc in db.table("bodies").all()
+            (str(doc.get("server")), str(doc.get("id"))): doc.doc_id for doc in docs
         }
         while len(self._body_shards) > BODY_CACHE_SHARDS:
             old_number, old = self._body_shards.popitem(last=False)
@@ -185,6 +319,21 @@ class Index:
         else:
             ids[key] = table.insert(body)
 
+    def _remove_bodies(self, number: int, keys: set[Key]) -> None:
+        """Remove every body of these responses from shard `number` (one write; none when
+        there is nothing to remove), a second copy left by a crash included."""
+        table = self._bodies(number).table("bodies")
+        ids = self._body_ids[number]
+        doomed = [
+            doc.doc_id
+            for doc in table.all()
+            if (str(doc.get("server")), str(doc.get("id"))) in keys
+        ]
+        if doomed:
+            table.remove(doc_ids=doomed)
+        for key in keys:
+            ids.pop(key, None)
+
     def _shard_for_new(self) -> int:
         if self._shard_counts:
             last = max(self._shard_counts)
@@ -196,7 +345,7 @@ class Index:
     def _nodes_table(self, number: int):
         db = self._node_shards.get(number)
         if db is None:
-            db = TinyDB(self._node_path(number), storage=AtomicJSONStorage, warnings=self.warnings)
+            db = self._open_db(self._node_path(number))
             self._node_shards[number] = db
             self._shard_counts.setdefault(number, 0)
         return db.table("nodes")
@@ -239,10 +388,10 @@ class Index:
             status=status,
             request=request,
         )
-        body = _body_doc(server, rid, profile, response, input_items, request)
         if existing is None:
             number = self._shard_for_new()
             summary.shard = number
+            body = _body_doc(server, rid, profile, response, input_items, request, summary)
             # Replaces a body a crash may have left without its summary.
             self._write_body(number, key, body)
             doc_id = self._nodes_table(number).insert(summary.to_doc())
@@ -253,6 +402,7 @@ class Index:
             summary.ancestor_missing = existing.ancestor_missing and summary.parent is not None
             if status is None and existing.status in (Status.DELETED, Status.MISSING):
                 summary.status = existing.status
+            body = _body_doc(server, rid, profile, response, input_items, request, summary)
             self._write_body(existing.shard, key, body)
             self._nodes_table(existing.shard).update(summary.to_doc(), doc_ids=[self._doc_ids[key]])
         self._nodes[key] = summary
@@ -267,36 +417,64 @@ class Index:
         profile: str,
     ) -> int:
         """Insert many new responses at once (imports, sync, benchmarks): one write per shard
-        instead of one per response. Responses already indexed go through `add_response`."""
+        instead of one per response. Responses already indexed go through `add_response`.
+
+        Idempotent after a crash: a body a crashed run left without its summary is replaced,
+        not added a second time. If a write fails, the responses of the shards not written
+        are not in memory either (the same call can be made again)."""
         added = 0
-        batch: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
-        for response, input_items in records:
-            rid = response.get("id")
-            if not isinstance(rid, str) or not rid:
-                raise ValueError("a response without an id cannot be indexed")
-            if (server, rid) in self._nodes:
-                self.add_response(response, server=server, profile=profile, input_items=input_items)
-                continue
-            number = self._shard_for_new()
-            summary = summarize(response, server=server, profile=profile, input_items=input_items)
-            summary.shard = number
-            self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
-            self._nodes_table(number)  # make sure the shard exists for counting
-            self._nodes[summary.key] = summary
-            nodes, bodies = batch.setdefault(number, ([], []))
-            nodes.append(summary)
-            bodies.append(_body_doc(server, rid, profile, response, input_items, None))
-            added += 1
-        for number, (nodes, bodies) in batch.items():
-            body_ids = self._bodies(number).table("bodies").insert_multiple(bodies)
-            for body, body_id in zip(bodies, body_ids, strict=True):
-                self._body_ids[number][(server, body["id"])] = body_id
-            doc_ids = self._nodes_table(number).insert_multiple(n.to_doc() for n in nodes)
-            for summary, doc_id in zip(nodes, doc_ids, strict=True):
-                self._doc_ids[summary.key] = doc_id
-        if added:
-            self._forests.pop(server, None)  # rebuilt on next use
+        batch: dict[int, dict[Key, tuple[NodeSummary, dict[str, Any]]]] = {}
+        new: dict[Key, int] = {}  # responses new to the index -> their shard
+        written: set[int] = set()
+        try:
+            for response, input_items in records:
+                rid = response.get("id")
+                if not isinstance(rid, str) or not rid:
+                    raise ValueError("a response without an id cannot be indexed")
+                key = (server, rid)
+                number = new.get(key)  # twice in one call: the later copy wins
+                if number is None:
+                    if key in self._nodes:
+                        self.add_response(
+                            response, server=server, profile=profile, input_items=input_items
+                        )
+                        continue
+                    number = self._shard_for_new()
+                    self._nodes_table(number)  # make sure the shard exists for counting
+                    self._shard_counts[number] += 1
+                    new[key] = number
+                summary = summarize(
+                    response, server=server, profile=profile, input_items=input_items
+                )
+                summary.shard = number
+                body = _body_doc(server, rid, profile, response, input_items, None, summary)
+                batch.setdefault(number, {})[key] = (summary, body)
+            for number, entries in batch.items():
+                self._write_new(number, entries)
+                written.add(number)
+                added += len(entries)
+        finally:
+            for number, entries in batch.items():
+                if number not in written:  # not on disk: not counted either
+                    self._shard_counts[number] -= len(entries)
+            if added:
+                self._forests.pop(server, None)  # rebuilt on next use
         return added
+
+    def _write_new(self, number: int, entries: dict[Key, tuple[NodeSummary, dict]]) -> None:
+        """Bodies, then summaries, of responses new to the index, into shard `number`."""
+        table = self._bodies(number).table("bodies")
+        ids = self._body_ids[number]
+        if not ids.keys().isdisjoint(entries):  # left by a crash without their summaries
+            self._remove_bodies(number, set(ids.keys() & entries.keys()))
+        body_ids = table.insert_multiple(body for _, body in entries.values())
+        for key, body_id in zip(entries, body_ids, strict=True):
+            ids[key] = body_id
+        summaries = [summary for summary, _ in entries.values()]
+        doc_ids = self._nodes_table(number).insert_multiple(s.to_doc() for s in summaries)
+        for summary, doc_id in zip(summaries, doc_ids, strict=True):
+            self._doc_ids[summary.key] = doc_id
+            self._nodes[summary.key] = summary
 
     def get(self, server: str, response_id: str) -> NodeSummary | None:
         return self._nodes.get((server, response_id))
@@ -334,22 +512,33 @@ class Index:
         return len(self._nodes)
 
     def load_body(self, server: str, response_id: str) -> dict[str, Any]:
-        """{"response": ..., "input": list | None, "request": dict | None} for one response."""
+        """{"response": dict, "input": list | None, "request": dict | None} for one response
+        (values of another type in a damaged file count as absent)."""
         summary = self._nodes.get((server, response_id))
         if summary is None:
             raise KeyError(f"{response_id} is not in the index")
-        table = self._bodies(summary.shard).table("bodies")
-        doc_id = self._body_ids[summary.shard].get((server, response_id))
-        doc = table.get(doc_id=doc_id) if doc_id is not None else None
+        doc = self._body_doc_of(summary)
         if doc is None:
             return {"response": {"id": response_id}, "input": None, "request": None}
+        response, inputs, request = doc.get("response"), doc.get("input"), doc.get("request")
         return {
-            "response": doc.get("response") or {},
-            "input": doc.get("input"),
-            "request": doc.get("request"),
+            "response": response if isinstance(response, dict) else {},
+            "input": inputs if isinstance(inputs, list) else None,
+            "request": request if isinstance(request, dict) else None,
         }
 
+    def _body_doc_of(self, summary: NodeSummary) -> Any:
+        table = self._bodies(summary.shard).table("bodies")
+        doc_id = self._body_ids[summary.shard].get(summary.key)
+        return table.get(doc_id=doc_id) if doc_id is not None else None
+
     def _update_summary(self, summary: NodeSummary) -> None:
+        """Write a changed status or flag: into the body first (what a rebuild reads), then
+        into the summary."""
+        doc = self._body_doc_of(summary)
+        recorded = {"status": str(summary.status), "ancestor_missing": summary.ancestor_missing}
+        if doc is not None and any(doc.get(k) != v for k, v in recorded.items()):
+            self._bodies(summary.shard).table("bodies").update(recorded, doc_ids=[doc.doc_id])
         self._nodes_table(summary.shard).update(
             summary.to_doc(), doc_ids=[self._doc_ids[summary.key]]
         )
@@ -387,17 +576,14 @@ class Index:
             by_shard.setdefault(summary.shard, []).append(key)
             removed.append(key)
         for number, keys in by_shard.items():
+            # The bodies first: a crash before the summaries go leaves a response listed
+            # without its body (remove it again), never a body a rebuild would bring back.
+            self._remove_bodies(number, set(keys))
             self._nodes_table(number).remove(doc_ids=[self._doc_ids[key] for key in keys])
             for key in keys:  # the summaries go once their shard no longer has them
                 del self._nodes[key]
                 del self._doc_ids[key]
             self._shard_counts[number] = max(0, self._shard_counts[number] - len(keys))
-            bodies = self._bodies(number).table("bodies")
-            ids = self._body_ids[number]
-            body_ids = [ids.pop(key) for key in keys if key in ids]
-            present = [doc_id for doc_id in body_ids if bodies.contains(doc_id=doc_id)]
-            if present:
-                bodies.remove(doc_ids=present)
         forest = self._forests.get(server)
         if forest is not None:
             for key in removed:
@@ -483,8 +669,10 @@ def _body_doc(
     response: dict[str, Any],
     input_items: list[dict[str, Any]] | None,
     request: dict[str, Any] | None,
+    summary: NodeSummary,
 ) -> dict[str, Any]:
-    """One body document: what a summary shard can be rebuilt from after a crash."""
+    """One body document: what a summary shard can be rebuilt from after a crash, with the
+    status and flag that the response itself cannot tell (deleted, missing, ...)."""
     return {
         "server": server,
         "id": rid,
@@ -492,4 +680,37 @@ def _body_doc(
         "response": response,
         "input": input_items,
         "request": request,
+        "status": str(summary.status),
+        "ancestor_missing": summary.ancestor_missing,
     }
+
+
+_STATUSES = {str(s): s for s in Status}
+
+
+def _recorded_status(body: dict[str, Any]) -> Status | None:
+    """The status a body records; for a body written before bodies recorded it, what its
+    request tells (sent with `store: false`: not stored); None: derive it from the response."""
+    status = body.get("status")
+    if type(status) is str and status in _STATUSES:
+        return _STATUSES[status]
+    request = body.get("request")
+    if isinstance(request, dict) and request.get("store") is False:
+        return Status.NOT_STORED
+    return None
+
+
+def _numbered(db: TinyDB) -> bool:
+    """Every document number in the file is one TinyDB can read ("²" passes `isdigit`)."""
+    data = db.storage.read() or {}
+    return all(isinstance(t, dict) and all(n.isascii() for n in t) for t in data.values())
+
+
+def _numbers(paths: Iterable[Path]) -> set[int]:
+    """The shard numbers of shard files (`000012.nodes.json` -> 12)."""
+    numbers = set()
+    for path in paths:
+        number = path.name.split(".", 1)[0]
+        if number.isascii() and number.isdigit():
+            numbers.add(int(number))
+    return numbers

@@ -55,29 +55,107 @@ class NodeSummary:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> NodeSummary:
-        """From a stored document (100,000 of these at start, hence no per-field checks):
-        required fields are checked, unknown keys ignored, bad status -> stored."""
+        """From a stored document (100,000 of these at start, hence few checks): required
+        fields are checked, unknown keys ignored, bad status -> stored. A document whose
+        values are not what `to_doc` writes (a hand-edited or damaged file: a time that is
+        NaN or a string, an id that is a list) goes through `_from_odd_doc`, which cleans
+        every field, so the readers and the forest only ever see sane values."""
         if not doc.keys() >= _REQUIRED:
             raise TypeError(f"summary without {sorted(_REQUIRED - doc.keys())[0]}")
         get = doc.get
-        server, model, profile = doc["server"], doc["model"], doc["profile"]
+        server, rid, parent = doc["server"], doc["id"], doc["parent"]
+        created, model, profile = doc["created_at"], doc["model"], doc["profile"]
+        said, answer = get("input_preview", ""), get("output_preview", "")
+        labels = get("tool_labels") or ()
+        if not (
+            type(created) is float
+            and 0.0 <= created <= MAX_TIME  # False for NaN
+            and type(server) is str
+            and type(rid) is str
+            and type(model) is str
+            and type(profile) is str
+            and (parent is None or type(parent) is str)
+            and type(said) is str
+            and type(answer) is str
+            and (not labels or type(labels) is list or type(labels) is tuple)
+        ):
+            return _from_odd_doc(doc)
+        if labels:
+            try:
+                "".join(labels)  # every label a string (in C: cheaper than a loop here)
+            except TypeError:
+                return _from_odd_doc(doc)
+        status = get("status")
         return cls(
             # The same few values in every summary: keep one copy of each.
-            intern(server) if type(server) is str else server,
-            doc["id"],
-            doc["parent"],
-            doc["created_at"],
-            intern(model) if type(model) is str else model,
-            intern(profile) if type(profile) is str else profile,
-            _STATUS.get(get("status"), Status.STORED),
-            get("input_preview", ""),
-            get("output_preview", ""),
-            get("input_recorded", False),
-            get("has_tools", False),
-            get("ancestor_missing", False),
-            tuple(get("tool_labels") or ()),
+            intern(server),
+            rid,
+            parent,
+            created,
+            intern(model),
+            intern(profile),
+            _STATUS.get(status, Status.STORED) if type(status) is str else Status.STORED,
+            said,
+            answer,
+            get("input_recorded", False) is True,
+            get("has_tools", False) is True,
+            get("ancestor_missing", False) is True,
+            tuple(labels),
             get("shard", 0),
         )
+
+
+def _from_odd_doc(doc: dict[str, Any]) -> NodeSummary:
+    """A summary from a document with values of the wrong type or out of range: ids and
+    names must be strings (an id that is not one cannot be a key: TypeError, the summary is
+    skipped), a parent that is not a string is no parent, anything else is cleaned."""
+    server, rid, parent = doc["server"], doc["id"], doc["parent"]
+    if type(server) is not str or type(rid) is not str or not rid:
+        raise TypeError("a summary whose server or id is not a string")
+    status = doc.get("status")
+    labels = doc.get("tool_labels")
+    return NodeSummary(
+        intern(server),
+        rid,
+        parent if type(parent) is str and parent else None,
+        clean_time(doc["created_at"]),
+        intern(_text(doc["model"], 120)),
+        intern(_text(doc["profile"], 200)),
+        _STATUS.get(status, Status.STORED) if type(status) is str else Status.STORED,
+        _text(doc.get("input_preview"), PREVIEW_CHARS),
+        _text(doc.get("output_preview"), PREVIEW_CHARS),
+        doc.get("input_recorded", False) is True,
+        doc.get("has_tools", False) is True,
+        doc.get("ancestor_missing", False) is True,
+        tuple(_text(t, 40) for t in labels if type(t) is str)
+        if isinstance(labels, list | tuple)
+        else (),
+        doc.get("shard", 0) if type(doc.get("shard", 0)) is int else 0,
+    )
+
+
+def _text(value: Any, width: int) -> str:
+    """A string field of a summary: strings as they are (cut to `width`), anything else ""."""
+    if type(value) is not str:
+        return ""
+    return value if len(value) <= width else one_line(value, width)
+
+
+# The latest time a response can have been made: the last second of year 9999 (UTC). Python's
+# datetime ends there; a server's or a file's created_at beyond it, below 0, NaN or infinite is
+# no time at all.
+MAX_TIME = 253_402_300_799.0
+
+
+def clean_time(value: Any) -> float:
+    """A `created_at` as seconds since the epoch, or 0.0 ("unknown time") when the value is
+    not a number (a string, a bool, null) or not a time (NaN, infinite, negative, after the
+    year 9999)."""
+    if type(value) is float:
+        return value if 0.0 <= value <= MAX_TIME else 0.0
+    if type(value) is int:  # not a bool; an int too large for a float is out of range anyway
+        return float(value) if 0 <= value <= MAX_TIME else 0.0
+    return 0.0
 
 
 STATUS_WORDS = {
@@ -124,12 +202,15 @@ def derive_status(response: dict[str, Any]) -> Status:
 def output_preview(response: dict[str, Any]) -> str:
     text = items.response_text(response)
     if not text.strip():
-        for item in response.get("output") or []:
+        for item in items.output_items(response):
             kind = items.item_type(item)
+            if kind not in ("mcp_approval_request", "function_call"):
+                continue
+            name = items.text_field(item.get("name"), "?")
             if kind == "mcp_approval_request":
-                return one_line(f"[approval requested: {item.get('name', '?')}]", PREVIEW_CHARS)
+                return one_line(f"[approval requested: {name}]", PREVIEW_CHARS)
             if kind == "function_call":
-                return one_line(f"[function call: {item.get('name', '?')}]", PREVIEW_CHARS)
+                return one_line(f"[function call: {name}]", PREVIEW_CHARS)
     return one_line(text, PREVIEW_CHARS)
 
 
@@ -154,15 +235,19 @@ def summarize(
     status: Status | None = None,
     request: dict[str, Any] | None = None,
 ) -> NodeSummary:
+    """The summary of one response. The server's (or the import file's) values are cleaned
+    here, at the boundary: a `created_at` that is no time becomes 0.0 ("unknown time"), a
+    `model` that is not a string is left out, `tools` and `output` of the wrong type count
+    as none. The body keeps the response exactly as it came."""
     parent = parent_of(response, request)
-    created = response.get("created_at")
     sent_tools = (request or {}).get("tools") if request else response.get("tools")
+    model = response.get("model")
     return NodeSummary(
         server=server,
         id=str(response.get("id")),
         parent=parent,
-        created_at=float(created) if isinstance(created, int | float) else 0.0,
-        model=one_line(response.get("model") or "", 120),
+        created_at=clean_time(response.get("created_at")),
+        model=one_line(model, 120) if isinstance(model, str) else "",
         profile=profile,
         status=status or derive_status(response),
         input_preview=one_line(items.input_text(input_items), PREVIEW_CHARS)
@@ -170,6 +255,6 @@ def summarize(
         else "",
         output_preview=output_preview(response),
         input_recorded=input_items is not None,
-        has_tools=items.uses_tools(response) or bool(sent_tools),
+        has_tools=items.uses_tools(response) or bool(items.tool_list(sent_tools)),
         tool_labels=tuple(one_line(t, 40) for t in items.tool_names(sent_tools)),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui.store.records import NodeSummary, Status
+from tui.store.records import NodeSummary, Status, clean_time
 from tui.text import one_line
 
 MARKERS = {
@@ -31,13 +31,17 @@ def short_id(response_id: str, keep: int = 8) -> str:
 
 def short_model(model: str, width: int = 18) -> str:
     """`accounts/fireworks/models/qwen3-235b-a22b` → `qwen3-235b-a22b` (at most `width`)."""
+    model = model if isinstance(model, str) else ""
     return one_line(model.rstrip("/").rsplit("/", 1)[-1], width)
 
 
 def relative_time(created_at: float, now: float) -> str:
+    """ "now", "5m", "3h", "2d", "4mo", "1y"; "?" for an unknown time (0, or a value an old
+    index may hold that is no time at all: NaN, infinite, a string)."""
+    created_at = clean_time(created_at)
     if not created_at:
         return "?"
-    seconds = max(0, int(now - created_at))
+    seconds = max(0, int(clean_time(now) - created_at))
     if seconds < 60:
         return "now"
     for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h")):

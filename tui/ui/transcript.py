@@ -85,6 +85,11 @@ def _sources_text(lines: list[str]) -> Text:
     return text
 
 
+def _response(body: dict[str, Any]) -> dict[str, Any]:
+    response = body.get("response")
+    return response if isinstance(response, dict) else {}
+
+
 def _note(summary: NodeSummary, response: dict[str, Any]) -> StatusNote | None:
     return status_note(response, recorded=str(summary.status))
 
@@ -112,7 +117,7 @@ class Turn(Vertical):
         self.orphan = orphan
 
     def compose(self) -> ComposeResult:
-        summary, response = self.summary, self.body.get("response") or {}
+        summary, response = self.summary, _response(self.body)
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append("● " if self.current else "  ", style="bold")
         when = relative_time(summary.created_at, self.now)
@@ -148,7 +153,9 @@ class Turn(Vertical):
             yield Static(Text(note.text, style=NOTE_STYLES[note.level]), classes="note status")
 
     def _output(self, response: dict[str, Any]) -> ComposeResult:
-        for item in response.get("output") or []:
+        for item in items.output_items(response):
+            if not isinstance(item, dict):
+                continue  # not an item: nothing to show
             kind = items.item_type(item)
             if kind == "message":
                 text = items.content_text(item.get("content"))
@@ -177,7 +184,14 @@ class Turn(Vertical):
             ):
                 yield _tool_entry(kind, item)
             else:
-                yield _collapsed(f"[{one_line(kind, 30)}]", json.dumps(item, indent=1)[:4000])
+                yield _collapsed(f"[{one_line(kind, 30)}]", _json(item)[:4000])
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, indent=1, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):  # nested past any sense
+        return items.as_text(value)
 
 
 def _collapsed(title: str, body: str) -> Collapsible:
@@ -187,6 +201,7 @@ def _collapsed(title: str, body: str) -> Collapsible:
 
 
 def _tool_entry(kind: str, item: dict[str, Any]) -> Collapsible:
+    field = items.text_field
     if kind == "mcp_call":
         call = items.normalize_mcp_call(item)
         name = ".".join(p for p in (call["server_label"], call["name"]) if p) or "mcp"
@@ -196,18 +211,21 @@ def _tool_entry(kind: str, item: dict[str, Any]) -> Collapsible:
         detail = f"arguments: {call['arguments']}\n"
         detail += f"error: {call['error']}" if call["error"] else f"output: {call['output'] or ''}"
     elif kind == "function_call":
-        title = f"ƒ {item.get('name', 'function')}({one_line(item.get('arguments') or '', 40)})"
-        detail = f"call_id: {item.get('call_id', '')}\narguments: {item.get('arguments', '')}"
+        arguments = items.as_text(item.get("arguments"))
+        title = f"ƒ {field(item.get('name'), 'function')}({one_line(arguments, 40)})"
+        detail = f"call_id: {field(item.get('call_id'))}\narguments: {arguments}"
     elif kind == "mcp_list_tools":
-        names = [str(t.get("name")) for t in item.get("tools") or [] if isinstance(t, dict)]
-        title = f"⚙ {item.get('server_label') or 'mcp'}: {len(names)} tools"
+        names = [
+            field(t.get("name"), "?") for t in items.parts(item.get("tools")) if isinstance(t, dict)
+        ]
+        title = f"⚙ {field(item.get('server_label'), 'mcp')}: {len(names)} tools"
         detail = "\n".join(names)
     elif kind == "mcp_approval_request":
-        title = f"? approval requested: {item.get('name', '')}"
-        detail = f"arguments: {item.get('arguments', '')}"
+        title = f"? approval requested: {field(item.get('name'))}"
+        detail = f"arguments: {items.as_text(item.get('arguments'))}"
     else:
         title = f"⚙ {kind}"
-        detail = str(item.get("output", ""))
+        detail = items.as_text(item.get("output"))
     return _collapsed(title, detail[:8000])
 
 
@@ -221,7 +239,7 @@ def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now:
             style="bold dim",
         )
     for summary, body, orphan in turns[hidden:]:
-        response = body.get("response") or {}
+        response = _response(body)
         text.append("\n")
         text.append(
             f"{relative_time(summary.created_at, now)} · {short_id(summary.id)}", style="dim"
