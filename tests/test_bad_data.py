@@ -687,3 +687,27 @@ def test_a_response_recorded_in_two_shards_is_kept_once(tmp_path):
     with Index.open(directory) as index:
         assert index.get("s", "r5") is None
         assert len(index) == SHARD_SIZE + 1
+
+
+def test_a_rebuild_leaves_no_stale_copy_behind(tmp_path):
+    # A body of a response that lives in another shard (an older version's leftover): the
+    # rebuild does not index it a second time, and removes it, so it cannot come back later.
+    directory = tmp_path / "index"
+    with Index.open(directory) as index:
+        for i in range(SHARD_SIZE + 2):
+            index.add_response(response(f"r{i}", created=T0 + i), server="s", profile="p")
+    live = f"r{SHARD_SIZE + 1}"
+    first = directory / "shards" / "000000.bodies.json"
+    second = json.loads((directory / "shards" / "000001.bodies.json").read_text())
+    data = json.loads(first.read_text())
+    data["bodies"]["999"] = next(d for d in second["bodies"].values() if d["id"] == live)
+    first.write_text(json.dumps(data))
+    break_nodes(directory, 0)
+    with Index.open(directory) as index:
+        assert len(index) == SHARD_SIZE + 2
+        assert index.get("s", live).shard == 1
+        index.remove("s", live)
+    break_nodes(directory, 0)
+    with Index.open(directory) as index:
+        assert index.get("s", live) is None
+        assert len(index) == SHARD_SIZE + 1

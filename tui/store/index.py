@@ -22,6 +22,7 @@ rebuild could bring back).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -173,7 +174,8 @@ class Index:
             kept = {doc_id for _, doc_id in local.values()}
             for doc_id, doc in raw.items():
                 key = (doc.get("server"), doc.get("id"))
-                if int(doc_id) not in kept and type(key[1]) is str and key in local:
+                hashable = type(key[0]) is str and type(key[1]) is str
+                if hashable and int(doc_id) not in kept and key in local:
                     stale.setdefault(number, []).append((key, int(doc_id)))
         if not self._nodes.keys().isdisjoint(local):  # also in an earlier shard
             for key in local:
@@ -205,9 +207,11 @@ class Index:
             if isinstance(body.get("response"), dict) and type(server) is str and type(rid) is str:
                 latest[(server, rid)] = body  # a later copy of the same response wins
         docs = []
+        elsewhere = set()
         for key, body in latest.items():
             if key in self._nodes or not key[1]:
-                continue  # indexed in another shard: that copy is the live one
+                elsewhere.add(key)  # indexed in another shard: that copy is the live one
+                continue
             request = body.get("request")
             inputs = body.get("input")
             profile = body.get("profile")
@@ -221,6 +225,9 @@ class Index:
             )
             summary.ancestor_missing = body.get("ancestor_missing") is True
             docs.append(summary.to_doc())
+        if elsewhere:  # stale copies: removing the live one later must not uncover them
+            with contextlib.suppress(OSError):  # a read-only index: tidied up another time
+                self._remove_bodies(number, elsewhere)
         if not docs:
             return
         table = self._nodes_table(number)
@@ -441,7 +448,7 @@ class Index:
                         continue
                     number = self._shard_for_new()
                     self._nodes_table(number)  # make sure the shard exists for counting
-                    self._shard_counts[number] += 1
+                    self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
                     new[key] = number
                 summary = summarize(
                     response, server=server, profile=profile, input_items=input_items
