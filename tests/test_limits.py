@@ -640,11 +640,6 @@ async def test_esc_cancels_a_stuck_delete(tmp_path):
     index.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui/ops/deleter.py drops its report on CancelledError: the response deleted on "
-    "the server before esc stays in the index as if it were still there",
-)
 async def test_a_cancelled_delete_still_records_what_the_server_deleted(tmp_path):
     _, index, _, doomed = await _cancel_a_delete(tmp_path)
     try:

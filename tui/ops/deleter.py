@@ -59,6 +59,7 @@ async def delete_responses(
     """Delete `ids` on the server (unless `local_only`) and forget the ones that went."""
     targets = list(dict.fromkeys(ids))
     report = DeleteReport()
+    cancelled = False
     if local_only:
         report.deleted = list(targets)
     else:
@@ -86,7 +87,12 @@ async def delete_responses(
             except ApiError as error:
                 report.failed[rid] = str(error)
 
-        await each_bounded(held, one, concurrency=concurrency, progress=progress)
+        try:
+            await each_bounded(held, one, concurrency=concurrency, progress=progress)
+        except asyncio.CancelledError:
+            # Cancelled (esc): what the server already deleted is still recorded below, so
+            # the index never shows a deleted response as alive; the rest stays untouched.
+            cancelled = True
         report.deleted = in_order(report.deleted, targets)
         report.already_gone = in_order(report.already_gone, targets)
     forest = index.forest(server)
@@ -105,7 +111,10 @@ async def delete_responses(
             report.forgotten.append(rid)
     for start in range(0, len(report.forgotten), FORGET_BATCH):
         index.remove_many(server, report.forgotten[start : start + FORGET_BATCH])
-        await asyncio.sleep(0)  # let the progress bar and the keyboard breathe
+        if not cancelled:
+            await asyncio.sleep(0)  # let the progress bar and the keyboard breathe
     report.forgotten.reverse()
     report.tombstoned.reverse()
+    if cancelled:
+        raise asyncio.CancelledError
     return report

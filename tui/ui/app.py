@@ -487,9 +487,7 @@ class ResponsesApp(App[None]):
 
     def _on_created(self, plan: TurnPlan, response: dict[str, Any], keep_text: bool) -> None:
         try:
-            summary = record_provisional(
-                self.index, self.server, self.profile.name, plan, response
-            )
+            summary = record_provisional(self.index, self.server, self.profile.name, plan, response)
         except OSError:
             return  # disk full or read-only: the final record says so, with the id
         if summary is None:
