@@ -647,3 +647,18 @@ async def test_a_cancelled_delete_still_records_what_the_server_deleted(tmp_path
         assert (SERVER, doomed[2][1]) == doomed[2]
     finally:
         index.close()
+
+
+async def test_ctrl_q_quits_while_a_dialog_is_open(tmp_path):
+    from ui_helpers import build
+
+    from tui.ui.screens import ProgressScreen
+
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await app.push_screen(ProgressScreen("Importing…", status=True))
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0  # set by exit(): the app is quitting
+    index.close()

@@ -126,6 +126,9 @@ class ResponsesApp(App[None]):
         Binding("f1", "help_anywhere", "Help", show=False),
         Binding("escape", "cancel_stream", "Cancel", show=True),
         Binding("q", "quit", "Quit"),
+        # ctrl+q quits from anywhere, a dialog or a stuck operation included (q is a letter
+        # while typing and a tree key otherwise, so check_action may refuse "quit").
+        Binding("ctrl+q", "quit_anywhere", "Quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -906,6 +909,9 @@ class ResponsesApp(App[None]):
             markup=False,
         )
         return False
+
+    async def action_quit_anywhere(self) -> None:
+        self.exit()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
