@@ -73,7 +73,7 @@ async def test_an_unexpected_error_mid_send_is_one_line_and_the_app_goes_on(
             patch.setattr("tui.ui.app.send_turn", failing_send)
             app.composer.set_text("Hello before the disk fills")
             await pilot.press("ctrl+s")
-            await settle(pilot, app)
+            await settle(pilot, app, errors=1)
         assert app.is_running
         shown = errors_shown(app)
         assert len(shown) == 1, shown
@@ -84,7 +84,7 @@ async def test_an_unexpected_error_mid_send_is_one_line_and_the_app_goes_on(
         assert not app.streaming and not app.composer.input.read_only
         # Still usable: the same message goes through now.
         await pilot.press("ctrl+s")
-        await settle(pilot, app)
+        await settle(pilot, app, errors=1)  # the one raised above, and no other
         assert [n.input_preview for n in index.nodes(SERVER)] == ["Hello before the disk fills"]
     assert app.return_code in (None, 0)
     index.close()

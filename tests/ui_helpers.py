@@ -61,7 +61,7 @@ def key_of(index: Index, text: str) -> tuple[str, str]:
     raise KeyError(text)
 
 
-async def settle(pilot: Any, app: ResponsesApp) -> None:
+async def settle(pilot: Any, app: ResponsesApp, *, errors: int = 0) -> None:
     """Let workers finish (sends, imports, the filter's thread) and the UI catch up."""
     for _ in range(200):
         await pilot.pause()
@@ -70,6 +70,9 @@ async def settle(pilot: Any, app: ResponsesApp) -> None:
         await asyncio.sleep(0.02)
     await pilot.pause()
     await pilot.pause()
+    # The app survives a bug in a worker (one notification): a test must not, unless it
+    # raises one on purpose (`errors`: how many it expects so far).
+    assert len(app.unexpected_errors) == errors, app.unexpected_errors
 
 
 async def goto(pilot: Any, app: ResponsesApp, key: tuple[str, str]) -> None:

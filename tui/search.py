@@ -108,7 +108,7 @@ def output_parts(response: Any) -> list[str]:
     parts = [items.response_text(response)]
     if not isinstance(response, dict):
         return parts
-    for item in response.get("output") or []:
+    for item in items.output_items(response):
         if not isinstance(item, dict):
             continue
         kind = items.item_type(item)

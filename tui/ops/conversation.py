@@ -24,7 +24,7 @@ from tui.api.errors import (
     StreamInterrupted,
 )
 from tui.api.events import StreamEvent
-from tui.api.items import normalize_input, response_text, safe_id
+from tui.api.items import normalize_input, output_items, response_text, safe_id, tool_list
 from tui.store.index import Index
 from tui.store.records import LOGICAL_PARENT, NodeSummary, Status, derive_status
 from tui.tools import ToolError, resolve_tools, scrub
@@ -83,6 +83,8 @@ def settings_of(index: Index, server: str, response_id: str | None) -> dict[str,
         out["model"] = source["model"]
     for key in INHERITED:
         value = source.get(key)
+        if key == "tools":
+            value = tool_list(value)  # only tool objects are resent (a stored [3] is none)
         if value not in (None, [], {}, ""):
             out[key] = value
     # Echoed defaults we did not send ourselves are not worth resending.
@@ -193,7 +195,7 @@ def replay_items(index: Index, server: str, ids: list[str]) -> list[dict[str, An
 def _replayed_calls(response: dict[str, Any]) -> list[dict[str, Any]]:
     """The function calls and approval requests of a response, as input items."""
     out: list[dict[str, Any]] = []
-    for item in response.get("output") or []:
+    for item in output_items(response):
         if not isinstance(item, dict):
             continue
         kind = item.get("type")

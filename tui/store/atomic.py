@@ -116,9 +116,11 @@ class AtomicJSONStorage(Storage):
             if not _is_tinydb_shape(data):
                 raise ValueError("not a TinyDB document")
             self._cache = data
-        except (ValueError, UnicodeDecodeError, OSError) as error:
+        except (ValueError, UnicodeDecodeError, OSError, RecursionError) as error:
             reason = "not valid JSON" if isinstance(error, ValueError) else str(error)
-            if isinstance(error, ValueError) and str(error) == "not a TinyDB document":
+            if isinstance(error, RecursionError):
+                reason = "nested too deeply"
+            elif isinstance(error, ValueError) and str(error) == "not a TinyDB document":
                 reason = "not an index file"
             self.moved_aside = move_aside(self.path)
             self.warnings.append(
@@ -155,6 +157,11 @@ def _is_tinydb_shape(data: Any) -> bool:
         if not isinstance(table, dict):
             return False
         for doc_id, doc in table.items():
-            if not (isinstance(doc_id, str) and doc_id.isdigit() and isinstance(doc, dict)):
+            if not (
+                isinstance(doc_id, str)
+                and doc_id.isascii()
+                and doc_id.isdigit()
+                and isinstance(doc, dict)
+            ):
                 return False
     return True
