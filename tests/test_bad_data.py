@@ -26,6 +26,7 @@ import pytest
 from ui_helpers import SERVER, build, goto, settle
 
 from tui.cli import main
+from tui.ops.conversation import plan_turn
 from tui.ops.export import export_json, export_markdown, export_tree_json, export_tree_markdown
 from tui.ops.listing import forest_lines, node_line
 from tui.paths import index_dir
@@ -206,6 +207,19 @@ def test_wrong_types_in_a_response_neither_crash_nor_hide_the_good_ones(capsys):
             export_tree_json(index, SERVER, rid)
     listing = check_list_and_exports(capsys, ["resp_good", "resp_mcp", "resp_many_out5"])
     assert "answer of resp_good" in listing
+    # The full-text search reads every stored turn, wrong types included.
+    assert "resp_good" in run_cli(capsys, "search", "answer", "--limit", "100")
+    # A reply that has to replay a turn whose output is not a list (here: not stored).
+    with Index.open(index_dir()) as index:
+        index.add_response(
+            response("resp_odd", output=5, store=False),
+            server=SERVER,
+            profile="local",
+            input_items=said("odd"),
+            request={"model": "m", "tools": [3]},
+        )
+        plan = plan_turn(index, SERVER, text="next", parent="resp_odd", default_model="m")
+        assert plan.replayed == 1 and "tools" not in plan.body
 
 
 def test_an_import_file_with_bad_values(capsys, tmp_path):
