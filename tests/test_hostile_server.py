@@ -296,3 +296,41 @@ def test_a_reply_that_cannot_be_recorded_is_reported_with_its_id(capsys, monkeyp
     _, err = inert(capsys)
     assert "resp_made was created on the server but could not be recorded" in err
     assert "No space left on device" in err and "responses-tui import resp_made" in err
+
+
+def test_a_read_only_home_can_still_be_listed_searched_and_exported(capsys, monkeypatch):
+    import hashlib
+
+    from tui.store.lock import IndexLock
+
+    with hostile(lambda m, p, b: completed_stream(response("resp_ro", text="readable"))) as server:
+        assert cli(server.base_url, "send", "hi") == 0
+        capsys.readouterr()
+        home = index_dir()
+
+        def snapshot() -> dict[str, str]:
+            return {
+                str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(home.rglob("*"))
+                if p.is_file()
+            }
+
+        before = snapshot()
+        real_acquire = IndexLock.acquire
+
+        def read_only(self) -> None:
+            if self.path.parent == home:  # what a read-only file system answers
+                raise OSError(errno.EROFS, "Read-only file system", str(self.path))
+            real_acquire(self)
+
+        monkeypatch.setattr(IndexLock, "acquire", read_only)
+        assert cli(server.base_url, "list") == 0
+        out, err = inert(capsys)
+        assert "resp_ro" in out and "reading a copy" in err
+        assert cli(server.base_url, "search", "readable") == 0
+        assert "resp_ro" in inert(capsys)[0]
+        assert cli(server.base_url, "export", "resp_ro") == 0
+        assert "readable" in inert(capsys)[0]
+        assert cli(server.base_url, "send", "a writer") == 1  # one line, nothing half-done
+        assert "Read-only file system" in inert(capsys)[1]
+        assert snapshot() == before

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import errno
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from tui import __version__
 from tui.api.errors import ApiError, NotFoundError, redact
@@ -310,13 +315,45 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def open_index():
+@contextlib.contextmanager
+def open_index(*, reader: bool = False) -> Iterator[Any]:
+    """The index, for the length of a `with`. A reader (`list`, `search`, `export`, the
+    `profiles` and `tools` lists) of an index it may not write (a read-only home) reads a
+    private copy instead: nothing is written where it cannot be, and nothing is repaired in
+    place."""
     from tui.store.index import Index
 
-    index = Index.open(index_dir())
+    directory = index_dir()
+    try:
+        index = Index.open(directory)
+    except IndexInUse:
+        raise
+    except OSError as error:
+        if not (reader and error.errno in _READ_ONLY and directory.is_dir()):
+            raise
+        with tempfile.TemporaryDirectory(prefix="responses-tui-") as scratch:
+            copy = Path(scratch) / "index"
+            shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("index.lock"))
+            _say(
+                f"responses-tui: warning: {directory} cannot be written "
+                f"({error.strerror or error}): reading a copy",
+                file=sys.stderr,
+            )
+            with Index.open(copy) as index:
+                _warn(index)
+                yield index
+        return
+    with index:
+        _warn(index)
+        yield index
+
+
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _warn(index: Any) -> None:
     for warning in index.warnings:
         _say(f"responses-tui: warning: {warning}", file=sys.stderr)
-    return index
 
 
 def saved_profiles(index) -> dict[str, Profile]:
@@ -362,7 +399,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from tui.ops.connect import server_id
     from tui.ops.listing import forest_lines
 
-    with open_index() as index:
+    with open_index(reader=True) as index:
         profile = choose_profile(args, index)
         here = server_id(profile)
         servers = sorted({n.server for n in index.nodes()}) if args.all else [here]
@@ -396,7 +433,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise CliError("--limit must be at least 1", EXIT_USAGE)
     query = " ".join(args.words)
-    with open_index() as index:
+    with open_index(reader=True) as index:
         profile = choose_profile(args, index)
         searcher = SearchIndex(index, None if args.all else server_id(profile))
         searcher.build()
@@ -551,7 +588,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     from tui.store.atomic import write_private_file
 
-    with open_index() as index:
+    with open_index(reader=True) as index:
         profile = choose_profile(args, index)
         server = find_server(index, profile, args.id)
         if args.tree:
@@ -680,7 +717,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_profiles_list(args: argparse.Namespace) -> int:
     env = os.environ
-    with open_index() as index:
+    with open_index(reader=True) as index:
         custom = saved_profiles(index)
     default = default_profile_name(env)
     for name, profile in {**BUILTIN_PROFILES, **custom}.items():
@@ -736,7 +773,7 @@ def cmd_profiles_remove(args: argparse.Namespace) -> int:
 def cmd_tools_list(args: argparse.Namespace) -> int:
     from tui.tools import Preset, describe_tool
 
-    with open_index() as index:
+    with open_index(reader=True) as index:
         presets = sorted((Preset.from_doc(d) for d in index.presets()), key=lambda p: p.name)
     if not presets:
         _say("no tool presets yet: add one with `responses-tui tools add NAME --mcp URL`")
