@@ -334,3 +334,34 @@ def test_a_read_only_home_can_still_be_listed_searched_and_exported(capsys, monk
         assert cli(server.base_url, "send", "a writer") == 1  # one line, nothing half-done
         assert "Read-only file system" in inert(capsys)[1]
         assert snapshot() == before
+
+
+async def test_the_app_against_the_hostile_server(tmp_path):
+    from ui_helpers import settle, type_and_send
+
+    from tui.ui.app import ResponsesApp
+
+    listing = {"data": [response(i) for i in [*HOSTILE_IDS, "resp_listed"]], "has_more": False}
+
+    def route(method, path, body):
+        if method == "POST":
+            return json_reply({"error": {"message": f"refused {ESC}"}}, 400)
+        if path.startswith("/v1/responses?"):
+            return json_reply(listing)
+        return json_reply({"data": [], "has_more": False})
+
+    with hostile(route) as server:
+        profile = Profile(name="custom", base_url=server.base_url, api_key_env="HOSTILE_KEY")
+        with Index.open(tmp_path / "index") as index:
+            app = ResponsesApp(index, profile, env={"HOSTILE_KEY": KEY}, debounce=0)
+            async with app.run_test(size=(110, 34), notifications=True) as pilot:
+                await type_and_send(pilot, app, "keep me")
+                await settle(pilot, app)
+                assert app.composer.text == "keep me"  # nothing was created
+                await pilot.press("escape", "ctrl+r")
+                await settle(pilot, app)
+                shown = "\n".join(str(n.message) for n in app._notifications)
+                assert "refused" in shown and bad_chars(shown, allowed="\n") == []
+                assert KEY[:6] not in shown + str(app.export_screenshot())
+            assert [n.id for n in index.nodes()] == ["resp_listed"]
+        assert not any("admin" in p or ".." in p for p in server.paths())

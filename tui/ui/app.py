@@ -49,7 +49,7 @@ from tui.ops.sync import sync
 from tui.search import SearchIndex
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
-from tui.text import one_line
+from tui.text import one_line, sanitize
 from tui.tools import Preset, env_refs, tool_label
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
@@ -909,6 +909,14 @@ class ResponsesApp(App[None]):
             markup=False,
         )
         return False
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """Every notification goes through the neutraliser: error texts quote servers, and a
+        server's words must never reach the terminal as a control sequence (Rich strips only
+        a few control codes, not ESC)."""
+        super().notify(
+            sanitize(message, multiline=True), title=sanitize(title, multiline=False), **kwargs
+        )
 
     async def action_quit_anywhere(self) -> None:
         self.exit()
