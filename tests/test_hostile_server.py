@@ -365,3 +365,20 @@ async def test_the_app_against_the_hostile_server(tmp_path):
                 assert KEY[:6] not in shown + str(app.export_screenshot())
             assert [n.id for n in index.nodes()] == ["resp_listed"]
         assert not any("admin" in p or ".." in p for p in server.paths())
+
+
+def test_asks_whose_ids_are_not_ids_are_never_offered_for_an_answer():
+    from tui.ops.conversation import pending_requests
+
+    with Index.open(index_dir()) as index:
+        answer = response("resp_asks")
+        answer["output"] = [
+            {"type": "function_call", "call_id": f"call_{ESC}", "name": "f", "arguments": "{}"},
+            {"type": "function_call", "call_id": "call_ok", "name": "f", "arguments": "{}"},
+            {"type": "mcp_approval_request", "id": "../x", "server_label": "s", "name": "t"},
+            {"type": "function_call", "call_id": 7, "name": "f"},
+        ]
+        index.add_response(answer, server="s", profile="x")
+        assert [a.get("call_id") for a in pending_requests(index, "s", "resp_asks")] == [
+            "call_ok"
+        ]

@@ -335,25 +335,24 @@ def pending_requests(index: Index, server: str, response_id: str) -> list[dict[s
     returns the `function_call` together with its `function_call_output`)."""
     if index.get(server, response_id) is None:
         return []
-    output = (index.load_body(server, response_id)["response"] or {}).get("output") or []
-    asks = [
-        item
-        for item in output
-        if isinstance(item, dict) and item.get("type") in ("mcp_approval_request", "function_call")
-    ]
+    output = output_items(index.load_body(server, response_id)["response"])
+    # An ask whose id is not an id cannot be answered (and is never offered).
+    asks = [item for item in output if safe_id(_ask_id(item))]
     if not asks:
         return []
     answered = _answers(output)
     for child in index.forest(server).children((server, response_id)):
         answered |= _answers(index.load_body(*child).get("input"))
-    return [
-        item
-        for item in asks
-        if str(
-            item.get("id") if item.get("type") == "mcp_approval_request" else item.get("call_id")
-        )
-        not in answered
-    ]
+    return [item for item in asks if _ask_id(item) not in answered]
+
+
+def _ask_id(item: Any) -> Any:
+    """The id an answer names: an approval request's `id`, a function call's `call_id`."""
+    if isinstance(item, dict) and item.get("type") == "mcp_approval_request":
+        return item.get("id")
+    if isinstance(item, dict) and item.get("type") == "function_call":
+        return item.get("call_id")
+    return None
 
 
 def failure_message(plan: TurnPlan, error: ApiError) -> str:
