@@ -382,3 +382,27 @@ def test_asks_whose_ids_are_not_ids_are_never_offered_for_an_answer():
         assert [a.get("call_id") for a in pending_requests(index, "s", "resp_asks")] == [
             "call_ok"
         ]
+
+
+async def test_the_app_keeps_the_text_and_names_the_reply_it_could_not_record(
+    tmp_path, monkeypatch
+):
+    from ui_helpers import settle, type_and_send
+
+    from tui.ui.app import ResponsesApp
+
+    with hostile(lambda m, p, b: completed_stream(response("resp_lost"))) as server:
+        profile = Profile(name="custom", base_url=server.base_url, api_key_env="HOSTILE_KEY")
+        with Index.open(tmp_path / "index") as index:
+            app = ResponsesApp(index, profile, env={"HOSTILE_KEY": KEY}, debounce=0)
+            async with app.run_test(size=(110, 34), notifications=True) as pilot:
+
+                def full(*args, **kwargs):
+                    raise OSError(errno.ENOSPC, "No space left on device")
+
+                monkeypatch.setattr(index, "add_response", full)
+                await type_and_send(pilot, app, "do not lose me")
+                await settle(pilot, app)
+                assert app.composer.text == "do not lose me"
+                shown = "\n".join(str(n.message) for n in app._notifications)
+                assert "resp_lost was created on the server but could not be recorded" in shown
