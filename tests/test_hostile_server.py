@@ -379,9 +379,7 @@ def test_asks_whose_ids_are_not_ids_are_never_offered_for_an_answer():
             {"type": "function_call", "call_id": 7, "name": "f"},
         ]
         index.add_response(answer, server="s", profile="x")
-        assert [a.get("call_id") for a in pending_requests(index, "s", "resp_asks")] == [
-            "call_ok"
-        ]
+        assert [a.get("call_id") for a in pending_requests(index, "s", "resp_asks")] == ["call_ok"]
 
 
 async def test_the_app_keeps_the_text_and_names_the_reply_it_could_not_record(
