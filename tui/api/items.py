@@ -20,7 +20,7 @@ def safe_id(value: object) -> bool:
     """True for an id fit to store, show and put in a URL: letters, digits, `_ . : -` only,
     and not dots alone (`..`). A server that sends anything else (escape sequences, spaces,
     slashes, NUL) is not trusted with the terminal or the URL."""
-    return isinstance(value, str) and bool(_SAFE_ID.match(value))
+    return isinstance(value, str) and bool(_SAFE_ID.fullmatch(value))  # `$` allows "x\n"
 
 
 def item_type(item: Any) -> str:
