@@ -1137,3 +1137,9 @@ async def test_usage_of_a_stream_matches_the_plain_answer(tmp_path):
             else:
                 usages.append((await client.create(body))["usage"])
     assert usages[0] == usages[1]
+
+
+def test_the_backend_storage_refuses_an_id_with_a_trailing_newline():
+    from tui.local.storage import safe_id
+
+    assert safe_id("resp_x") and not safe_id("resp_x\n") and not safe_id("../x")

@@ -14,11 +14,11 @@ from typing import Any
 
 from tui.store.atomic import write_private_file
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def safe_id(response_id: str) -> bool:
-    return bool(_SAFE_ID.match(response_id or ""))
+    return bool(_SAFE_ID.fullmatch(response_id or ""))  # fullmatch: "$" allows a final \n
 
 
 class BackendStore:
