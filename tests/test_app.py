@@ -6,7 +6,8 @@ import asyncio
 
 import httpx
 import pytest
-from ui_helpers import LOCAL, SERVER, build, goto, key_of, settle, type_and_send
+from textual.command import CommandList, CommandPalette
+from ui_helpers import LOCAL, SERVER, build, goto, key_of, settle, type_and_send, wait_for
 
 from tui.api.client import ResponsesClient
 from tui.api.items import input_text, response_text
@@ -626,10 +627,17 @@ async def test_command_palette_runs_actions(tmp_path, native_clipboard):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"copy the response id")
-        await pilot.pause(0.4)
+
+        def top_hit() -> str:  # the search runs asynchronously: wait for its best hit
+            if not isinstance(app.screen, CommandPalette):
+                return ""
+            hits = app.screen.query_one(CommandList)
+            option = hits.highlighted_option
+            return str(option.prompt) if option is not None else ""
+
+        await wait_for(pilot, lambda: "response id" in top_hit().lower())
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert app.clipboard == key[1]
+        await wait_for(pilot, lambda: app.clipboard == key[1])
     index.close()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from textual.widget import Widget
-from ui_helpers import SERVER, build, settle
+from ui_helpers import SERVER, build, settle, wait_for
 
 from tui.api.errors import ApiError
 from tui.api.profiles import Profile, resolve_profile
@@ -108,8 +108,7 @@ async def test_an_unexpected_error_in_a_handler_or_callback_keeps_the_app(tmp_pa
         app.call_later(broken_callback)  # a callback run by the app's message loop
         await pilot.pause()
         app.set_timer(0.01, broken_callback)  # a timer
-        await pilot.pause(0.1)
-        await pilot.pause()
+        await wait_for(pilot, lambda: len(errors_shown(app)) >= 3)
         assert app.is_running
         shown = errors_shown(app)
         assert len(shown) == 3, shown

@@ -11,7 +11,7 @@ import time
 import pytest
 from test_app import SIZE
 from textual.widgets import Input, OptionList
-from ui_helpers import LOCAL, SERVER, build, goto, key_of, type_and_send
+from ui_helpers import LOCAL, SERVER, build, goto, key_of, type_and_send, wait_for
 
 from tui.api.client import ResponsesClient
 from tui.api.profiles import Profile, profile_to_dict
@@ -422,8 +422,7 @@ async def test_a_reply_sent_while_indexing_is_searchable(tmp_path, monkeypatch):
     _slow_updates(monkeypatch, 0.005)  # about 1.5 s to build
     async with app.run_test(size=SIZE) as pilot:
         app._ensure_search_index()
-        await asyncio.sleep(0.05)
-        assert app._building is not None
+        await wait_for(pilot, lambda: app._building is not None)
         await goto(pilot, app, key_of(index, "Show a tiny example"))
         await pilot.press("enter")
         await type_and_send(pilot, app, "zebra crossing")

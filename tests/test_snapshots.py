@@ -9,15 +9,32 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from ui_helpers import LOCAL, SERVER, build, key_of
+from textual.widgets import Markdown
+from ui_helpers import LOCAL, SERVER, build, key_of, wait_for
 
 from tui.api.client import ResponsesClient
 
 
 async def _goto(pilot, key) -> None:
-    pilot.app.forest_view.reveal(key)
+    """Move to `key` and wait until its path is shown: every Markdown block mounted and the
+    transcript scrolled to the very end (it follows the end while the layout settles)."""
+    app = pilot.app
+    app.forest_view.reveal(key)
+    transcript = app.transcript
+
+    def settled() -> bool:
+        return (
+            app.current == key
+            and bool(transcript.path_keys)
+            and transcript.path_keys[-1] == key
+            and not transcript._busy.locked()
+            and all(md.is_mounted for md in transcript.query(Markdown))
+            and transcript.scroll_y == transcript.max_scroll_y
+        )
+
+    await wait_for(pilot, settled)
     await pilot.pause()
-    await pilot.pause()
+    await wait_for(pilot, settled)  # still true after a refresh: nothing was left to lay out
 
 
 def test_empty_first_run(snap_compare, tmp_path):
@@ -90,11 +107,11 @@ def test_streaming_reply_in_progress(snap_compare, tmp_path):
         await pilot.pause()
         pilot.app.composer.set_text("So what does the GIL protect?")
         await pilot.press("ctrl+s")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if "interpreter" in pilot.app.transcript.live_text:
-                break
-        await pilot.pause(0.2)
+        transcript = pilot.app.transcript
+        # The last delta is on screen (the live Markdown is fed once a frame); the server stalls.
+        await wait_for(pilot, lambda: "interpreter" in transcript.live_text)
+        await wait_for(pilot, lambda: "interpreter" in pilot.app.export_screenshot())
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
@@ -133,11 +150,9 @@ def test_error_toast(snap_compare, tmp_path):
         await pilot.pause()
         pilot.app.composer.set_text("This text survives the failure")
         await pilot.press("ctrl+s")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if not pilot.app.streaming:
-                break
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: not pilot.app.streaming)
+        await wait_for(pilot, lambda: bool(pilot.app.screen.query("Toast")))
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
@@ -166,7 +181,22 @@ def test_long_transcript(snap_compare, tmp_path):
                 parent = response["id"]
 
     _run(chain())
-    assert snap_compare(app, terminal_size=(100, 30))
+
+    async def run_before(pilot):
+        # The transcript opens at the end (the newest, full Markdown turn): scroll to where
+        # the compact older turns meet the first Markdown turn, so the image shows both. The
+        # compact block sits above every Markdown widget, so its place does not depend on when
+        # the Markdown finishes its layout.
+        transcript = pilot.app.transcript
+        await wait_for(
+            pilot, lambda: len(transcript.path_keys) == 40 and transcript.query(".older")
+        )
+        older = transcript.query_one(".older")
+        await wait_for(pilot, lambda: older.virtual_region.height > 0)
+        transcript.scroll_to(y=older.virtual_region.bottom - 12, animate=False)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
 
 def test_search_dialog_with_hits(snap_compare, tmp_path):

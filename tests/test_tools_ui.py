@@ -8,7 +8,7 @@ import json
 import httpx
 from test_app import SIZE, goto, settle, type_and_send
 from textual.widgets import Input, Select, SelectionList, TextArea
-from ui_helpers import LOCAL, SERVER, build
+from ui_helpers import LOCAL, SERVER, build, wait_for
 
 from tui.api.client import ResponsesClient
 from tui.local.transport import OfflineTransport
@@ -374,10 +374,16 @@ def test_transcript_with_tool_activity_snapshot(snap_compare, tmp_path):
         app.next_tools = [DOCS]
         app.composer.set_text("search the docs for MarkdownStream")
         await pilot.press("ctrl+s")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if not app.streaming:
-                break
-        await pilot.pause(0.2)
+        # The reply is recorded and the transcript redrawn with it (the tool entry included).
+        await wait_for(pilot, lambda: not app.streaming and app.current is not None)
+        await wait_for(
+            pilot,
+            lambda: (
+                app.current in app.transcript.path_keys
+                and not app.transcript._busy.locked()
+                and bool(app.transcript.query(".turn-tools"))
+            ),
+        )
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(110, 34), run_before=run_before)

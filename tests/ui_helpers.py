@@ -87,3 +87,17 @@ async def type_and_send(pilot: Any, app: ResponsesApp, text: str) -> None:
     app.composer.set_text(text)
     await pilot.press("ctrl+s")
     await settle(pilot, app)
+
+
+async def wait_for(pilot: Any, predicate: Any, timeout: float = 20.0) -> None:
+    """Wait until `predicate()` is true; fail the test (not hang) if it is not within `timeout`
+    seconds. For a state the UI reaches, instead of a fixed pause that is too short under load.
+    It polls with plain sleeps (the app runs in this event loop): `pilot.pause()` waits for the
+    app to be idle, which would miss a state that lasts only while the app is busy. `pilot` is
+    taken so call sites read like the pilot's own waits; pause after it when a redraw matters."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {predicate}")
+        await asyncio.sleep(0.005)

@@ -13,9 +13,11 @@ import json
 from typing import Any
 
 from rich.text import Text
+from textual._arrange import DockArrangeResult
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -320,7 +322,33 @@ class Transcript(VerticalScroll):
                 widgets.append(Static(Text(""), classes="below"))
             self.path_keys = [t[0].key for t in turns]
             await self.mount_all(widgets)
-            self.scroll_end(animate=False)
+            # The height is not final here: each Markdown parses its text in a thread and
+            # mounts its blocks later, and once the path overflows, the scrollbar that appears
+            # narrows the text and re-wraps it. A one-off scroll_end() landed a line short
+            # under load (a flaky snapshot). Anchored, the view stays at the end through every
+            # re-layout until the user scrolls (which releases the anchor).
+            self.anchor()
+
+    # Textual's anchor keeps the bottom of the content at the bottom of the view even when
+    # the content is shorter than the view: it scrolls to a negative offset and a short path
+    # floats down to the composer. So the anchor holds only while the path overflows (the
+    # compositor reads `_anchored` right after `arrange()`, in the same layout pass).
+    _anchor_wanted = False
+    _content_bottom = 0
+
+    @property  # type: ignore[override]
+    def _anchored(self) -> bool:
+        view = self.container_size.height - self.scrollbar_size_horizontal
+        return self._anchor_wanted and self._content_bottom > view
+
+    @_anchored.setter
+    def _anchored(self, value: bool) -> None:
+        self._anchor_wanted = value
+
+    def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
+        arrangement = super().arrange(size, optimal)
+        self._content_bottom = arrangement.spatial_map.total_region.bottom
+        return arrangement
 
     async def show_message(self, text: Text) -> None:
         async with self._busy:
