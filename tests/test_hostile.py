@@ -593,29 +593,51 @@ def test_hand_corrupted_saved_profile(mutate, capsys, monkeypatch):
     )
     capsys.readouterr()
     _corrupt_profile(mutate)
-    # Commands that do not use the broken profile, and the ones that do: never a traceback;
-    # either a warning and normal operation, or one clear error line.
-    for argv in (
-        ["list"],
-        ["profiles", "list"],
-        ["--profile", "local", "send", "hello"],
-        ["--profile", "lab", "list"],
-        ["--profile", "lab", "send", "hello"],
-    ):
+    named = isinstance(_saved_names()[0], str)  # "no-name" leaves a profile without one
+    label = "'lab'" if named else "'#1'"
+
+    def run(argv: list[str]) -> tuple[int, list[str], str]:
         try:
             code = main(argv)
         except SystemExit as exit_:  # argparse only: not expected here
             pytest.fail(f"{argv}: SystemExit {exit_.code}")
-        _no_traceback_and_clear(capsys, code)
-    # The way out works: a broken profile that still has its name can be removed, then
-    # everything is normal.
-    if not isinstance(_saved_names()[0], str):
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err + captured.out
+        ours = [ln for ln in captured.err.splitlines() if ln.startswith("responses-tui:")]
+        return code, ours, captured.out
+
+    # The right outcome: the broken profile is skipped with one warning line that names it;
+    # it breaks neither the commands that do not use it nor the other profiles.
+    for argv in (["list"], ["profiles", "list"], ["--profile", "local", "send", "hello"]):
+        code, ours, out = run(argv)
+        assert code == 0, (argv, ours)
+        assert len(ours) == 1, (argv, ours)
+        assert ours[0].startswith(f"responses-tui: warning: saved profile {label} is unusable:")
+        assert ours[0].endswith("; skipped"), ours
+        if argv == ["profiles", "list"]:
+            assert "local" in out and " lab " not in out
+    # Asked for by name, it is an error that says what is wrong (and nothing is sent).
+    for argv in (["--profile", "lab", "list"], ["--profile", "lab", "send", "hello"]):
+        code, ours, _out = run(argv)
+        assert code == 1, (argv, ours)
+        if named:
+            assert len(ours) == 1, ours
+            assert ours[0].startswith("responses-tui: error: saved profile 'lab' is unusable:")
+            assert "responses-tui profiles remove lab" in ours[0]
+        else:  # no profile is called "lab" any more: the nameless one is still reported
+            assert len(ours) == 2, ours
+            assert ours[0].startswith("responses-tui: warning: saved profile '#1' is unusable")
+            assert ours[1].startswith("responses-tui: error: unknown profile 'lab'")
+    # The way out: a broken profile that still has its name can be removed; the nameless
+    # one is not found by name (the warning says to fix it in catalog.json by hand).
+    code, ours, out = run(["profiles", "remove", "lab"])
+    if not named:
+        assert code == 1 and ours == ["responses-tui: error: no saved profile named 'lab'"]
         return
-    code = main(["profiles", "remove", "lab"])
-    _no_traceback_and_clear(capsys, code)
-    assert main(["list"]) == 0
-    captured = capsys.readouterr()
-    assert "offline backend" in captured.out
+    assert code == 0 and ours == [] and "removed profile 'lab'" in out
+    code, ours, out = run(["list"])
+    assert code == 0 and ours == []
+    assert "offline backend" in out
 
 
 def test_unreadable_catalog_is_a_warning_not_a_traceback(capsys):
@@ -634,9 +656,21 @@ def test_catalog_profile_table_of_wrong_shape(capsys):
     data = json.loads(path.read_text())
     data["profiles"] = {"1": "not an object", "2": ["a", "list"]}
     path.write_text(json.dumps(data))
-    for argv in (["list"], ["profiles", "list"]):
-        try:
-            code = main(argv)
-        except Exception as error:  # a traceback for the user
-            pytest.fail(f"{argv}: {type(error).__name__}: {error}")
-        _no_traceback_and_clear(capsys, code)
+    broken = path.read_bytes()
+    # The right outcome: the catalog is not an index file any more, so it is moved aside
+    # (kept, byte for byte, for the user to look at), one warning line says where, and a
+    # fresh catalog is started: the command works.
+    assert main(["list"]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    ours = [ln for ln in captured.err.splitlines() if ln.startswith("responses-tui:")]
+    assert len(ours) == 1, ours
+    assert ours[0].startswith("responses-tui: warning: catalog.json was unreadable"), ours
+    aside = sorted(path.parent.glob("catalog.json.corrupt-*"))
+    assert len(aside) == 1 and aside[0].name in ours[0]
+    assert aside[0].read_bytes() == broken
+    # From then on everything is normal: no warning again, the built-in profiles listed.
+    assert main(["profiles", "list"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "local" in captured.out and " lab " not in captured.out

@@ -208,10 +208,16 @@ def profile_from_dict(data: Mapping[str, Any]) -> Profile:
     headers = data.get("headers") or {}
     if not isinstance(headers, dict):
         raise ValueError(f"profile {name!r}: headers must be an object")
+    for key, value in headers.items():
+        if not isinstance(value, str):  # str() would send "{'nested': 1}" to the server
+            raise ValueError(f"profile {name!r}: header {str(key)[:40]!r} is not text")
+    key_env = data.get("api_key_env") or None
+    if key_env is not None and not isinstance(key_env, str):
+        raise ValueError(f"profile {name!r}: api_key_env must be a variable name")
     return Profile(
         name=name,
         base_url=validate_base_url(str(data.get("base_url") or "")),
-        api_key_env=(str(data["api_key_env"]) if data.get("api_key_env") else None),
-        headers={str(k): str(v) for k, v in headers.items()},
+        api_key_env=key_env,
+        headers={str(k): v for k, v in headers.items()},
         default_model=str(data.get("default_model") or ""),
     )
