@@ -30,7 +30,6 @@ from tinydb import Query
 
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, EndpointNotSupported, NotFoundError, PagingStopped
-from tui.api.items import safe_id
 from tui.ops.bounded import each_bounded, in_order
 from tui.ops.importer import own_input, parent_output
 from tui.store.index import Index
@@ -144,23 +143,22 @@ async def _sync_listed(
     item = first
     try:
         while item is not None:
-            rid = item.get("id")
-            if safe_id(rid):  # the client lists only ids that are ids
-                if newest is None:
-                    newest = rid
-                if rid == watermark:
-                    report.complete = False  # everything older was seen by the last sync
-                    break
-                if rid not in listed:
-                    listed.add(rid)
-                    known = index.get(server, rid)
-                    if known is None:
-                        fresh.append(item)
-                    elif known.status == Status.MISSING:
-                        index.set_status(server, rid, Status.STORED)
-                        report.restored.append(rid)
-                if progress is not None:
-                    progress(len(listed), None)
+            rid = item["id"]  # the client lists only ids that are ids (`safe_id`)
+            if newest is None:
+                newest = rid
+            if rid == watermark:
+                report.complete = False  # everything older was seen by the last sync
+                break
+            if rid not in listed:
+                listed.add(rid)
+                known = index.get(server, rid)
+                if known is None:
+                    fresh.append(item)
+                elif known.status == Status.MISSING:
+                    index.set_status(server, rid, Status.STORED)
+                    report.restored.append(rid)
+            if progress is not None:
+                progress(len(listed), None)
             item = await anext(listing, None)  # a failure of the listing itself propagates
     except PagingStopped as error:
         report.complete = False
@@ -214,6 +212,40 @@ def _own_inputs(
     return out
 
 
+async def _retrieve_each(
+    client: ResponsesClient,
+    ids: list[str],
+    report: SyncReport,
+    *,
+    concurrency: int,
+    progress: Progress | None = None,
+) -> tuple[list[str], list[str], bool]:
+    """Retrieve each of `ids`, a bounded number at a time: (the ones the server has, the ones
+    it says are not found, whether it has no retrieve route at all), both lists in `ids`
+    order. Any other failure goes in `report.failed` and the response is left as it was."""
+    found: list[str] = []
+    gone: list[str] = []
+    unsupported = False
+
+    async def one(rid: str) -> None:
+        nonlocal unsupported
+        if unsupported:
+            return
+        try:
+            await client.retrieve(rid)
+        except EndpointNotSupported:
+            unsupported = True
+        except NotFoundError:
+            gone.append(rid)
+        except ApiError as error:
+            report.failed[rid] = str(error)
+        else:
+            found.append(rid)
+
+    await each_bounded(ids, one, concurrency=concurrency, progress=progress)
+    return in_order(found, ids), in_order(gone, ids), unsupported
+
+
 async def _confirm_unlisted(
     client: ResponsesClient,
     index: Index,
@@ -224,26 +256,11 @@ async def _confirm_unlisted(
     concurrency: int,
 ) -> None:
     """Retrieve each response a complete listing left out: missing only on the server's word."""
-    unsure = False
-
-    async def one(rid: str) -> None:
-        nonlocal unsure
-        try:
-            await client.retrieve(rid)
-        except NotFoundError:
-            index.set_status(server, rid, Status.MISSING)
-            report.missing.append(rid)
-        except EndpointNotSupported:
-            unsure = True  # cannot tell: leave it as it was
-        except ApiError as error:
-            report.failed[rid] = str(error)
-        else:
-            report.unlisted_found.append(rid)
-
-    await each_bounded(ids, one, concurrency=concurrency)
-    report.missing = in_order(report.missing, ids)
-    report.unlisted_found = in_order(report.unlisted_found, ids)
-    if unsure:
+    found, gone, unsupported = await _retrieve_each(client, ids, report, concurrency=concurrency)
+    for rid in gone:
+        index.set_status(server, rid, Status.MISSING)
+    report.missing, report.unlisted_found = gone, found
+    if unsupported:
         report.warnings.append(
             "the listing left out some known responses, and this server cannot retrieve "
             "them to check: they are left as they were"
@@ -295,37 +312,25 @@ async def _recheck(
     if progress is not None:
         progress(0, len(targets))
 
-    unsupported: list[EndpointNotSupported] = []
-
-    async def one(rid: str) -> None:
-        if unsupported:
-            return
-        try:
-            await client.retrieve(rid)
-        except EndpointNotSupported as error:
-            unsupported.append(error)
-        except NotFoundError:
-            node = index.get(server, rid)
-            if node is not None and node.status != Status.MISSING:
-                index.set_status(server, rid, Status.MISSING)
-                report.missing.append(rid)
-        except ApiError as error:
-            report.failed[rid] = str(error)
-        else:
-            node = index.get(server, rid)
-            if node is not None and node.status == Status.MISSING:
-                index.set_status(server, rid, Status.STORED)
-                report.restored.append(rid)
-
-    await each_bounded(targets, one, concurrency=concurrency, progress=progress)
+    found, gone, unsupported = await _retrieve_each(
+        client, targets, report, concurrency=concurrency, progress=progress
+    )
     if unsupported:
         raise EndpointNotSupported(
             f"this server ({client.host}) can neither list nor retrieve stored responses: "
             "there is nothing to sync with",
             endpoint="retrieve",
         )
+    for rid in gone:
+        node = index.get(server, rid)
+        if node is not None and node.status != Status.MISSING:
+            index.set_status(server, rid, Status.MISSING)
+            report.missing.append(rid)
+    for rid in found:
+        node = index.get(server, rid)
+        if node is not None and node.status == Status.MISSING:
+            index.set_status(server, rid, Status.STORED)
+            report.restored.append(rid)
     report.checked = len(targets)
-    report.missing = in_order(report.missing, targets)
-    report.restored = in_order(report.restored, targets)
     report.failed = {rid: report.failed[rid] for rid in targets if rid in report.failed}
     return report
