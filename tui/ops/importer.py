@@ -99,6 +99,8 @@ async def import_chain(
             progress(len(fetched), current)
         current = parent if isinstance(parent, str) and parent else None
 
+    # What a server echoes back (a key in an error, a header in a tool) never reaches disk.
+    secrets = client.secrets()
     for response, inputs in reversed(fetched):
         rid = str(response.get("id"))
         if inputs is not None:
@@ -107,8 +109,6 @@ async def import_chain(
             )
             result.trimmed += len(inputs) - len(own)
             inputs = own
-        # What a server echoes back (a key in an error, a header in a tool) never reaches disk.
-        secrets = client.secrets()
         index.add_response(
             scrub(response, secrets),
             server=server,
