@@ -33,6 +33,7 @@ from tui.api.errors import (
     RateLimited,
     StreamFailed,
     StreamInterrupted,
+    bare_not_found,
     error_for_status,
     not_found_kind,
     parse_error_body,
@@ -229,10 +230,7 @@ class ResponsesClient:
         if error.status not in (404, 405) or isinstance(error, PreviousResponseNotFound):
             return error
         kind = not_found_kind(error.status, error.detail, target_id)
-        # A bare "Not Found" to a create names no response and no model: no such route
-        # (Llama Stack's base URL without /v1 answers that).
-        bare = endpoint == "create" and (error.detail or "").strip().lower() in ("not found", "")
-        if kind == "route" or bare:
+        if kind == "route" or (endpoint == "create" and bare_not_found(error.detail)):
             return self._unsupported(endpoint, error.detail or "")
         return error
 
@@ -660,7 +658,7 @@ class ResponsesClient:
                     status=404,
                     detail=message,
                 )
-            if acc.response_id is None and message.strip().lower() in ("not found", "not found."):
+            if acc.response_id is None and bare_not_found(event.message):
                 raise self._unsupported("create", message)  # a wrapped route 404 (a proxy)
             code = f" [{event.code}]" if event.code else ""
             partial = acc.partial("error")

@@ -228,6 +228,13 @@ _RESPONSE_GONE = re.compile(
 )
 
 
+def bare_not_found(message: str | None) -> bool:
+    """A 404's whole message is "Not Found" (or nothing): no response and no model named.
+    To a create, that can only be a missing route (Llama Stack's base URL without /v1, or a
+    proxy wrapping that answer in a stream)."""
+    return (message or "").strip().rstrip(".").lower() in ("not found", "")
+
+
 def not_found_kind(status: int, message: str | None, target_id: str | None = None) -> str:
     """What a 404/405 means: "route" (the server has no such endpoint), "gone" (the server says
     the response is not there), or "unclear" (a 404 that says neither)."""

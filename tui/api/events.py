@@ -6,8 +6,11 @@ and Fireworks' `response.mcp_call.arguments.delta` (whose delta may be a dict).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from tui.api.errors import parse_error_body
 
 TERMINAL = (
     "response.completed",
@@ -106,13 +109,6 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _detail_text(detail: Any) -> str:
-    if isinstance(detail, str):
-        return detail
-    parts = [d.get("msg") for d in detail if isinstance(d, dict)]
-    return "; ".join(p for p in parts if isinstance(p, str)) or "the server reported an error"
-
-
 def parse_event(data: dict[str, Any], sse_event: str = "") -> StreamEvent:
     """The typed event for one decoded `data:` object (the SSE `event:` name is a fallback)."""
     kind = _str(data.get("type"))
@@ -121,7 +117,8 @@ def parse_event(data: dict[str, Any], sse_event: str = "") -> StreamEvent:
     elif not kind and "response" not in data and isinstance(data.get("detail"), str | list):
         # A proxy that wraps its upstream's FastAPI error in a 200 stream (open-responses-
         # server behind a wrong base URL): `data: {"detail": "Not Found"}`.
-        data = {"error": {"message": _detail_text(data["detail"])}, **data}
+        said = parse_error_body(json.dumps(data))[0] or "the server reported an error"
+        data = {"error": {"message": said}, **data}
         kind = "error"
     kind = kind or sse_event or "unknown"
     if (
