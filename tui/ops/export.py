@@ -15,12 +15,11 @@ never carries terminal escape sequences.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from tui.api import items
 from tui.store.index import Index
-from tui.store.records import clean_time
+from tui.store.records import utc_text
 from tui.text import sanitize
 from tui.turn_meta import meta_line, source_lines, status_note
 
@@ -186,7 +185,7 @@ def _id(rid: object) -> str:
 def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None = None) -> list[str]:
     summary = record["summary"]
     response = record["response"] if isinstance(record["response"], dict) else {}
-    when = _timestamp(summary.created_at)
+    when = utc_text(summary.created_at, "%Y-%m-%d %H:%M UTC")
     marks = _status_marks(summary)
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
     out += extra or []
@@ -285,16 +284,6 @@ def _block(text: str) -> str:
 def _inline(text: str, limit: int = 500) -> str:
     flat = " ".join(sanitize(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _timestamp(created_at: object) -> str:
-    seconds = clean_time(created_at)
-    if not seconds:
-        return "unknown time"
-    try:
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (ValueError, OverflowError, OSError):  # a platform whose time_t ends sooner
-        return "unknown time"
 
 
 def _status_marks(summary: Any) -> str:

@@ -6,11 +6,9 @@ march off the right edge; each fork opens one level with tree glyphs. Iterative 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from tui.forest import Forest
 from tui.store.index import Index
-from tui.store.records import NodeSummary, clean_time, status_words
+from tui.store.records import NodeSummary, status_words, utc_text
 from tui.text import one_line
 
 PREVIEW_WIDTH = 48
@@ -50,7 +48,7 @@ def _conversation_lines(index: Index, forest: Forest, root) -> list[str]:
 def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
     if node is None:
         return "?"
-    when = when_text(node.created_at)
+    when = utc_text(node.created_at)
     said = (
         one_line(node.input_preview, PREVIEW_WIDTH)
         if node.input_recorded
@@ -61,17 +59,6 @@ def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
         f"{one_line(node.id, 80)}  {one_line(node.model, 40)}  {when}  {said} → {answer}"
         f"{markers(node, orphan)}"
     )
-
-
-def when_text(created_at: object) -> str:
-    """ "2025-06-01 14:03" (UTC); "unknown time" for 0 or anything that is not a time."""
-    seconds = clean_time(created_at)
-    if not seconds:
-        return "unknown time"
-    try:
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
-    except (ValueError, OverflowError, OSError):  # a platform whose time_t ends sooner
-        return "unknown time"
 
 
 def markers(node: NodeSummary, orphan: bool = False) -> str:

@@ -7,6 +7,7 @@ demand; the summary holds only what the forest and the listing need.
 from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, fields
+from datetime import UTC, datetime
 from enum import StrEnum
 from sys import intern
 from typing import Any
@@ -156,6 +157,18 @@ def clean_time(value: Any) -> float:
     if type(value) is int:  # not a bool; an int too large for a float is out of range anyway
         return float(value) if 0 <= value <= MAX_TIME else 0.0
     return 0.0
+
+
+def utc_text(created_at: Any, form: str = "%Y-%m-%d %H:%M") -> str:
+    """A `created_at` as UTC text in `form`; "unknown time" for 0 or anything that is not a
+    time (see `clean_time`)."""
+    seconds = clean_time(created_at)
+    if not seconds:
+        return "unknown time"
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime(form)
+    except (ValueError, OverflowError, OSError):  # a platform whose time_t ends sooner
+        return "unknown time"
 
 
 STATUS_WORDS = {
