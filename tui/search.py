@@ -297,11 +297,13 @@ class SearchIndex:
 
     def _ordered(self) -> list[_Record]:
         if self._order is None:
-            # The index's order: creation time, ties (whole seconds) in the order recorded.
-            rank = {node.key: n for n, node in enumerate(self.index.nodes(self.server))}
-            self._order = sorted(
-                self._records.values(), key=lambda r: rank.get(r.key, -1), reverse=True
-            )
+            # The index's order (creation time, ties in the order recorded), newest first.
+            records = self._records
+            self._order = [
+                records[node.key]
+                for node in reversed(self.index.nodes(self.server))
+                if node.key in records
+            ]
         return self._order
 
     # ------------------------------------------------------------ queries
