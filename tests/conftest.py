@@ -27,3 +27,37 @@ def isolated_env(tmp_path, monkeypatch):
     home = tmp_path / "rtui-home"
     monkeypatch.setenv("RESPONSES_TUI_HOME", str(home))
     return home
+
+
+def _names(code) -> set[str]:
+    """Every name a test's code (and the functions nested in it) refers to."""
+    names = set(code.co_names) | set(code.co_varnames)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
+_APP_NAMES = {"run_test", "snap_compare"}
+_PROCESS_NAMES = {"subprocess", "Popen", "create_subprocess_exec", "multiprocessing"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that drive the app or start a process, so a run of the fast in-process
+    unit tests (the mutation run, README "Testing") can leave them out."""
+    for item in items:
+        function = getattr(item, "function", None)
+        code = getattr(function, "__code__", None)
+        if code is None:
+            continue
+        names = _names(code) | set(getattr(item, "fixturenames", ()))
+        # A helper of the test's own module that starts the app counts too.
+        module = vars(item.module)
+        for name in list(names):
+            helper = module.get(name)
+            if getattr(helper, "__module__", None) == item.module.__name__:
+                names |= _names(getattr(helper, "__code__", code))
+        if _APP_NAMES & names:
+            item.add_marker(pytest.mark.app)
+        if _PROCESS_NAMES & names:
+            item.add_marker(pytest.mark.process)
