@@ -47,6 +47,8 @@ def pytest_collection_modifyitems(items):
     unit tests (the mutation run, README "Testing") can leave them out."""
     for item in items:
         function = getattr(item, "function", None)
+        # A Hypothesis test is a wrapper: its own code is the test's.
+        function = getattr(getattr(function, "hypothesis", None), "inner_test", function)
         code = getattr(function, "__code__", None)
         if code is None:
             continue

@@ -7,6 +7,7 @@ import random
 import time
 
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -189,7 +190,9 @@ def forests(draw, max_nodes: int = 60, cycles: bool = False) -> list[NodeRef]:
     return draw(st.permutations(refs)) if refs else refs
 
 
-PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(
+    max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 # ------------------------------------------------------------------ unit tests

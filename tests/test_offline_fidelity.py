@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_offline_backend import (
@@ -936,7 +937,7 @@ def _extend(children: st.SearchStrategy) -> st.SearchStrategy:
 SCHEMAS = st.recursive(_LEAVES, _extend, max_leaves=12)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SCHEMAS)
 def test_generated_values_validate_against_generated_schemas(schema):
     value = json_value(schema)
@@ -945,7 +946,7 @@ def test_generated_values_validate_against_generated_schemas(schema):
     json.dumps(value)  # plain JSON
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.dictionaries(_NAMES, SCHEMAS, max_size=3))
 def test_backend_answers_generated_object_schemas(properties):
     schema = {"type": "object", "properties": properties, "required": sorted(properties)}

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -438,7 +439,7 @@ def test_speed_on_10000_responses(tmp_path):
 # ------------------------------------------------------------------ case restoration
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.text(max_size=300))
 def test_case_map_restores_any_text(text):
     original = text.encode("utf-8", "surrogatepass")

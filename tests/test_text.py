@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,7 +147,7 @@ interesting = st.text(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(interesting, st.booleans())
 def test_property_sanitize_output_is_safe_and_idempotent(text, multiline):
     out = sanitize(text, multiline=multiline)
@@ -158,7 +159,7 @@ def test_property_sanitize_output_is_safe_and_idempotent(text, multiline):
         assert "\n" not in out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(interesting, st.integers(min_value=0, max_value=40))
 def test_property_one_line_fits_width(text, width):
     out = one_line(text, width)

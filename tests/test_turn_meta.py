@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ui_helpers import SERVER, build, goto, key_of
@@ -222,7 +223,7 @@ KEYS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(KEYS, JSON | st.dictionaries(KEYS, JSON)))
 def test_usage_property_never_raises_and_every_figure_is_a_sane_count(usage):
     parsed = parse_usage(usage)
