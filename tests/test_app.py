@@ -611,7 +611,13 @@ async def test_help_screen(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = app.export_screenshot().replace("&#160;", " ")
-        for key in ("enter", "regenerate", "delete", "copy", "filter", "ctrl+s"):
+        for key in ("enter", "regenerate", "delete", "filter", "ctrl+s"):
+            assert key in text
+        assert "ctrl+q" not in text  # the end of the help is below: it scrolls
+        await pilot.press("end")
+        await pilot.pause()
+        text = app.export_screenshot().replace("&#160;", " ")
+        for key in ("copy the answer", "ctrl+q", "command palette"):
             assert key in text
         await pilot.press("escape")
         await pilot.pause()

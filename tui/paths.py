@@ -1,6 +1,7 @@
 """Where responses-tui keeps its files.
 
 `RESPONSES_TUI_HOME` wins (tests and several installs use it); otherwise the XDG data directory.
+The settings file is in the XDG config directory (`RESPONSES_TUI_HOME` holds it too when set).
 """
 
 from __future__ import annotations
@@ -25,3 +26,12 @@ def index_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def backend_dir(env: Mapping[str, str] | None = None) -> Path:
     return data_dir(env) / "offline-backend"
+
+
+def config_file(env: Mapping[str, str] | None = None) -> Path:
+    """The user's settings (`config.toml`): key remaps and the like."""
+    env = os.environ if env is None else env
+    if env.get("RESPONSES_TUI_HOME"):
+        return Path(env["RESPONSES_TUI_HOME"]).expanduser() / "config.toml"
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "responses-tui" / "config.toml"

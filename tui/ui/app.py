@@ -13,12 +13,12 @@ from rich.text import Text
 from textual import events, on, work
 from textual._context import active_message_pump
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Tree
 from textual.worker import WorkerFailed, get_current_worker
 
+from tui import config
 from tui.api import items
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound, redact
@@ -46,6 +46,7 @@ from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown
 from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
+from tui.paths import config_file
 from tui.search import SearchIndex
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
@@ -60,76 +61,22 @@ from tui.ui.history_screens import (
     ProfileScreen,
     SearchScreen,
 )
+from tui.ui.keys import NEEDS_NODE, TREE_ACTIONS, bindings, remappable_ids
 from tui.ui.labels import short_id
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker, ToolsScreen
 from tui.ui.transcript import SHOWN_TURNS, Transcript
 
 Key = tuple[str, str]
-# Actions about the highlighted response: greyed out until there is one.
-NEEDS_NODE = {
-    "export",
-    "reply",
-    "edit",
-    "regenerate",
-    "delete",
-    "delete_subtree",
-    "delete_conversation",
-    "copy_answer",
-    "copy_id",
-    "copy_path",
-    "parent",
-    "prev_sibling",
-    "next_sibling",
-}
-# Single-key actions: hidden while typing in the composer or the filter (keys are text there).
-TREE_ACTIONS = NEEDS_NODE | {
-    "new_conversation",
-    "filter",
-    "help",
-    "quit",
-    "tools",
-    "pick_tools",
-    "answer",
-    "import_ids",
-    "export",
-}
 
 
 class ResponsesApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "responses-tui"
     COMMANDS: ClassVar = App.COMMANDS | {ActionCommands}
-    BINDINGS: ClassVar = [
-        Binding("enter", "reply", "Reply", show=False),
-        Binding("n", "new_conversation", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("r", "regenerate", "Regen"),
-        Binding("d", "delete", "Delete"),
-        Binding("D", "delete_subtree", "Del tree", show=False),
-        Binding("ctrl+d", "delete_conversation", "Del conversation", show=False),
-        Binding("y", "copy_answer", "Copy"),
-        Binding("Y", "copy_id", "Copy id", show=False),
-        Binding("c", "copy_path", "Copy path", show=False),
-        Binding("slash", "filter", "Filter"),
-        Binding("p", "parent", "Parent", show=False),
-        Binding("left_square_bracket", "prev_sibling", "Prev branch", show=False),
-        Binding("right_square_bracket", "next_sibling", "Next branch", show=False),
-        Binding("t", "tools", "Tools"),
-        Binding("i", "import_ids", "Import", show=False),
-        Binding("x", "export", "Export", show=False),
-        Binding("ctrl+r", "sync", "Sync", show=False),
-        Binding("ctrl+f", "search", "Search", show=False, priority=True),
-        Binding("T", "pick_tools", "Pick tools", show=False),
-        Binding("a", "answer", "Answer", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("f1", "help_anywhere", "Help", show=False),
-        Binding("escape", "cancel_stream", "Cancel", show=True),
-        Binding("q", "quit", "Quit"),
-        # ctrl+q quits from anywhere, a dialog or a stuck operation included (q is a letter
-        # while typing and a tree key otherwise, so check_action may refuse "quit").
-        Binding("ctrl+q", "quit_anywhere", "Quit", show=False, priority=True),
-    ]
+    # Every key is declared once, in tui/ui/keys.py: here the single keys that act on the
+    # highlighted turn (not while typing, see check_action) and the keys that work anywhere.
+    BINDINGS: ClassVar = bindings("tree", "app")
 
     def __init__(
         self,
@@ -156,6 +103,9 @@ class ResponsesApp(App[None]):
         self.edit_target: Key | None = None
         self.next_tools: list[dict[str, Any]] | None = None  # None: inherit from the parent
         self.env = os.environ if env is None else env
+        # config.toml: the user's keys (applied on mount; problems are shown then).
+        self.settings = config.load(config_file(self.env), remappable_ids())
+        self.keymap = self.settings.keymap
         self.streaming = False
         self._searcher_stale = True
         self._search_ready = False
@@ -193,6 +143,10 @@ class ResponsesApp(App[None]):
     def on_mount(self) -> None:
         tune_for_interaction()
         self._set_title()
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for problem in self.settings.problems:
+            self.notify(problem, severity="warning")
         self.filter_input.display = False
         self.forest_view.rebuild()
         latest = self._latest_key()

@@ -6,20 +6,15 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from tui.ui.keys import bindings
+
 
 class ComposerInput(TextArea):
-    BINDINGS = [
-        Binding("ctrl+s", "submit", "Send", show=True, priority=True),
-        Binding("ctrl+enter", "submit", "Send", show=False, priority=True),
-        Binding("escape", "leave", "Back", show=True),
-        Binding("ctrl+t", "app.pick_tools_anywhere", "Tools", show=True),
-        Binding("f1", "app.help_anywhere", "Help", show=True),
-    ]
+    BINDINGS = bindings("composer")  # tui/ui/keys.py
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tui.forest import Forest
 from tui.store.index import Index
 from tui.store.records import NodeSummary
+from tui.ui.keys import bindings
 from tui.ui.labels import node_label
 
 Key = tuple[str, str]
@@ -29,20 +29,7 @@ REVEAL_MATCHES = 12  # filter matches whose branches are opened (newest first)
 class ForestView(Tree[Key]):
     """Tree of responses. `data` of every node is the response key (server, id)."""
 
-    BINDINGS = [
-        Binding("enter", "reply_or_more", "Reply", show=True),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("h", "fold", "Fold", show=False),
-        Binding("l", "unfold", "Unfold", show=False),
-        Binding("left", "fold", "Fold", show=False),
-        Binding("right", "unfold", "Unfold", show=False),
-        Binding("g", "first", "First", show=False),
-        Binding("G", "last", "Last", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("space", "toggle_node", "Fold", show=False),
-    ]
+    BINDINGS = bindings("graph")  # tui/ui/keys.py
 
     def __init__(self, index: Index, server: str, clock: Callable[[], float], **kw: Any) -> None:
         super().__init__("forest", **kw)

@@ -5,10 +5,11 @@ on screen are drawn, so 100,000 turns cost what one screen costs. The widget own
 user opened and folded (`GraphState`), the cursor and the keys that move and fold; what a row
 says comes from `labeler` (the owner knows the index), drawn after the row's rails.
 
-Keys: j/k (or arrows) move, g/G first and last, page up/down, l opens (a conversation, a
-closed fork, a folded run), h closes what the cursor is on or goes to the turn above it that
-can close. The cursor moving to a turn posts `GraphView.Highlighted`; enter posts `Selected`.
-Mouse: a click moves the cursor, the wheel scrolls.
+Keys (declared in `tui.ui.keys`): j/k (or arrows) move, g/G first and last, page up/down, l
+opens (a conversation, a closed fork, a folded run), h closes what the cursor is on or goes to
+the turn above it that can close, space toggles. The cursor moving to a turn posts
+`GraphView.Highlighted`; enter posts `Selected`. Mouse: a click moves the cursor, the wheel
+scrolls.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from collections.abc import Callable, Hashable, Iterable
 from rich.segment import Segment
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -28,6 +28,7 @@ from textual.strip import Strip
 
 from tui.forest import Forest
 from tui.graph import GraphState, Row, graph_rows
+from tui.ui.keys import bindings
 
 Key = Hashable
 Labeler = Callable[[Row, int], Text]
@@ -67,17 +68,7 @@ class GraphView(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"graph--cursor", "graph--rail", "graph--fold"}
 
-    BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False),
-        Binding("k,up", "cursor_up", "Up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("l,right", "open", "Open", show=False),
-        Binding("h,left", "close", "Close", show=False),
-        Binding("enter", "select", "Select", show=False),
-    ]
+    BINDINGS = bindings("graph")  # tui/ui/keys.py
 
     cursor: reactive[int] = reactive(0, always_update=True)
 
@@ -248,14 +239,21 @@ class GraphView(ScrollView, can_focus=True):
     def action_page_up(self) -> None:
         self.cursor = max(0, self.cursor - max(1, self.size.height - 1))
 
-    def action_select(self) -> None:
+    def action_reply_or_more(self) -> None:
         key = self.current_key
         if key is not None:
             self.post_message(self.Selected(key))
         else:
-            self.action_open()
+            self.action_unfold()
 
-    def action_open(self) -> None:
+    def action_toggle_node(self) -> None:
+        row = self.current_row
+        if row is not None and (row.closed or row.kind == "fold"):
+            self.action_unfold()
+        else:
+            self.action_fold()
+
+    def action_unfold(self) -> None:
         """Open what the cursor is on: a closed conversation or fork, a folded run."""
         row = self.current_row
         if row is None:
@@ -273,7 +271,7 @@ class GraphView(ScrollView, can_focus=True):
                 state.open.add(row.key)
             self.relayout(keep=row.key)
 
-    def action_close(self) -> None:
+    def action_fold(self) -> None:
         """Close what the cursor is on (a fork, a conversation, an unfolded long run);
         anywhere else, go up to the turn that closes."""
         row = self.current_row

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, ProgressBar, Static
 
 from tui.text import one_line
+from tui.ui.keys import help_sections
 
 
 @dataclass(frozen=True)
@@ -138,58 +139,6 @@ class ProgressScreen(ModalScreen[None]):
         self.query_one("#progress-status", Static).update(Text(one_line(status, 80), style="dim"))
 
 
-HELP_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
-    (
-        "Move",
-        [
-            ("↑ ↓  j k", "previous / next line"),
-            ("← →  h l", "fold / unfold (or go to parent / first child)"),
-            ("[  ]", "previous / next sibling branch"),
-            ("p", "parent response"),
-            ("g  G", "first / last line"),
-            ("/", "filter the forest by text (esc clears)"),
-            ("ctrl+f", "search every turn; enter jumps to the result"),
-        ],
-    ),
-    (
-        "Write",
-        [
-            ("enter", "reply from the highlighted response (a fork if it has replies)"),
-            ("n", "new conversation"),
-            ("e", "edit this turn's input and send it as a sibling"),
-            ("r", "regenerate: same input, new sibling"),
-            ("ctrl+s  ctrl+enter", "send (in the composer)"),
-            ("T  ctrl+t", "pick the tools for the next message"),
-            ("a", "answer a pending MCP approval or function call"),
-            ("esc", "cancel a streaming reply (partial kept); leave the composer"),
-        ],
-    ),
-    (
-        "Manage",
-        [
-            ("d", "delete this response"),
-            ("D", "delete this response and everything below it"),
-            ("ctrl+d", "delete the whole conversation"),
-            ("y", "copy the answer text"),
-            ("Y", "copy the response id"),
-            ("c", "copy the whole path as Markdown"),
-            ("t", "tool presets: add, edit, duplicate, delete"),
-            ("i", "import responses by id (with their ancestors)"),
-            ("ctrl+r", "sync with the server (new ones in, gone ones marked)"),
-            ("x", "export this path or the whole conversation (Markdown, JSON)"),
-        ],
-    ),
-    (
-        "App",
-        [
-            ("ctrl+p", "command palette (every action)"),
-            ("?  F1", "this help (F1 works in the composer too)"),
-            ("q", "quit"),
-        ],
-    ),
-]
-
-
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close"),
@@ -204,7 +153,7 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        for title, rows in HELP_SECTIONS:
+        for title, rows in help_sections(getattr(self.app, "keymap", {})):
             table.add_row(Text(title, style="bold underline"), "")
             for keys, what in rows:
                 table.add_row(Text(keys), Text(what))

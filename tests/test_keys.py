@@ -1,0 +1,159 @@
+"""One source for every key (tui/ui/keys.py) and the user's remaps (tui/config.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.widgets import Static
+from ui_helpers import build, settle, wait_for
+
+from tui import config
+from tui.ui import keys
+from tui.ui.app import ResponsesApp
+from tui.ui.composer import ComposerInput
+from tui.ui.forest_view import ForestView
+from tui.ui.graph_view import GraphView
+from tui.ui.screens import DeleteScreen, HelpScreen
+
+WIDGETS = {
+    ("tree", "app"): ResponsesApp,
+    ("graph",): ForestView,
+    ("composer",): ComposerInput,
+}
+
+
+def own_bindings(cls) -> list:
+    return list(cls.__dict__["BINDINGS"])
+
+
+def test_every_binding_the_app_declares_comes_from_the_table():
+    declared = {(c.id, c.keys, c.run) for c in keys.COMMANDS}
+    for scopes, cls in [*WIDGETS.items(), (("graph",), GraphView)]:
+        bound = own_bindings(cls)
+        assert bound, cls
+        for binding in bound:
+            assert (binding.id, binding.key, binding.action) in declared, (cls, binding)
+        # ...and every command of those scopes is bound there.
+        ids = {binding.id for binding in bound}
+        assert ids == {c.id for c in keys.by_scope(*scopes) if c.keys}, cls
+
+
+def test_no_key_means_two_things_in_one_place():
+    for scopes in WIDGETS:
+        seen: dict[str, str] = {}
+        for command in keys.by_scope(*scopes):
+            for key in filter(None, command.keys.split(",")):
+                assert key not in seen, f"{key} is {seen.get(key)} and {command.id}"
+                seen[key] = command.id
+    assert len({c.id for c in keys.COMMANDS}) == len(keys.COMMANDS)
+
+
+def test_every_widget_action_and_palette_entry_exists():
+    for scopes, cls in [*WIDGETS.items(), (("graph",), GraphView)]:
+        for command in keys.by_scope(*scopes):
+            target = ResponsesApp if command.run.startswith("app.") else cls
+            name = command.run.removeprefix("app.")
+            assert hasattr(target, f"action_{name}"), (cls, command.id)
+    entries = keys.palette_entries({})
+    assert entries and len({action for _, _, action in entries}) == len(entries)
+    for _title, _keys, action in entries:
+        assert hasattr(ResponsesApp, f"action_{action}"), action
+    assert ("Delete this response", "d", "delete") in entries
+    assert ("Switch profile (server)", "palette", "switch_profile") in entries
+
+
+def test_the_help_lists_every_command_once_with_its_keys():
+    sections = keys.help_sections({})
+    assert [name for name, _ in sections] == list(keys.SECTIONS)
+    lines = [row for _, rows in sections for row in rows]
+    assert len({what for _, what in lines}) == len(lines)
+    assert {what for _, what in lines} == {c.help_line for c in keys.COMMANDS}
+    rows = dict((what, shown) for shown, what in lines)
+    assert rows["pick the tools for the next message"] == "T  ctrl+t"
+    assert rows["previous / next line"] == "k  ↑  j  ↓"
+    assert rows["previous / next sibling branch"] == "[  ]"
+    assert rows["cancel a streaming reply (the partial answer is kept)"] == "esc"
+    assert rows["switch profile (server)"] == "ctrl+p"
+    remapped = dict((w, s) for _, r in keys.help_sections({"delete": "ctrl+k"}) for s, w in r)
+    assert remapped["delete this response"] == "ctrl+k"
+
+
+@pytest.mark.parametrize(
+    "text, keymap, problem",
+    [
+        (
+            '[keys]\ndelete = "ctrl+k"\ncopy_id = "I, ctrl+i"\n',
+            {"delete": "ctrl+k", "copy_id": "I,ctrl+i"},
+            None,
+        ),
+        (
+            '[keys]\nexplode = "x"\ndelete = "k"\n',
+            {"delete": "k"},
+            "has no command named 'explode'",
+        ),
+        ("[keys]\ndelete = 5\n", {}, 'delete must be keys like "x"'),
+        ('[keys]\ndelete = "ctrl +k"\n', {}, 'delete must be keys like "x"'),
+        ('[keys]\ndelete = ""\n', {}, 'delete must be keys like "x"'),
+        ('[keys]\ndelete = "a,b,c,d,e,f,g,h,i"\n', {}, 'delete must be keys like "x"'),
+        ('[keys]\nswitch_profile = "P"\n', {}, "has no command named 'switch_profile'"),
+        ('keys = "d"\n', {}, "[keys] must be a table"),
+        ("[keys\n", {}, "not valid TOML"),
+        (b"\xff\xfe", {}, "not valid TOML"),
+    ],
+)
+def test_config_keys_apply_what_is_valid_and_name_what_is_not(tmp_path, text, keymap, problem):
+    path = tmp_path / "config.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    settings = config.load(path, keys.remappable_ids())
+    assert settings.keymap == keymap
+    if problem is None:
+        assert settings.problems == []
+    else:
+        assert len(settings.problems) == 1 and problem in settings.problems[0]
+        assert settings.problems[0].startswith("config.toml: ")
+
+
+def test_no_config_file_is_no_problem_and_a_huge_one_is_not_read(tmp_path):
+    assert config.load(tmp_path / "config.toml", ["delete"]) == config.Settings()
+    huge = tmp_path / "big.toml"
+    huge.write_bytes(b"#" * (config.MAX_BYTES + 1))
+    assert config.load(huge, ["delete"]).problems == ["big.toml: larger than 64 KiB, not read"]
+
+
+def help_text(app: ResponsesApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, HelpScreen)
+    console = Console(width=200, record=True)
+    console.print(screen.query_one("#help-keys", Static).content)
+    return console.export_text()
+
+
+async def test_a_remapped_key_works_and_the_help_shows_it(tmp_path: Path, isolated_env: Path):
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text('[keys]\ndelete = "ctrl+k"\nnope = "z"\n')
+    app, _index, _ = build(tmp_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot, app)
+        notes = [n.message for n in app._notifications]
+        assert notes == ["config.toml: [keys] has no command named 'nope'"]
+        await pilot.press("d")  # d no longer deletes
+        await settle(pilot, app)
+        assert not isinstance(app.screen, DeleteScreen)
+        await pilot.press("ctrl+k")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeleteScreen))
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        line = next(x for x in help_text(app).splitlines() if "delete this response" in x)
+        assert line.split()[0] == "ctrl+k"
+
+
+def test_the_readme_names_every_id_a_user_can_remap():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    section = readme[readme.index("**Your own keys.**") :]
+    section = section[: section.index("\n\n", section.index("The ids:"))]
+    named = set(re.findall(r"`([a-z_]+)`", section[section.index("The ids:") :]))
+    assert named == set(keys.remappable_ids())

@@ -1,0 +1,77 @@
+"""The user's settings file, `config.toml` (`tui.paths.config_file`), read with `tomllib`.
+
+    [keys]
+    delete = "x"            # a command's id (the help and the README list them) = its keys
+    copy_answer = "y,ctrl+y"
+
+Nothing in it is trusted: a file that is not TOML, a section of the wrong shape or an unknown
+name is reported in one line each and left out; the rest applies.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.text import one_line
+
+MAX_BYTES = 64 * 1024
+# One key as Textual names keys: `x`, `ctrl+x`, `question_mark`, or one printable character.
+_KEY = re.compile(r"(?:[A-Za-z0-9_]+\+)*(?:[A-Za-z0-9_]{1,30}|[!-~])")
+MAX_KEYS = 8
+
+
+@dataclass
+class Settings:
+    keymap: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def load(path: Path, key_ids: Iterable[str]) -> Settings:
+    """The settings in `path` (none when it does not exist); `key_ids` are the ids a key
+    remap may name."""
+    settings = Settings()
+    try:
+        raw = path.read_bytes()[: MAX_BYTES + 1]
+    except FileNotFoundError:
+        return settings
+    except OSError as error:
+        settings.problems.append(f"{path.name}: cannot be read ({error.strerror or error})")
+        return settings
+    if len(raw) > MAX_BYTES:
+        settings.problems.append(f"{path.name}: larger than {MAX_BYTES // 1024} KiB, not read")
+        return settings
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        settings.problems.append(f"{path.name}: not valid TOML ({one_line(str(error), 120)})")
+        return settings
+    keys = data.get("keys", {})
+    if not isinstance(keys, Mapping):
+        settings.problems.append(f'{path.name}: [keys] must be a table of name = "keys"')
+        return settings
+    settings.keymap, settings.problems = keymap(keys, set(key_ids), path.name)
+    return settings
+
+
+def keymap(
+    keys: Mapping[str, object], known: set[str], source: str
+) -> tuple[dict[str, str], list[str]]:
+    """The valid remaps of a `[keys]` table, and one problem line per invalid one."""
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for name, value in keys.items():
+        shown = one_line(str(name), 40)
+        if name not in known:
+            problems.append(f"{source}: [keys] has no command named {shown!r}")
+            continue
+        ok = isinstance(value, str) and len(value) <= 200
+        parts = [part.strip() for part in value.split(",")] if ok else []
+        if not parts or len(parts) > MAX_KEYS or not all(_KEY.fullmatch(p) for p in parts):
+            problems.append(f'{source}: [keys] {shown} must be keys like "x" or "ctrl+x,f2"')
+            continue
+        found[name] = ",".join(parts)
+    return found, problems

@@ -1,0 +1,208 @@
+"""Every key of the app, declared once.
+
+`COMMANDS` is the one table: each action with its keys, what it does, the help section it is
+listed in and where it applies. The App's, the forest's and the composer's `BINDINGS`, the
+footer labels, the help screen and the command palette are all built from it, and
+`tests/test_keys.py` checks that nothing is bound that the table does not declare.
+
+Scopes: "tree" keys are single keys that act on the highlighted turn (they are text while
+typing, so they do not apply then); "app" keys work anywhere, typing included; "graph" keys
+move and fold in the forest pane; "composer" keys act in the message box; "palette" actions
+have no key and are run from the command palette (ctrl+p); "textual" keys are Textual's own
+(listed for the help, bound by Textual).
+
+A user remaps a key in `$XDG_CONFIG_HOME/responses-tui/config.toml` (`tui.ui.config`): the
+binding id is the command's `id`, and the help shows the keys in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+from textual.keys import format_key
+
+Scope = Literal["tree", "app", "graph", "composer", "palette", "textual"]
+SECTIONS = ("Move", "Write", "Manage", "App")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str  # the binding id (what config.toml names) and, unless `action` says, the action
+    keys: str  # Textual's key list, e.g. "j,down"; "" for palette-only actions
+    title: str  # what it does: the help line and the palette entry
+    section: str
+    scope: Scope
+    footer: str = ""  # the footer's short label; "" keeps it out of the footer
+    action: str = ""
+    needs_node: bool = False  # greyed out until a turn is highlighted
+    priority: bool = False
+    palette: bool = True
+    help: str = ""  # the help line, where several commands share one ("previous / next line")
+
+    @property
+    def run(self) -> str:
+        return self.action or self.id
+
+    @property
+    def help_line(self) -> str:
+        return self.help or self.title
+
+
+C = Command
+UPDOWN = "previous / next line"
+FOLDS = "fold / unfold (h goes up to what folds, l down to the first turn below)"
+COMMANDS: tuple[Command, ...] = (
+    # ---- Move
+    C("cursor_up", "k,up", "previous line", "Move", "graph", palette=False, help=UPDOWN),
+    C("cursor_down", "j,down", "next line", "Move", "graph", palette=False, help=UPDOWN),
+    C("fold", "h,left", "fold", "Move", "graph", palette=False, help=FOLDS),
+    C("unfold", "l,right", "unfold", "Move", "graph", palette=False, help=FOLDS),
+    C("toggle_node", "space", "fold / unfold", "Move", "graph", palette=False, help=FOLDS),
+    C("page_up", "pageup", "previous page", "Move", "graph", palette=False,
+      help="previous / next page"),
+    C("page_down", "pagedown", "next page", "Move", "graph", palette=False,
+      help="previous / next page"),
+    C("first", "g,home", "first line", "Move", "graph", help="first / last line"),
+    C("last", "G,end", "last line", "Move", "graph", help="first / last line"),
+    C("prev_sibling", "left_square_bracket", "previous sibling branch", "Move", "tree",
+      needs_node=True, help="previous / next sibling branch"),
+    C("next_sibling", "right_square_bracket", "next sibling branch", "Move", "tree",
+      needs_node=True, help="previous / next sibling branch"),
+    C("parent", "p", "go to the parent response", "Move", "tree", needs_node=True),
+    C("filter", "slash", "filter the forest by text (esc clears)", "Move", "tree",
+      footer="Filter"),
+    C("search", "ctrl+f", "search every turn; enter jumps to the result", "Move", "app",
+      priority=True),
+    # ---- Write
+    C("reply_or_more", "enter", "reply from the highlighted response (a fork if it has replies)",
+      "Write", "graph", footer="Reply", palette=False),
+    C("reply", "enter", "reply from the highlighted response (a fork if it has replies)",
+      "Write", "tree", needs_node=True),
+    C("new_conversation", "n", "new conversation", "Write", "tree", footer="New"),
+    C("edit", "e", "edit this turn's input and send it as a sibling", "Write", "tree",
+      footer="Edit", needs_node=True),
+    C("regenerate", "r", "regenerate: same input, new sibling", "Write", "tree",
+      footer="Regen", needs_node=True),
+    C("submit", "ctrl+s,ctrl+enter", "send the message", "Write", "composer", footer="Send",
+      priority=True, palette=False),
+    C("leave", "escape", "leave the composer", "Write", "composer", footer="Back",
+      palette=False),
+    C("pick_tools", "T", "pick the tools for the next message", "Write", "tree"),
+    C("pick_tools_anywhere", "ctrl+t", "pick the tools for the next message", "Write",
+      "composer", footer="Tools", action="app.pick_tools_anywhere", palette=False),
+    C("answer", "a", "answer a pending MCP approval or function call", "Write", "tree"),
+    C("cancel_stream", "escape", "cancel a streaming reply (the partial answer is kept)",
+      "Write", "app", footer="Cancel"),
+    # ---- Manage
+    C("delete", "d", "delete this response", "Manage", "tree", footer="Delete",
+      needs_node=True),
+    C("delete_subtree", "D", "delete this response and everything below it", "Manage",
+      "tree", needs_node=True),
+    C("delete_conversation", "ctrl+d", "delete the whole conversation", "Manage", "tree",
+      needs_node=True),
+    C("copy_answer", "y", "copy the answer text", "Manage", "tree", footer="Copy",
+      needs_node=True),
+    C("copy_id", "Y", "copy the response id", "Manage", "tree", needs_node=True),
+    C("copy_path", "c", "copy the whole path as Markdown", "Manage", "tree", needs_node=True),
+    C("tools", "t", "tool presets: add, edit, duplicate, delete", "Manage", "tree",
+      footer="Tools"),
+    C("import_ids", "i", "import responses by id (with their ancestors)", "Manage", "tree"),
+    C("sync", "ctrl+r", "sync with the server (new ones in, gone ones marked)", "Manage",
+      "app"),
+    C("export", "x", "export this path or the whole conversation (Markdown, JSON)", "Manage",
+      "tree", needs_node=True),
+    C("switch_profile", "", "switch profile (server)", "Manage", "palette"),
+    C("toggle_servers", "", "show every server in the index / only this one", "Manage",
+      "palette"),
+    # ---- App
+    C("help", "question_mark", "help: all keys", "App", "tree", footer="Help",
+      help="this help (f1 from anywhere, the composer too)"),
+    C("help_anywhere", "f1", "help: all keys", "App", "app", palette=False,
+      help="this help (f1 from anywhere, the composer too)"),
+    C("help_composer", "f1", "help: all keys", "App", "composer", footer="Help",
+      action="app.help_anywhere", palette=False,
+      help="this help (f1 from anywhere, the composer too)"),
+    C("quit", "q", "quit", "App", "tree", footer="Quit",
+      help="quit (ctrl+q from anywhere, a dialog included)"),
+    C("quit_anywhere", "ctrl+q", "quit from anywhere", "App", "app", priority=True,
+      palette=False, help="quit (ctrl+q from anywhere, a dialog included)"),
+    C("command_palette", "ctrl+p", "command palette (every action)", "App", "textual",
+      palette=False),
+)  # fmt: skip
+
+
+def by_scope(*scopes: Scope) -> list[Command]:
+    return [command for command in COMMANDS if command.scope in scopes]
+
+
+def bindings(*scopes: Scope) -> list[Binding]:
+    """The `BINDINGS` of a widget that owns these scopes (ids set, so a keymap applies)."""
+    return [
+        Binding(
+            command.keys,
+            command.run,
+            command.footer or command.title,
+            show=bool(command.footer),
+            priority=command.priority,
+            id=command.id,
+        )
+        for command in by_scope(*scopes)
+        if command.keys
+    ]
+
+
+NEEDS_NODE = frozenset(command.run for command in COMMANDS if command.needs_node)
+TREE_ACTIONS = frozenset(command.run for command in by_scope("tree"))
+
+
+def show_keys(keys: str) -> str:
+    """How a key list reads in the help and the palette: `j ↓`, `[`, `ctrl+d`, `esc`."""
+    shown = []
+    for key in keys.split(","):
+        *modifiers, name = key.strip().split("+")
+        name = {"enter": "enter", "escape": "esc"}.get(name) or format_key(name)
+        shown.append("+".join([*modifiers, name]))
+    return "  ".join(shown)
+
+
+def keys_in_force(command: Command, keymap: Mapping[str, str]) -> str:
+    return keymap.get(command.id, command.keys)
+
+
+def help_sections(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section, [(keys, what)]) for the help screen, with the user's keys where remapped.
+    Commands that share a help line (enter on the forest and on the app, T and ctrl+t, j and
+    k) share one line with all their keys."""
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    for section in SECTIONS:
+        keys_of: dict[str, list[str]] = {}
+        for command in COMMANDS:
+            if command.section != section:
+                continue
+            shown = keys_of.setdefault(command.help_line, [])
+            keys = keys_in_force(command, keymap)
+            text = show_keys(keys) if keys else "ctrl+p"
+            if text not in shown:
+                shown.append(text)
+        sections.append((section, [("  ".join(keys), title) for title, keys in keys_of.items()]))
+    return sections
+
+
+def palette_entries(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(title, keys, action) for the command palette: every action it can run, once."""
+    entries = []
+    for command in COMMANDS:
+        if not command.palette:
+            continue
+        keys = keys_in_force(command, keymap)
+        title = command.title[0].upper() + command.title[1:]
+        entries.append((title, show_keys(keys) if keys else "palette", command.run))
+    return entries
+
+
+def remappable_ids() -> list[str]:
+    """The ids `[keys]` in config.toml may name: every key the app itself binds."""
+    return [c.id for c in COMMANDS if c.keys and c.scope not in ("textual", "palette")]
