@@ -245,14 +245,19 @@ class ResponsesApp(App[None]):
             self.call_after_refresh(freeze_once)
 
     def _below_note(self, key: Key) -> str:
+        """What continues below the shown turn: the turns after it in its run (not the whole
+        run), and the fork the run ends in, if any."""
         forest = self.index.forest(key[0])
         children = forest.children(key)
+        if len(children) > 1:
+            return f"⑂ {len(children)} branches continue from here"
         if not children:
             return ""
-        if len(children) == 1:
-            more = len(forest.segment_of(children[0]).keys)
-            return f"↓ continues for {more} more turn{'s' if more != 1 else ''} in this branch"
-        return f"⑂ {len(children)} branches continue from here"
+        run = forest.segment_of(key).keys
+        more = len(run) - 1 - run.index(key)
+        note = f"↓ continues for {more} more turn{'s' if more != 1 else ''} in this branch"
+        forks = len(forest.children(run[-1]))
+        return note + (f", then ⑂ {forks} branches" if forks > 1 else "")
 
     # ------------------------------------------------------------ composer target
 
