@@ -63,3 +63,40 @@ async def test_the_note_below_counts_the_turns_after_the_highlighted_one(tmp_pat
         assert notes[2] == "↓ continues for 2 more turns in this branch, then ⑂ 2 branches"
         assert notes[3] == "↓ continues for 1 more turn in this branch, then ⑂ 2 branches"
         assert notes[4] == "⑂ 2 branches continue from here"
+
+
+def header_places(app) -> list[str]:
+    """The `‹ n/of ›` marks in the transcript's turn headers, top to bottom."""
+    marks = []
+    for head in app.transcript.query(".turn-head"):
+        text = str(head.content)
+        if "‹" in text:
+            marks.append(text[text.index("‹") : text.index("›") + 1])
+    return marks
+
+
+async def test_versions_show_their_place_and_brackets_flip_them_in_place(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    (root,) = run(index, "question")
+    first = run(index, "version one", parent=root)
+    second = run(index, "version two", "follow-up", "and more", parent=root)
+    third = run(index, "version three", "its follow-up", parent=root)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await goto(pilot, app, (SERVER, second[-1]))
+        await settle(pilot, app)
+        assert header_places(app) == ["‹ 2/3 ›"]
+        # From below the versioned turn: the transcript follows the other version to its end.
+        await pilot.press("right_square_bracket")
+        await settle(pilot, app)
+        assert app.current == (SERVER, third[-1])
+        assert header_places(app) == ["‹ 3/3 ›"]
+        await pilot.press("right_square_bracket")  # there is no fourth: stays
+        await settle(pilot, app)
+        assert app.current == (SERVER, third[-1])
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await settle(pilot, app)
+        assert app.current == (SERVER, first[-1]) and header_places(app) == ["‹ 1/3 ›"]
+        # On the versioned turn itself: flip to the other version, no deeper.
+        await pilot.press("right_square_bracket")
+        await settle(pilot, app)
+        assert app.current == (SERVER, second[0]) and header_places(app) == ["‹ 2/3 ›"]

@@ -234,7 +234,12 @@ class ResponsesApp(App[None]):
             body = self.index.load_body(*k) if n >= shown_from else {}
             turns.append((summary, body, forest.is_orphan(k)))
         below = self._below_note(key)
-        await self.transcript.show(turns, now=self.clock(), current=key, below=below)
+        places = {}
+        for k in path[1:]:  # a conversation's first turn has no versions, only neighbours
+            siblings = forest.siblings(k)
+            if len(siblings) > 1:
+                places[k] = (siblings.index(k) + 1, len(siblings))
+        await self.transcript.show(turns, now=self.clock(), current=key, below=below, places=places)
         self._first_screen_shown()
 
     def _first_screen_shown(self) -> None:
@@ -531,6 +536,10 @@ class ResponsesApp(App[None]):
             self._goto(self.index.forest(self.current[0]).parent(self.current))
 
     def _sibling(self, step: int) -> None:
+        """Flip the nearest turn on the path that has versions (siblings) to the previous or
+        next one, in place: from that turn itself the cursor goes to the other version; from
+        a turn below it, to the newest end of the other version's branch, so the transcript
+        below follows the version shown (as a chat app's edit versions do)."""
         if self.current is None:
             return
         forest = self.index.forest(self.current[0])
@@ -541,10 +550,14 @@ class ResponsesApp(App[None]):
                 if forest.parent(probe) is None:
                     siblings = list(reversed(siblings))  # roots are shown newest first
                 position = siblings.index(probe) + step
-                if 0 <= position < len(siblings):
-                    self._goto(siblings[position])
-                else:
+                if not 0 <= position < len(siblings):
                     self.bell()
+                    return
+                target = siblings[position]
+                if probe != self.current and forest.parent(probe) is not None:
+                    while children := forest.children(target):
+                        target = children[-1]  # the newest reply, down to the end
+                self._goto(target)
                 return
             probe = forest.parent(probe)
         self.bell()

@@ -108,6 +108,7 @@ class Turn(Vertical):
         rich: bool,
         current: bool,
         orphan: bool = False,
+        place: tuple[int, int] | None = None,
     ) -> None:
         classes = "turn" + (" -current" if current else "") + (" -compact" if not rich else "")
         super().__init__(classes=classes)
@@ -117,6 +118,7 @@ class Turn(Vertical):
         self.rich = rich
         self.current = current
         self.orphan = orphan
+        self.place = place
 
     def compose(self) -> ComposeResult:
         summary, response = self.summary, _response(self.body)
@@ -124,6 +126,9 @@ class Turn(Vertical):
         head.append("● " if self.current else "  ", style="bold")
         when = relative_time(summary.created_at, self.now)
         head.append(when, style="bold" if self.current else "")
+        if self.place is not None:
+            # One of several versions of this turn: [ and ] flip between them.
+            head.append(f"  ‹ {self.place[0]}/{self.place[1]} ›", style="bold magenta")
         head.append(f" · {one_line(summary.model, 40)} · {short_id(summary.id)}")
         words = status_words(summary, self.orphan)
         if words:
@@ -293,8 +298,10 @@ class Transcript(VerticalScroll):
         now: float,
         current: tuple[str, str] | None,
         below: str = "",
+        places: dict[tuple[str, str], tuple[int, int]] | None = None,
     ) -> None:
-        """Replace the content with these turns (summary, body, orphan), root first."""
+        """Replace the content with these turns (summary, body, orphan), root first. `places`:
+        a turn's (n, of) among its siblings, shown in its header as `‹ n/of ›`."""
         async with self._busy:
             await self.remove_children()
             self._live = None
@@ -314,6 +321,7 @@ class Transcript(VerticalScroll):
                         rich=True,
                         current=summary.key == current,
                         orphan=orphan,
+                        place=(places or {}).get(summary.key),
                     )
                 )
             if below:
