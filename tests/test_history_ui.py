@@ -198,7 +198,7 @@ async def test_several_servers_switch_profile_keeps_the_place(tmp_path, monkeypa
             return ResponsesClient(profile, env={}, transport=OfflineTransport(lab_backend))
         return real_make_client(profile, env, backend=backend)
 
-    monkeypatch.setattr("tui.ui.app.make_client", fake_make_client)
+    monkeypatch.setattr("tui.session.make_client", fake_make_client)
     async with app.run_test(size=SIZE) as pilot:
         sintra = key_of(index, "Add a day trip to Sintra")
         await goto(pilot, app, sintra)

@@ -357,39 +357,24 @@ def _warn(index: Any) -> None:
 
 
 def saved_profiles(index, broken: dict[str, str] | None = None) -> dict[str, Profile]:
-    """The usable saved profiles. A hand-corrupted one never breaks the others: it is skipped,
-    and its name and what is wrong with it go into `broken` when given, otherwise into one
-    warning line on stderr."""
-    from tui.api.profiles import profile_from_dict
+    """The usable saved profiles (tui.session.catalog). A hand-corrupted one never breaks the
+    others: it is skipped, and its name and what is wrong with it go into `broken` when given,
+    otherwise into one warning line on stderr."""
+    from tui.session import catalog
 
-    usable: dict[str, Profile] = {}
-    unusable: dict[str, str] = {} if broken is None else broken
-    for n, doc in enumerate(index.profiles(), 1):
-        try:
-            profile = profile_from_dict(doc)
-        except ValueError as error:
-            name = doc.get("name")
-            label = one_line(name, 40) if isinstance(name, str) and name.strip() else f"#{n}"
-            unusable[label] = str(error)
-            continue
-        usable[profile.name] = profile
+    found = catalog(index)
     if broken is None:
-        _warn_unusable(unusable)
-    return usable
-
-
-def _unusable_text(label: str, reason: str) -> str:
-    way_out = (
-        f"fix it by hand in {index_dir() / 'catalog.json'}"
-        if label.startswith("#")
-        else f"fix it, or remove it with `responses-tui profiles remove {label}`"
-    )
-    return f"saved profile {label!r} is unusable: {one_line(reason, 200)} ({way_out})"
+        _warn_unusable(found.unusable)
+    else:
+        broken.update(found.unusable)
+    return found.saved
 
 
 def _warn_unusable(unusable: dict[str, str]) -> None:
+    from tui.session import unusable_text
+
     for label, reason in unusable.items():
-        _say(f"responses-tui: warning: {_unusable_text(label, reason)}; skipped", file=sys.stderr)
+        _say(f"responses-tui: warning: {unusable_text(label, reason)}; skipped", file=sys.stderr)
 
 
 def choose_profile(args: argparse.Namespace, index=None) -> Profile:
@@ -408,7 +393,9 @@ def choose_profile(args: argparse.Namespace, index=None) -> Profile:
         custom = saved_profiles(index, unusable) if index is not None else {}
         name = args.profile or default_profile_name(env)
         if name in unusable and name not in custom:  # the one asked for: an error, not a warning
-            raise CliError(_unusable_text(name, unusable[name]))
+            from tui.session import unusable_text
+
+            raise CliError(unusable_text(name, unusable[name]))
         _warn_unusable(unusable)
         profile = resolve_profile(name, env, custom)
         if args.api_key_env:

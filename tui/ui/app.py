@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,10 +22,9 @@ from tui.api import items
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError, PreviousResponseNotFound, redact
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
-from tui.api.profiles import BUILTIN_PROFILES, Profile, profile_from_dict
+from tui.api.profiles import Profile
 from tui.gcpause import FREEZE_ABOVE, freeze_long_lived, freeze_once, tune_for_interaction
 from tui.local.server import OfflineBackend
-from tui.ops.connect import make_client, server_id
 from tui.ops.conversation import (
     CannotSend,
     TurnPlan,
@@ -48,6 +46,7 @@ from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
 from tui.paths import config_file
 from tui.search import SearchIndex
+from tui.session import Session, SessionError
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
 from tui.text import one_line, sanitize
@@ -91,18 +90,15 @@ class ResponsesApp(App[None]):
     ) -> None:
         super().__init__()
         self.index = index
-        self.profile = profile
-        self.server = server_id(profile)
-        self.client = client or make_client(profile, env, backend=backend)
-        self.backend = backend
-        self.places: dict[str, Key] = {}  # server -> the response the cursor was on
+        # The profile, its client and server, the place on each server (shared with the CLI).
+        self.session = Session(index, profile, env=env, backend=backend, client=client)
         self.clock = clock
         self.debounce = debounce
         self.current: Key | None = None
         self.mode = "reply"  # reply | new | edit
         self.edit_target: Key | None = None
         self.next_tools: list[dict[str, Any]] | None = None  # None: inherit from the parent
-        self.env = os.environ if env is None else env
+        self.env = self.session.env
         # config.toml: the user's keys (applied on mount; problems are shown then).
         self.settings = config.load(config_file(self.env), remappable_ids())
         self.keymap = self.settings.keymap
@@ -126,6 +122,26 @@ class ResponsesApp(App[None]):
         self.unexpected_errors: list[BaseException] = []  # reported and survived
         self._guarded = False  # the app's handlers are guarded once it has mounted
         self._crash_lines: list[str] = []
+
+    @property
+    def profile(self) -> Profile:
+        return self.session.profile
+
+    @property
+    def server(self) -> str:
+        return self.session.server
+
+    @property
+    def client(self) -> ResponsesClient:
+        return self.session.client
+
+    @client.setter
+    def client(self, client: ResponsesClient) -> None:
+        self.session.client = client
+
+    @property
+    def backend(self) -> OfflineBackend | None:
+        return self.session.backend
 
     # ------------------------------------------------------------ layout
 
@@ -780,24 +796,9 @@ class ResponsesApp(App[None]):
 
     # ------------------------------------------------------------ several servers
 
-    def _all_profiles(self) -> dict[str, Profile]:
-        custom = {}
-        for doc in self.index.profiles():
-            try:
-                custom[doc["name"]] = profile_from_dict(doc)
-            except (KeyError, ValueError):
-                continue
-        return {**BUILTIN_PROFILES, **custom}
-
-    def _server_names(self) -> dict[str, str]:
-        names: dict[str, list[str]] = {}
-        for name, profile in self._all_profiles().items():
-            names.setdefault(server_id(profile), []).append(name)
-        return {server: ", ".join(found) for server, found in names.items()}
-
     def action_switch_profile(self) -> None:
         rows = []
-        for name, profile in self._all_profiles().items():
+        for name, profile in self.session.profiles().items():
             if profile.local:
                 rows.append((name, "offline backend (no key)", True))
                 continue
@@ -813,32 +814,21 @@ class ResponsesApp(App[None]):
 
     def switch_profile(self, name: str) -> bool:
         """Talk to another server; the place in each server is remembered."""
-        profile = self._all_profiles().get(name)
-        if profile is None:
-            self.notify(f"unknown profile {name!r}", severity="error", markup=False)
-            return False
         if self.streaming:
             self.notify("Wait for the reply to finish first.", severity="warning")
             return False
+        self.session.remember(self.current)
         try:
-            client = make_client(profile, self.env, backend=self.backend if profile.local else None)
-        except ApiError as error:
+            old = self.session.switch(name)
+        except SessionError as error:
             self.notify(str(error), title="Cannot switch", severity="error", markup=False)
             return False
-        if self.current is not None:
-            self.places[self.current[0]] = self.current
-        old = self.client
         self.call_later(old.aclose)
-        self.client = client
-        self.profile = profile
-        self.server = server_id(profile)
         self.forest_view.server = self.server
-        self.forest_view.server_names = self._server_names()
+        self.forest_view.server_names = self.session.server_names()
         self._set_title()
         self.forest_view.rebuild()
-        target = self.places.get(self.server) or self._latest_key()
-        if self.forest_view.all_servers and self.current is not None:
-            target = self.places.get(self.server) or target
+        target = self.session.place() or self._latest_key()
         self.current = target
         if target is not None:
             self.mode = "reply"
@@ -855,7 +845,7 @@ class ResponsesApp(App[None]):
     def action_toggle_servers(self) -> None:
         view = self.forest_view
         view.all_servers = not view.all_servers
-        view.server_names = self._server_names()
+        view.server_names = self.session.server_names()
         view.rebuild()
         if self.current is not None:
             view.reveal(self.current)
@@ -869,10 +859,10 @@ class ResponsesApp(App[None]):
         when there is one, else say what to do."""
         if key is None or key[0] == self.server:
             return True
-        for name, profile in self._all_profiles().items():
-            if server_id(profile) == key[0]:
-                self.places[key[0]] = key
-                return self.switch_profile(name)
+        name = self.session.profile_for(key[0])
+        if name is not None:
+            self.session.places[key[0]] = key
+            return self.switch_profile(name)
         self.notify(
             f"{key[1]} lives on {key[0]}, which no profile points at: add one with "
             f"`responses-tui profiles add NAME --base-url {key[0]}`",
@@ -1268,7 +1258,7 @@ class ResponsesApp(App[None]):
         found: list[str] = []
         try:
             found += self.client.secrets()
-            for profile in self._all_profiles().values():
+            for profile in self.session.profiles().values():
                 found += profile.secrets(self.env)
             for doc in self.index.presets():
                 found += [self.env[var] for var in env_refs(doc) if self.env.get(var)]
