@@ -36,11 +36,19 @@ from tui.gcpause import gc_paused
 from tui.store.atomic import AtomicJSONStorage, move_aside, remove_stale_temp_files
 from tui.store.lock import IndexLock
 from tui.store.records import NodeSummary, Status, summarize
+from tui.text import one_line
 
 SHARD_SIZE = 64
 BODY_CACHE_SHARDS = 8
 SCHEMA_VERSION = 1
 _PROFILE_FIELDS = ("name", "base_url", "api_key_env", "headers", "default_model")
+NAME_CHARS = 80  # a title or a label is one line of at most this many characters
+
+
+def clean_name(text: str) -> str:
+    """A title or label as stored and shown: one line of plain text, trimmed."""
+    return one_line(text, NAME_CHARS).strip()
+
 
 Key = tuple[str, str]
 
@@ -59,6 +67,7 @@ class Index:
         self._shard_counts: dict[int, int] = {}
         self._unreadable: set[int] = set()  # shards holding summaries that could not be read
         self._forests: dict[str, Forest] = {}
+        self._names: dict[Key, dict[str, str]] = {}  # titles and labels, from the catalogue
         self._open = False
 
     # ------------------------------------------------------------ open / close
@@ -84,6 +93,7 @@ class Index:
             meta = self._catalog.table("meta")
             if not meta.all():
                 meta.insert({"schema": SCHEMA_VERSION})
+            self._load_names()
             with gc_paused(lambda: len(self._nodes)):
                 self._load_shards()
             self._open = True
@@ -599,6 +609,7 @@ class Index:
         if forest is not None:
             for key in removed:
                 forest.remove(key)
+        self._drop_names(removed)
         return len(removed)
 
     # ------------------------------------------------------------ forest
@@ -671,6 +682,78 @@ class Index:
     def remove_preset(self, name: str) -> bool:
         assert self._catalog is not None
         return bool(self._catalog.table("presets").remove(Query().name == name))
+
+    # ------------------------------------------------------------ titles and labels
+
+    def _load_names(self) -> None:
+        """The catalogue's names, cleaned: a hand-edited entry of the wrong shape is skipped."""
+        assert self._catalog is not None
+        for doc in self._catalog.table("names").all():
+            server, rid = doc.get("server"), doc.get("id")
+            if not isinstance(server, str) or not isinstance(rid, str):
+                continue
+            names = {
+                field: clean_name(doc[field])
+                for field in ("title", "label")
+                if isinstance(doc.get(field), str)
+            }
+            if names:
+                self._names[(server, rid)] = names
+
+    def title(self, server: str, response_id: str) -> str | None:
+        """The title given to the conversation that starts at this response (None: none)."""
+        return self._names.get((server, response_id), {}).get("title")
+
+    def label(self, server: str, response_id: str) -> str | None:
+        """The turn's label: None when it has none, "" for a bookmark without a word."""
+        return self._names.get((server, response_id), {}).get("label")
+
+    def labels(self, server: str | None = None) -> list[tuple[Key, str]]:
+        """Every labelled turn (of one server, or all), oldest first."""
+        found = [
+            (key, names["label"])
+            for key, names in self._names.items()
+            if "label" in names and (server is None or key[0] == server) and key in self._nodes
+        ]
+        found.sort(key=lambda item: self._seq(self._nodes[item[0]]))
+        return found
+
+    def set_title(self, server: str, response_id: str, title: str | None) -> None:
+        """Name a conversation (None or blank: back to its first input)."""
+        self._set_name(server, response_id, "title", clean_name(title or "") or None)
+
+    def set_label(self, server: str, response_id: str, label: str | None) -> None:
+        """Label a turn: a word, "" for a plain bookmark, None to take the label off."""
+        self._set_name(server, response_id, "label", None if label is None else clean_name(label))
+
+    def _set_name(self, server: str, response_id: str, field: str, value: str | None) -> None:
+        assert self._catalog is not None
+        self._require(server, response_id)
+        key = (server, response_id)
+        names = dict(self._names.get(key, {}))
+        if value is None:
+            names.pop(field, None)
+        else:
+            names[field] = value
+        table = self._catalog.table("names")
+        where = (Query().server == server) & (Query().id == response_id)
+        if names:
+            table.upsert({"server": server, "id": response_id, **names}, where)
+            self._names[key] = names
+        else:
+            table.remove(where)
+            self._names.pop(key, None)
+
+    def _drop_names(self, keys: Iterable[Key]) -> None:
+        gone = [key for key in keys if key in self._names]
+        if not gone:
+            return
+        assert self._catalog is not None
+        table = self._catalog.table("names")
+        for server, rid in gone:
+            del self._names[(server, rid)]
+        ids = {(server, rid) for server, rid in gone}
+        table.remove(lambda doc: (doc.get("server"), doc.get("id")) in ids)
 
 
 def _body_doc(

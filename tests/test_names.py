@@ -1,0 +1,101 @@
+"""Titles of conversations and labels of turns (issue 13, point 4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tui.store.index import NAME_CHARS, Index
+
+SERVER = "http://names.example/v1"
+
+
+def response(rid: str, parent: str | None = None, at: int = 1) -> dict:
+    return {
+        "id": rid,
+        "object": "response",
+        "created_at": at,
+        "status": "completed",
+        "previous_response_id": parent,
+        "output": [],
+    }
+
+
+@pytest.fixture
+def index(tmp_path):
+    index = Index.open(tmp_path / "index")
+    index.add_response(response("resp_a", at=1), server=SERVER, profile="p")
+    index.add_response(response("resp_b", "resp_a", at=2), server=SERVER, profile="p")
+    index.add_response(response("resp_c", "resp_b", at=3), server=SERVER, profile="p")
+    yield index
+    index.close()
+
+
+def test_titles_and_labels_are_stored_and_survive_a_reopen(tmp_path, index):
+    assert index.title(SERVER, "resp_a") is None and index.label(SERVER, "resp_b") is None
+    index.set_title(SERVER, "resp_a", "  Trip planning  ")
+    index.set_label(SERVER, "resp_c", "best")
+    index.set_label(SERVER, "resp_b", "")  # a bookmark without a word
+    assert index.title(SERVER, "resp_a") == "Trip planning"
+    assert index.labels(SERVER) == [((SERVER, "resp_b"), ""), ((SERVER, "resp_c"), "best")]
+    index.close()
+    again = Index.open(tmp_path / "index")
+    try:
+        assert again.title(SERVER, "resp_a") == "Trip planning"
+        assert again.label(SERVER, "resp_b") == "" and again.label(SERVER, "resp_c") == "best"
+        assert again.labels("http://other.example/v1") == []
+        assert len(again.labels()) == 2
+    finally:
+        again.close()
+
+
+def test_a_blank_title_and_a_none_label_take_the_name_off(index):
+    index.set_title(SERVER, "resp_a", "x")
+    index.set_label(SERVER, "resp_a", "y")
+    index.set_title(SERVER, "resp_a", "   ")
+    assert index.title(SERVER, "resp_a") is None and index.label(SERVER, "resp_a") == "y"
+    index.set_label(SERVER, "resp_a", None)
+    assert index.label(SERVER, "resp_a") is None
+    catalog = json.loads((index.directory / "catalog.json").read_text())
+    assert catalog.get("names", {}) == {}
+
+
+def test_names_are_one_line_of_plain_text_and_bounded(index):
+    index.set_title(SERVER, "resp_a", "a\nb\x1b[31m red" + "z" * 500)
+    title = index.title(SERVER, "resp_a")
+    assert "\n" not in title and "\x1b" not in title
+    assert len(title) == NAME_CHARS and title.endswith("…")
+
+
+def test_naming_an_unknown_response_is_refused(index):
+    with pytest.raises(KeyError, match="resp_zz is not in the index"):
+        index.set_label(SERVER, "resp_zz", "x")
+
+
+def test_a_removed_response_loses_its_names(tmp_path, index):
+    index.set_label(SERVER, "resp_c", "gone soon")
+    index.set_title(SERVER, "resp_a", "kept")
+    index.remove(SERVER, "resp_c")
+    assert index.labels() == [] and index.title(SERVER, "resp_a") == "kept"
+    index.close()
+    again = Index.open(tmp_path / "index")
+    try:
+        assert again.labels() == [] and again.title(SERVER, "resp_a") == "kept"
+    finally:
+        again.close()
+
+
+def test_a_hand_edited_name_of_the_wrong_shape_is_skipped(tmp_path, index):
+    index.set_title(SERVER, "resp_a", "fine")
+    index.close()
+    path = tmp_path / "index" / "catalog.json"
+    data = json.loads(path.read_text())
+    data["names"]["90"] = {"server": SERVER, "id": 5, "title": "bad id"}
+    data["names"]["91"] = {"server": SERVER, "id": "resp_b", "title": ["not", "text"]}
+    path.write_text(json.dumps(data))
+    again = Index.open(tmp_path / "index")
+    try:
+        assert again.title(SERVER, "resp_a") == "fine" and again.title(SERVER, "resp_b") is None
+    finally:
+        again.close()
