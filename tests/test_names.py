@@ -99,3 +99,77 @@ def test_a_hand_edited_name_of_the_wrong_shape_is_skipped(tmp_path, index):
         assert again.title(SERVER, "resp_a") == "fine" and again.title(SERVER, "resp_b") is None
     finally:
         again.close()
+
+
+# ------------------------------------------------------------------ in the app
+
+
+async def test_r_renames_the_conversation_everywhere_it_shows(tmp_path):
+    from ui_helpers import build, goto, key_of, settle, wait_for
+
+    from tui.ui.name_screens import NameScreen
+
+    app, index, _ = build(tmp_path)
+    key = key_of(index, "Make it vegetarian")
+    root = index.forest(key[0]).conversation_root(key)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await goto(pilot, app, key)
+        await settle(pilot, app)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*"Lisbon food trip", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NameScreen))
+        await settle(pilot, app)
+        assert index.title(*root) == "Lisbon food trip"
+        assert app.forest_view.node_for(root).label.plain.startswith("Lisbon food trip")
+        shown = [str(w.content) for w in app.transcript.query(".conversation-title")]
+        assert shown == ["Lisbon food trip"]
+        # An empty title gives the conversation its first input back.
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press("ctrl+u", "enter")
+        await settle(pilot, app)
+        assert index.title(*root) is None
+        assert app.forest_view.node_for(root).label.plain.startswith("Plan a three-day")
+        # esc changes nothing.
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*"nope", "escape")
+        await settle(pilot, app)
+        assert index.title(*root) is None
+
+
+async def test_b_bookmarks_a_turn_and_quote_lists_and_jumps(tmp_path):
+    from ui_helpers import build, goto, key_of, settle, wait_for
+
+    from tui.ui.name_screens import LabelsScreen, NameScreen
+
+    app, index, _ = build(tmp_path)
+    first = key_of(index, "Make it vegetarian")
+    second = key_of(index, "Explain Python")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await goto(pilot, app, first)
+        await settle(pilot, app)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*"veggie", "enter")
+        await settle(pilot, app)
+        assert index.label(*first) == "veggie"
+        assert "★ veggie" in app.forest_view.node_for(first).label.plain
+        await goto(pilot, app, second)
+        await settle(pilot, app)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press("enter")  # no word: a plain bookmark
+        await settle(pilot, app)
+        assert index.label(*second) == ""
+        await pilot.press("apostrophe")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabelsScreen))
+        assert [label for _, label, _ in app.screen.labels] == ["veggie", ""]
+        await pilot.press("enter")  # the first one: veggie
+        await settle(pilot, app)
+        assert app.current == first
+        # b on a bookmarked turn takes it off.
+        await pilot.press("b")
+        await settle(pilot, app)
+        assert index.label(*first) is None and not isinstance(app.screen, NameScreen)

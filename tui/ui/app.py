@@ -62,6 +62,7 @@ from tui.ui.history_screens import (
 )
 from tui.ui.keys import NEEDS_NODE, TREE_ACTIONS, bindings, remappable_ids
 from tui.ui.labels import short_id
+from tui.ui.name_screens import LabelsScreen, NameScreen
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker, ToolsScreen
 from tui.ui.transcript import SHOWN_TURNS, Transcript
@@ -255,7 +256,10 @@ class ResponsesApp(App[None]):
             siblings = forest.siblings(k)
             if len(siblings) > 1:
                 places[k] = (siblings.index(k) + 1, len(siblings))
-        await self.transcript.show(turns, now=self.clock(), current=key, below=below, places=places)
+        title = self.index.title(*path[0])
+        await self.transcript.show(
+            turns, now=self.clock(), current=key, below=below, places=places, title=title
+        )
         self._first_screen_shown()
 
     def _first_screen_shown(self) -> None:
@@ -1053,6 +1057,73 @@ class ResponsesApp(App[None]):
                 self.forest_view.reveal(self.current)
             self.forest_view.focus()
             event.stop()
+
+    # ------------------------------------------------------------ names
+
+    def action_rename(self) -> None:
+        """Give the highlighted turn's conversation a title (empty: its first input again)."""
+        if self.current is None:
+            return
+        root = self.index.forest(self.current[0]).conversation_root(self.current)
+        summary = self.index.get(*root)
+        said = summary.input_preview if summary is not None else ""
+
+        def chosen(title: str | None) -> None:
+            if title is None or self.index.get(*root) is None:
+                return
+            self.index.set_title(*root, title)
+            self.forest_view.refresh_label(root)
+            self.call_later(self.show_path, self.current)
+
+        screen = NameScreen(
+            "Rename the conversation",
+            "Shown in the forest, the transcript, `list` and exports. Empty: its first input.",
+            value=self.index.title(*root) or "",
+            placeholder=one_line(said, 60),
+        )
+        self.push_screen(screen, chosen)
+
+    def action_bookmark(self) -> None:
+        """Bookmark the highlighted turn (asking for an optional word), or take it off."""
+        key = self.current
+        if key is None:
+            return
+        if self.index.label(*key) is not None:
+            self.index.set_label(*key, None)
+            self.forest_view.refresh_label(key)
+            self.notify("Bookmark removed", timeout=3)
+            return
+
+        def chosen(word: str | None) -> None:
+            if word is None or self.index.get(*key) is None:
+                return
+            self.index.set_label(*key, word)
+            self.forest_view.refresh_label(key)
+            self.notify(f"Bookmarked{': ' + word.strip() if word.strip() else ''}", timeout=3)
+
+        screen = NameScreen(
+            "Bookmark this turn",
+            "A word to find it by, or nothing for a plain bookmark. ' lists them.",
+            placeholder="(optional)",
+        )
+        self.push_screen(screen, chosen)
+
+    def action_labels(self) -> None:
+        rows = []
+        for key, label in self.index.labels(None if self.forest_view.all_servers else self.server):
+            summary = self.index.get(*key)
+            said = (summary.input_preview or summary.output_preview) if summary else ""
+            rows.append((key, label, said))
+
+        def chosen(key: Key | None) -> None:
+            if key is not None and key in self.index.forest(key[0]):
+                if key[0] != self.server and not self.forest_view.all_servers:
+                    self.forest_view.all_servers = True
+                    self.forest_view.rebuild()
+                self._goto(key)
+                self.forest_view.focus()
+
+        self.push_screen(LabelsScreen(rows), chosen)
 
     # ------------------------------------------------------------ copy
 

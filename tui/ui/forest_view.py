@@ -227,6 +227,8 @@ class ForestView(Tree[Key]):
             width=self._label_width(key),
             pending=key in self._fv_pending,
             show_model=show_model,
+            title=self.index.title(*key) if parent is None else None,
+            label=self.index.label(*key),
         )
         if self.highlight:
             label.highlight_words(self.highlight, style="bold reverse", case_sensitive=False)

@@ -60,11 +60,14 @@ def node_label(
     width: int = 38,
     pending: bool = False,
     show_model: bool = False,
+    title: str | None = None,
+    label: str | None = None,
 ) -> Text:
     """One line of at most `width` cells: markers, what the user said (or the answer when the
     input was not recorded), then dim details (turns, forks, tools, model, age). The model is
     shown when asked (conversation roots, and turns whose model differs from their parent's)
-    and only when the preview keeps room to be read."""
+    and only when the preview keeps room to be read. A conversation's `title` (given with `R`)
+    replaces what the user said; a turn's `label` (`b`) shows as `★ word` first."""
     prefix = Text()
     if pending:
         prefix.append("● ", style="bold cyan")
@@ -73,6 +76,8 @@ def node_label(
         prefix.append(glyph + " ", style=colour)
     if node.ancestor_missing or orphan:
         prefix.append("↥ ", style="red")
+    if label is not None:
+        prefix.append(f"★ {label} " if label else "★ ", style="bold magenta")
     details = []
     if turns > 1:
         details.append(f"{turns} turns")
@@ -88,7 +93,9 @@ def node_label(
             suffix = with_model
     said = node.input_preview if node.input_recorded else ""
     style = ""
-    if not said:
+    if title:
+        said, style = title, "bold"
+    elif not said:
         said = node.output_preview or "(input not recorded)"
         style = "italic"
     room = max(6, width - prefix.cell_len - len(suffix))

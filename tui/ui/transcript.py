@@ -299,14 +299,18 @@ class Transcript(VerticalScroll):
         current: tuple[str, str] | None,
         below: str = "",
         places: dict[tuple[str, str], tuple[int, int]] | None = None,
+        title: str | None = None,
     ) -> None:
         """Replace the content with these turns (summary, body, orphan), root first. `places`:
-        a turn's (n, of) among its siblings, shown in its header as `‹ n/of ›`."""
+        a turn's (n, of) among its siblings, shown in its header as `‹ n/of ›`. `title`: the
+        conversation's, shown above it."""
         async with self._busy:
             await self.remove_children()
             self._live = None
             self._stream = None
             widgets: list[Any] = []
+            if title:
+                widgets.append(Static(Text(title, style="bold"), classes="conversation-title"))
             older, recent = turns[:-RICH_TURNS], turns[-RICH_TURNS:]
             if older:
                 # One widget for all older turns: a 1,000-turn path costs one text layout, not
