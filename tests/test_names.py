@@ -173,3 +173,53 @@ async def test_b_bookmarks_a_turn_and_quote_lists_and_jumps(tmp_path):
         await pilot.press("b")
         await settle(pilot, app)
         assert index.label(*first) is None and not isinstance(app.screen, NameScreen)
+
+
+# ------------------------------------------------------------------ list, export, import
+
+
+def test_list_shows_titles_and_bookmarks(index):
+    from tui.ops.listing import forest_lines
+
+    index.set_title(SERVER, "resp_a", "Trip")
+    index.set_label(SERVER, "resp_c", "best")
+    index.set_label(SERVER, "resp_b", "")
+    lines = forest_lines(index, SERVER)
+    assert lines[0].startswith('"Trip"  resp_a  ')
+    assert lines[1].startswith("★  resp_b  ")
+    assert lines[2].startswith("★ best  resp_c  ")
+
+
+@pytest.mark.parametrize("scope", ["path", "tree"])
+def test_names_survive_export_and_re_import(tmp_path, index, scope):
+    from tui.ops.export import export_json, export_markdown, export_tree_json
+    from tui.ops.importer import import_export_file
+
+    index.set_title(SERVER, "resp_a", "Trip")
+    index.set_label(SERVER, "resp_c", "best")
+    index.set_label(SERVER, "resp_b", "")
+    text = (export_json if scope == "path" else export_tree_json)(index, SERVER, "resp_c")
+    document = json.loads(text)
+    assert [e.get("title") for e in document["responses"]] == ["Trip", None, None]
+    assert [e.get("bookmark") for e in document["responses"]] == [None, "", "best"]
+    fresh = Index.open(tmp_path / "fresh")
+    try:
+        import_export_file(fresh, document, profile="p")
+        assert fresh.title(SERVER, "resp_a") == "Trip"
+        assert fresh.labels(SERVER) == [((SERVER, "resp_b"), ""), ((SERVER, "resp_c"), "best")]
+    finally:
+        fresh.close()
+    markdown = export_markdown(index, SERVER, "resp_c")
+    assert markdown.startswith("# Trip\n\n# Conversation resp_a → resp_c\n")
+    assert "· ★ best" in markdown
+
+
+def test_an_export_without_names_reads_as_before_and_bad_names_are_refused(index):
+    from tui.ops.export import export_json
+    from tui.ops.importer import validate_export
+
+    document = json.loads(export_json(index, SERVER, "resp_c"))
+    assert all("title" not in e and "bookmark" not in e for e in document["responses"])
+    document["responses"][0]["title"] = ["not text"]
+    with pytest.raises(ValueError, match="response 1 of the export: its title is not text"):
+        validate_export(document)

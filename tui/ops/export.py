@@ -41,6 +41,8 @@ def _record(index: Index, server: str, rid: str) -> dict[str, Any]:
         "response": body["response"],
         "input": body["input"],
         "request": body.get("request"),
+        "title": index.title(server, rid),
+        "bookmark": index.label(server, rid),
     }
 
 
@@ -85,6 +87,9 @@ def _entry(record: dict[str, Any]) -> dict[str, Any]:
         "profile": summary.profile,
         "status": str(summary.status),
         "ancestor_missing": bool(summary.ancestor_missing),
+        # Names (R, b in the app) only where given, so a file without them reads as before.
+        **({"title": record["title"]} if record.get("title") else {}),
+        **({"bookmark": record["bookmark"]} if record.get("bookmark") is not None else {}),
     }
 
 
@@ -124,6 +129,7 @@ def export_markdown(index: Index, server: str, response_id: str) -> str:
     records = path_records(index, server, response_id)
     root = records[0]["summary"].id
     lines = [
+        *_title_lines(records[0]),
         f"# Conversation {root}" + (f" → {response_id}" if response_id != root else ""),
         "",
         f"Server: {server} · {len(records)} turn{'s' if len(records) != 1 else ''}",
@@ -149,6 +155,7 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
     leaves = sum(1 for r in records if r["summary"].id not in child_counts)
     turns = len(records)
     lines = [
+        *_title_lines(records[0]),
         f"# Conversation {_id(root.id)} (whole tree)",
         "",
         f"Server: {sanitize(server)} · {turns} turn{'s' if turns != 1 else ''} · "
@@ -169,6 +176,11 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _title_lines(root: dict[str, Any]) -> list[str]:
+    title = root.get("title")
+    return [f"# {_md_text(title)}", ""] if title else []
+
+
 def _label(parts: tuple[int, ...]) -> str:
     """ "1.2.1"; a very deep turn keeps the start and the end ("1.…4.1.1 (turn 250)")."""
     text = ".".join(str(p) for p in parts)
@@ -187,6 +199,9 @@ def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None =
     response = record["response"] if isinstance(record["response"], dict) else {}
     when = utc_text(summary.created_at, "%Y-%m-%d %H:%M UTC")
     marks = _status_marks(summary)
+    bookmark = record.get("bookmark")
+    if bookmark is not None:
+        marks += f" · ★ {_md_text(bookmark)}" if bookmark else " · ★"
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
     out += extra or []
     meta = meta_line(response)  # the transcript's meta line: usage, reasoning settings

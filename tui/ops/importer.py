@@ -263,6 +263,9 @@ def validate_export(document: object) -> tuple[int, str, list[dict[str, Any]]]:
             _clean_text(parent, f"{where}: its previous_response_id")
         if entry.get("input") is not None and not isinstance(entry["input"], list):
             raise ValueError(f"{where}: its input is not a list")
+        for name in ("title", "bookmark"):
+            if entry.get(name) is not None and not isinstance(entry[name], str):
+                raise ValueError(f"{where}: its {name} is not text")
         if entry.get("request") is not None and not isinstance(entry["request"], dict):
             raise ValueError(f"{where}: its request is not an object")
         status = entry.get("status")
@@ -329,4 +332,10 @@ def import_export_file(
             index.set_flag(target, rid, ancestor_missing=True)
     for name, records in batches.items():
         index.add_many(records, server=target, profile=name)
+    for entry in entries:  # names (R, b in the app) once every response is in
+        rid = str(entry["response"]["id"])
+        if entry.get("title"):
+            index.set_title(target, rid, entry["title"])
+        if entry.get("bookmark") is not None:
+            index.set_label(target, rid, entry["bookmark"])
     return result

@@ -31,7 +31,8 @@ def _conversation_lines(index: Index, forest: Forest, root) -> list[str]:
         segment = forest.segment_of(head)
         for n, key in enumerate(segment.keys):
             prefix = first_prefix if n == 0 else rest_prefix
-            lines.append(prefix + node_line(index.get(*key), orphan=forest.is_orphan(key)))
+            line = node_line(index.get(*key), orphan=forest.is_orphan(key))
+            lines.append(prefix + names(index, key, root=key == root) + line)
         children = forest.segment_children(head)
         for i in reversed(range(len(children))):
             last = i == len(children) - 1
@@ -43,6 +44,18 @@ def _conversation_lines(index: Index, forest: Forest, root) -> list[str]:
                 )
             )
     return lines
+
+
+def names(index: Index, key, *, root: bool) -> str:
+    """`"Title" ` before a conversation's first line, `★ word ` before a bookmarked turn."""
+    text = ""
+    title = index.title(*key) if root else None
+    if title:
+        text += f'"{title}"  '
+    label = index.label(*key)
+    if label is not None:
+        text += f"★ {label}  " if label else "★  "
+    return text
 
 
 def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
