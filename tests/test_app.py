@@ -249,31 +249,35 @@ async def test_stream_cut_midway_keeps_partial_marked_incomplete(tmp_path):
 async def test_movement_keys(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        tree = app.forest_view
+        graph = app.forest_view
         await pilot.press("g")
-        assert tree.cursor_line == 0
+        assert graph.cursor == 0
         await pilot.press("j")
-        assert tree.cursor_line == 1
+        assert graph.cursor == 1
         await pilot.press("k")
-        assert tree.cursor_line == 0
+        assert graph.cursor == 0
         await pilot.press("down", "up")
-        assert tree.cursor_line == 0
+        assert graph.cursor == 0
         await pilot.press("G")
-        assert tree.cursor_line == tree.last_line
-        # h / l fold and unfold the trip conversation.
+        assert graph.cursor == len(graph.rows) - 1
+        # h closes the trip's fork, then the conversation; l opens them again, one at a time.
         root = key_of(index, "Plan a three-day trip")
+        veg = key_of(index, "Make it vegetarian")
         await goto(pilot, app, root)
-        node = tree.node_for(root)
-        await pilot.press("l")
-        assert node.is_expanded
+        assert graph.node_for(veg) is not None
         await pilot.press("h")
-        assert not node.is_expanded
+        assert graph.node_for(veg) is None and graph.node_for(root).row.closed
+        await pilot.press("h")
+        assert graph.node_for(root).row.hidden == len(index.forest(SERVER).descendants(root))
         await pilot.press("l")
-        assert node.is_expanded
-        await pilot.press("l")  # on an open node: into its first child
+        assert graph.node_for(veg) is None  # the conversation is open, its fork still closed
+        await pilot.press("l")
+        assert graph.node_for(veg) is not None
+        await pilot.press("l")  # on an open turn: down to its first reply
         await pilot.pause()
-        assert app.current == key_of(index, "Make it vegetarian")
-        await pilot.press("h")  # on an open node: fold it; again: up to the parent
+        assert app.current == veg
+        await pilot.press("h")  # veg is a fork: it closes; again: up to the turn above
+        assert graph.node_for(veg).row.closed
         await pilot.press("h")
         await pilot.pause()
         assert app.current == root

@@ -26,7 +26,11 @@ class Host(App):
         self.seen: list[tuple[str, object]] = []
 
     def compose(self) -> ComposeResult:
-        yield GraphView(lambda: self.forest, self.forest.roots, state=self.state)
+        yield GraphView(
+            lambda: [(None, self.forest, self.forest.roots())],
+            lambda _key: self.forest,
+            state=self.state,
+        )
 
     def on_mount(self) -> None:
         self.query_one(GraphView).relayout()
@@ -54,7 +58,7 @@ async def test_lines_show_the_rails_and_the_cursor_moves_with_keys():
     app = Host(forest, GraphState(open={"a"}))
     async with app.run_test(size=(40, 10)) as pilot:
         await pilot.pause()
-        assert screen_lines(app) == ["● a", "● b", "● c", "├─● d", "│ ● e", "└─● f", "● x"]
+        assert screen_lines(app) == ["● a", "● b", "● c", "├─● d", "│ ● e", "└─● f", "▸ x"]
         view = app.query_one(GraphView)
         assert view.current_key == "a"
         await pilot.press("j", "j", "down")
@@ -89,12 +93,12 @@ async def test_h_closes_a_fork_and_the_conversation_l_opens_them_again():
         await pilot.press("h")
         assert view.current_key == "c"
         await pilot.press("h")  # c is a fork: it closes, the cursor stays on it
-        assert screen_lines(app) == ["● a", "● b", "● c", "● x"]
+        assert screen_lines(app) == ["● a", "● b", "▸ c", "▸ x"]
         assert view.current_key == "c"
         await pilot.press("l")
         assert len(view.rows) == 7 and view.current_key == "c"
         await pilot.press("g", "h")  # the conversation closes
-        assert screen_lines(app) == ["● a", "● x"]
+        assert screen_lines(app) == ["▸ a", "▸ x"]
         await pilot.press("l")
         assert len(view.rows) == 7
 

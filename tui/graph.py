@@ -34,7 +34,8 @@ FOLD_OVER = 6  # runs longer than this fold to their first and last turn unless 
 class Row:
     """One line of the graph.
 
-    kind "turn": the turn `key`; "fold": the hidden middle of the run that starts at `key`.
+    kind "turn": the turn `key`; "fold": the hidden middle of the run that starts at `key`;
+    "heading": a line naming a server (`key` is the server), where several are shown.
     `prefix` is the rails and connector drawn before the turn (two columns per level).
     `place` is (n, of) among its siblings where it has any; `forks` the number of branches
     when the turn is a fork; `hidden` how many turns this row stands for but does not show
@@ -42,7 +43,7 @@ class Row:
     """
 
     key: Key
-    kind: Literal["turn", "fold"]
+    kind: Literal["turn", "fold", "heading"]
     prefix: str
     depth: int
     place: tuple[int, int] | None = None

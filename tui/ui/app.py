@@ -14,7 +14,7 @@ from textual._context import active_message_pump
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Tree
+from textual.widgets import Footer, Header, Input
 from textual.worker import WorkerFailed, get_current_worker
 
 from tui import config
@@ -53,7 +53,8 @@ from tui.text import one_line, sanitize
 from tui.tools import Preset, env_refs, tool_label
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
-from tui.ui.forest_view import ForestView
+from tui.ui.forest_graph import ForestGraph, Snapshot
+from tui.ui.graph_view import GraphView
 from tui.ui.history_screens import (
     ExportScreen,
     ImportScreen,
@@ -111,12 +112,12 @@ class ResponsesApp(App[None]):
         self._search_progress: tuple[int, int] | None = None  # (done, total) while building
         self.searcher = SearchIndex(index)
         self._filter_timer: Any = None
-        self._open_before_filter: list[Key] = []
+        self._before_filter: Snapshot | None = None  # the view to restore when it clears
         self._filter_query = ""  # the filter being shown or computed
         self._gc_settled = False
         self.live_key: Key | None = None
         self._refresh_timer: Any = None
-        self.forest_view = ForestView(index, self.server, clock, id="forest")
+        self.forest_view = ForestGraph(index, self.server, clock, id="forest")
         self.transcript = Transcript(id="transcript")
         self.composer = Composer(id="composer")
         self.filter_input = Input(placeholder="filter: text, id, model", id="filter")
@@ -208,11 +209,9 @@ class ResponsesApp(App[None]):
 
     # ------------------------------------------------------------ cursor → transcript
 
-    @on(Tree.NodeHighlighted, "#forest")
-    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
-        key = event.node.data
-        if key is None:
-            return
+    @on(GraphView.Highlighted, "#forest")
+    def _highlighted(self, event: GraphView.Highlighted) -> None:
+        key = event.key
         self.current = key
         if self._refresh_timer is not None:  # a redraw for a line the cursor already left
             self._refresh_timer.stop()
@@ -225,6 +224,10 @@ class ResponsesApp(App[None]):
         else:
             # Holding an arrow key fires this on every line: redraw only when the cursor rests.
             self._refresh_timer = self.set_timer(self.debounce, self._show_current)
+
+    @on(GraphView.Selected, "#forest")
+    def _selected(self, event: GraphView.Selected) -> None:
+        self.action_reply()
 
     async def _show_current(self) -> None:
         self._refresh_timer = None
@@ -341,7 +344,7 @@ class ResponsesApp(App[None]):
         if action in NEEDS_NODE and self.current is None:
             return None
         if action == "cancel_stream":
-            return bool(self.streaming)
+            return bool(self.streaming) or (self._filtering() and not in_text)
         return True
 
     def action_reply(self) -> None:
@@ -542,8 +545,11 @@ class ResponsesApp(App[None]):
             self._prompt_pending(key, quiet=True)
 
     def action_cancel_stream(self) -> None:
+        """esc: cancel the streaming reply; else, in the forest, clear the filter."""
         if self.streaming:
             self.workers.cancel_group(self, "send")
+        elif self._filtering():
+            self._clear_filter()
 
     # ------------------------------------------------------------ actions: navigation
 
@@ -921,14 +927,17 @@ class ResponsesApp(App[None]):
         words = query.split()
         view = self.forest_view
         self._filter_query = query
-        if words and view.filter_keys is None:
-            self._open_before_filter = view.open_keys()  # restored when the filter clears
+        if words and view.filter_keys is None and self._before_filter is None:
+            self._before_filter = view.snapshot()  # restored, cursor included, when it clears
         if not words:
             self.workers.cancel_group(self, "filter")
-            was_filtering = view.filter_keys is not None
             view.set_filter(None)
             view.highlight = []
-            view.rebuild(keep_open=False, reopen=self._open_before_filter if was_filtering else [])
+            before, self._before_filter = self._before_filter, None
+            if before is not None:
+                view.restore(before)
+            else:
+                view.rebuild()
             return
         full_text = self._search_ready and not self._searcher_stale
         if not full_text:
@@ -1045,18 +1054,22 @@ class ResponsesApp(App[None]):
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.forest_view.focus()
-        if self.forest_view.last_line >= 0:
-            self.forest_view.move_cursor_to_line(0)
+        self.forest_view.action_first()
 
     def on_key(self, event: Any) -> None:
         if event.key == "escape" and self.focused is self.filter_input:
-            self.filter_input.display = False
-            self.filter_input.value = ""
-            self._apply_filter("")
-            if self.current:
-                self.forest_view.reveal(self.current)
-            self.forest_view.focus()
+            self._clear_filter()
             event.stop()
+
+    def _filtering(self) -> bool:
+        return self.forest_view.filter_keys is not None or bool(self.filter_input.value.strip())
+
+    def _clear_filter(self) -> None:
+        """Back to the view from before the filter, cursor included."""
+        self.filter_input.display = False
+        self.filter_input.value = ""
+        self._apply_filter("")
+        self.forest_view.focus()
 
     # ------------------------------------------------------------ names
 

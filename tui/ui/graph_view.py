@@ -14,7 +14,7 @@ scrolls.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 
 from rich.segment import Segment
 from rich.text import Text
@@ -32,8 +32,10 @@ from tui.ui.keys import bindings
 
 Key = Hashable
 Labeler = Callable[[Row, int], Text]
+Section = tuple[Text | None, Forest, list[Key]]
 
 TURN = "● "
+CLOSED = "▸ "  # a closed conversation or fork: l opens it
 FOLD = "┊ "
 
 
@@ -75,21 +77,31 @@ class GraphView(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor is on the turn `key`."""
 
-        def __init__(self, key: Key) -> None:
+        def __init__(self, graph: GraphView, key: Key) -> None:
             super().__init__()
+            self.graph = graph
             self.key = key
+
+        @property
+        def control(self) -> GraphView:
+            return self.graph
 
     class Selected(Message):
         """Enter on the turn `key`."""
 
-        def __init__(self, key: Key) -> None:
+        def __init__(self, graph: GraphView, key: Key) -> None:
             super().__init__()
+            self.graph = graph
             self.key = key
+
+        @property
+        def control(self) -> GraphView:
+            return self.graph
 
     def __init__(
         self,
-        forest: Callable[[], Forest],
-        roots: Callable[[], Iterable[Key]],
+        sections: Callable[[], list[Section]],
+        forest_of: Callable[[Key], Forest],
         *,
         labeler: Labeler = plain_label,
         state: GraphState | None = None,
@@ -97,29 +109,37 @@ class GraphView(ScrollView, can_focus=True):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """`sections`: what to show, as (heading or None, forest, roots in the order shown);
+        `forest_of`: the forest a key lives in."""
         super().__init__(name=name, id=id, classes=classes)
-        self._forest = forest
-        self._roots = roots
+        self._sections = sections
+        self.forest_of = forest_of
         self.labeler = labeler
         self.state = state or GraphState()
         self.shown: set[Key] | None = None
         self.rows: list[Row] = []
+        self._line_of: dict[Key, int] = {}  # turn -> its line
+        self._headings: dict[int, Text] = {}  # line -> heading text
         self._line_cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
         self._highlighted: Key | None = None
 
     # ------------------------------------------------------------ rows
 
-    @property
-    def forest(self) -> Forest:
-        return self._forest()
-
     def relayout(self, keep: Key | None = None) -> None:
-        """Lay the rows out again from the forest and the state; the cursor stays on `keep`
+        """Lay the rows out again from the forests and the state; the cursor stays on `keep`
         (default: the turn it is on) when that is still shown, else on the nearest row."""
         if keep is None and self.rows:
             keep = self.current_row.key if self.current_row else None
         old = self.cursor
-        self.rows = graph_rows(self.forest, list(self._roots()), self.state, self.shown)
+        rows: list[Row] = []
+        self._headings = {}
+        for heading, forest, roots in self._sections():
+            if heading is not None:
+                self._headings[len(rows)] = heading
+                rows.append(Row(heading.plain, "heading", "", 0))
+            rows.extend(graph_rows(forest, roots, self.state, self.shown))
+        self.rows = rows
+        self._line_of = {row.key: y for y, row in enumerate(rows) if row.kind == "turn"}
         self._line_cache.clear()
         self.virtual_size = Size(self.size.width, len(self.rows))
         where = self.row_of(keep) if keep is not None else None
@@ -128,10 +148,12 @@ class GraphView(ScrollView, can_focus=True):
 
     def row_of(self, key: Key) -> int | None:
         """The line of the turn `key` (not of a fold row), None when not shown."""
-        for y, row in enumerate(self.rows):
-            if row.key == key and row.kind == "turn":
-                return y
-        return None
+        return self._line_of.get(key)
+
+    def forget_lines(self) -> None:
+        """Draw every line again (a label changed)."""
+        self._line_cache.clear()
+        self.refresh()
 
     @property
     def current_row(self) -> Row | None:
@@ -144,9 +166,10 @@ class GraphView(ScrollView, can_focus=True):
 
     def reveal(self, key: Key) -> None:
         """Open whatever hides `key` and move the cursor to it."""
-        if key not in self.forest:
+        forest = self.forest_of(key)
+        if key not in forest:
             return
-        self.state.reveal(self.forest, key)
+        self.state.reveal(forest, key)
         self.relayout(keep=key)
 
     # ------------------------------------------------------------ drawing
@@ -160,22 +183,25 @@ class GraphView(ScrollView, can_focus=True):
         cached_key = (line, width, int(line == self.cursor) + 2 * int(self.has_focus))
         strip = self._line_cache.get(cached_key)
         if strip is None:
-            strip = self._draw(self.rows[line], width, line == self.cursor)
+            strip = self._draw(line, width, line == self.cursor)
             self._line_cache[cached_key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
-    def _draw(self, row: Row, width: int, at_cursor: bool) -> Strip:
+    def _draw(self, line: int, width: int, at_cursor: bool) -> Strip:
+        row = self.rows[line]
         base = self.rich_style
         rail = self.get_component_rich_style("graph--rail", partial=True)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(row.prefix, style=rail)
-        if row.kind == "fold":
+        if row.kind == "heading":
+            text.append_text(self._headings.get(line, Text(str(row.key))))
+        elif row.kind == "fold":
             fold = self.get_component_rich_style("graph--fold", partial=True)
             text.append(FOLD, style=rail)
             turns = "turn" if row.hidden == 1 else "turns"
             text.append(f"{row.hidden} more {turns} (l shows them)", style=fold)
         else:
-            text.append(TURN, style="bold" if row.forks else "")
+            text.append(CLOSED if row.closed else TURN, style="bold" if row.forks else "")
             room = max(1, width - text.cell_len)
             text.append_text(self.labeler(row, room))
         text.truncate(width, overflow="ellipsis")
@@ -200,7 +226,7 @@ class GraphView(ScrollView, can_focus=True):
         key = self.current_key
         if key is not None and key != self._highlighted:
             self._highlighted = key
-            self.post_message(self.Highlighted(key))
+            self.post_message(self.Highlighted(self, key))
 
     def on_resize(self) -> None:
         self._line_cache.clear()
@@ -242,7 +268,7 @@ class GraphView(ScrollView, can_focus=True):
     def action_reply_or_more(self) -> None:
         key = self.current_key
         if key is not None:
-            self.post_message(self.Selected(key))
+            self.post_message(self.Selected(self, key))
         else:
             self.action_unfold()
 
@@ -254,9 +280,10 @@ class GraphView(ScrollView, can_focus=True):
             self.action_fold()
 
     def action_unfold(self) -> None:
-        """Open what the cursor is on: a closed conversation or fork, a folded run."""
+        """Open what the cursor is on (a closed conversation or fork, a folded run); on an
+        open turn, go down to its first reply."""
         row = self.current_row
-        if row is None:
+        if row is None or row.kind == "heading":
             return
         state = self.state
         if row.kind == "fold":
@@ -270,21 +297,26 @@ class GraphView(ScrollView, can_focus=True):
             else:
                 state.open.add(row.key)
             self.relayout(keep=row.key)
+            return
+        children = self.forest_of(row.key).children(row.key)
+        line = self.row_of(children[0]) if children else None
+        if line is not None:
+            self.cursor = line
 
     def action_fold(self) -> None:
         """Close what the cursor is on (a fork, a conversation, an unfolded long run);
         anywhere else, go up to the turn that closes."""
         row = self.current_row
-        if row is None:
+        if row is None or row.kind == "heading":
             return
-        forest, state = self.forest, self.state
         key = row.key
-        if row.kind == "turn" and not row.closed:
-            if row.forks:
+        forest, state = self.forest_of(key), self.state
+        if row.kind == "turn":
+            if row.forks and not row.closed:
                 state.closed.add(key)
                 self.relayout(keep=key)
                 return
-            if forest.parent(key) is None:
+            if forest.parent(key) is None and key in state.open:
                 state.open.discard(key)
                 self.relayout(keep=key)
                 return
@@ -293,10 +325,10 @@ class GraphView(ScrollView, can_focus=True):
             state.unfolded.discard(segment.head)
             self.relayout(keep=segment.head)
             return
-        # Up to the turn that closes: the fork above this branch, or the conversation.
-        above = forest.parent(segment.head) if key == segment.head else segment.head
-        if row.kind == "fold":
-            above = segment.head
+        # Up to the turn that closes: the head of this run, or the fork above it.
+        above = segment.head if key != segment.head or row.kind == "fold" else None
+        if above is None:
+            above = forest.parent(segment.head)
         if above is not None:
             where = self.row_of(above)
             if where is not None:

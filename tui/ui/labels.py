@@ -62,6 +62,7 @@ def node_label(
     show_model: bool = False,
     title: str | None = None,
     label: str | None = None,
+    place: tuple[int, int] | None = None,
 ) -> Text:
     """One line of at most `width` cells: markers, what the user said (or the answer when the
     input was not recorded), then dim details (turns, forks, tools, model, age). The model is
@@ -79,6 +80,8 @@ def node_label(
     if label is not None:
         prefix.append(f"★ {label} " if label else "★ ", style="bold magenta")
     details = []
+    if place is not None:
+        details.append(f"{place[0]}/{place[1]}")  # one of several versions of this turn
     if turns > 1:
         details.append(f"{turns} turns")
     if forks > 1:

@@ -1,0 +1,255 @@
+"""The forest pane's graph: every conversation of the index as a `GraphView`.
+
+Conversations are listed newest first, closed until opened (one line each, however long);
+the one the cursor goes to opens. With every server shown, each server's conversations sit
+under a heading with its profile names. A filter shows only the matching turns and the turns
+above them, in the conversations that hold a match; the newest matches are opened, the rest
+stay one line each. Clearing the filter gives back the view from before it (`snapshot` and
+`restore`), cursor included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rich.text import Text
+
+from tui.forest import Forest
+from tui.graph import GraphState, Row
+from tui.store.index import Index
+from tui.store.records import NodeSummary
+from tui.ui.graph_view import GraphView, Section
+from tui.ui.labels import node_label
+
+Key = tuple[str, str]
+REVEAL_MATCHES = 12  # filter matches whose conversations and branches are opened (newest first)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A view to come back to: what was open, closed and unfolded, and the cursor's turn."""
+
+    open: frozenset
+    closed: frozenset
+    unfolded: frozenset
+    cursor: Key | None
+
+
+@dataclass
+class Line:
+    """One shown turn, as tests and callers read it."""
+
+    key: Key
+    row: Row
+    label: Text
+
+
+class ForestGraph(GraphView):
+    """Every conversation of the index (of one server, or all), as a graph."""
+
+    def __init__(self, index: Index, server: str, clock: Callable[[], float], **kw: Any) -> None:
+        self.index = index
+        self.server = server
+        self.clock = clock
+        self.filter_keys: set[Key] | None = None  # matches of the filter (None: no filter)
+        self._filter_newest: list[Key] = []
+        self._roots_cache: tuple[set[Key] | None, set[Key]] = (None, set())
+        self.all_servers = False  # every server in the index, each under its own heading
+        self.highlight: list[str] = []  # filter words, highlighted in the labels
+        self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
+        self._pending: set[Key] = set()  # replies still streaming
+        super().__init__(self._sections, self._forest_of, labeler=self._label, **kw)
+
+    # ------------------------------------------------------------ what is shown
+
+    @property
+    def forest(self) -> Forest:
+        return self.index.forest(self.server)
+
+    def _forest_of(self, key: Any) -> Forest:
+        return self.index.forest(key[0])
+
+    def servers_shown(self) -> list[str]:
+        if not self.all_servers:
+            return [self.server]
+        servers = self.index.servers()
+        return sorted(set(servers) | {self.server}, key=lambda s: (s != self.server, s))
+
+    def _sections(self) -> list[Section]:
+        sections: list[Section] = []
+        visible = self._visible_roots() if self.filter_keys is not None else None
+        for server in self.servers_shown():
+            forest = self.index.forest(server)
+            roots = sorted(forest.roots(), key=forest.order, reverse=True)  # newest first
+            if visible is not None:
+                roots = [root for root in roots if root in visible]
+            heading = None
+            if self.all_servers:
+                heading = Text(no_wrap=True, overflow="ellipsis")
+                name = self.server_names.get(server, "")
+                heading.append(f"{name or 'no profile'} ", style="bold")
+                heading.append(f"{server}  ·  {len(forest)}", style="dim")
+            sections.append((heading, forest, roots))
+        return sections
+
+    # ------------------------------------------------------------ filter
+
+    def set_filter(
+        self,
+        keys: list[Key] | None,
+        *,
+        key_set: set[Key] | None = None,
+        roots: set[Key] | None = None,
+    ) -> None:
+        """Show only `keys` (newest first) and the turns above them; None shows everything.
+        `key_set` and `roots` may come ready-made from a worker thread. Call `rebuild`."""
+        self.filter_keys = None if keys is None else (key_set if key_set is not None else set(keys))
+        self._filter_newest = [] if keys is None else keys[:REVEAL_MATCHES]
+        if keys is not None and roots is not None:
+            self._roots_cache = (self.filter_keys, roots)
+        self.shown = None if keys is None else self._with_ancestors(self.filter_keys or set())
+
+    def _with_ancestors(self, keys: set[Key]) -> set[Key]:
+        shown: set[Key] = set()
+        for key in keys:
+            forest = self.index.forest(key[0])
+            current: Key | None = key
+            while current is not None and current not in shown and current in forest:
+                shown.add(current)
+                current = forest.parent(current)
+        return shown
+
+    def filter_roots(self, keys: list[Key], servers: list[str]) -> set[Key]:
+        """The conversations holding any of `keys` (safe in a worker thread)."""
+        roots: set[Key] = set()
+        for server in servers:
+            roots |= self.index.forest(server).conversation_roots(keys)
+        return roots
+
+    def _visible_roots(self) -> set[Key]:
+        if self._roots_cache[0] is not self.filter_keys:
+            keys = list(self.filter_keys or ())
+            self._roots_cache = (self.filter_keys, self.filter_roots(keys, self.servers_shown()))
+        return self._roots_cache[1]
+
+    def snapshot(self) -> Snapshot:
+        state = self.state
+        return Snapshot(
+            frozenset(state.open),
+            frozenset(state.closed),
+            frozenset(state.unfolded),
+            self.current_key,
+        )
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self.state = replace(
+            self.state,
+            open=set(snapshot.open),
+            closed=set(snapshot.closed),
+            unfolded=set(snapshot.unfolded),
+        )
+        self.relayout(keep=snapshot.cursor)
+
+    # ------------------------------------------------------------ changes
+
+    def rebuild(self, expand: Iterable[Key] = (), *, keep_open: bool = True) -> None:
+        """Lay the forest out again (after an import, a sync, a switch of server, a filter):
+        what was open stays open unless `keep_open` is False; `expand` is opened too; with a
+        filter, the newest matches are opened."""
+        if not keep_open:
+            self.state = GraphState(fold_over=self.state.fold_over)
+        for key in [*expand, *(self._filter_newest if self.filter_keys else [])]:
+            forest = self.index.forest(key[0])
+            if key in forest:
+                self.state.reveal(forest, key)
+        self.relayout()
+
+    def reveal(self, key: Key, *, move: bool = True) -> None:  # type: ignore[override]
+        forest = self.index.forest(key[0])
+        if key not in forest:
+            return
+        self.state.reveal(forest, key)
+        self.relayout(keep=key if move else None)
+
+    def add_response(self, key: Key, *, pending: bool = False) -> None:
+        """A new turn (or one that changed): lay out again, keeping the cursor."""
+        if pending:
+            self._pending.add(key)
+        else:
+            self._pending.discard(key)
+        self.relayout()
+
+    def refresh_label(self, key: Key) -> None:
+        if key not in self._pending or self.index.get(*key) is None:
+            self._pending.discard(key)
+        self.forget_lines()
+
+    def drop_subtree(self, anchor: Key, parent: Key | None) -> None:
+        """`anchor` and what was below it went (or `anchor` is a tombstone now): lay out
+        again; every other conversation and branch stays as it was opened."""
+        self._pending.discard(anchor)
+        self.relayout(keep=anchor if anchor in self.index.forest(anchor[0]) else parent)
+
+    # ------------------------------------------------------------ labels
+
+    def _summary(self, key: Key) -> NodeSummary | None:
+        return self.index.get(*key)
+
+    def _label(self, row: Row, width: int) -> Text:
+        return self.label_for(row.key, row=row, width=width)
+
+    def label_for(self, key: Key, *, row: Row | None = None, width: int = 60, **_: Any) -> Text:
+        summary = self._summary(key)
+        forest = self.index.forest(key[0])
+        if summary is None or key not in forest:
+            return Text(str(key[1]))
+        parent = forest.parent(key)
+        parent_summary = self._summary(parent) if parent is not None else None
+        show_model = parent_summary is None or parent_summary.model != summary.model
+        closed_conversation = row is not None and row.closed and parent is None
+        label = node_label(
+            summary,
+            now=self.clock(),
+            forks=len(forest.children(key)),
+            turns=row.hidden + 1 if closed_conversation and row is not None else 1,
+            orphan=forest.is_orphan(key),
+            width=width,
+            pending=key in self._pending,
+            show_model=show_model,
+            title=self.index.title(*key) if parent is None else None,
+            label=self.index.label(*key),
+            place=row.place if row is not None else None,
+        )
+        if self.highlight:
+            label.highlight_words(self.highlight, style="bold reverse", case_sensitive=False)
+        return label
+
+    def node_for(self, key: Key) -> Line | None:
+        """The shown line of `key` (None when it is not shown)."""
+        line = self.row_of(key)
+        if line is None:
+            return None
+        row = self.rows[line]
+        return Line(key, row, self.label_for(key, row=row, width=max(20, self.size.width)))
+
+    def lines(self) -> list[Line]:
+        """Every shown turn, top to bottom."""
+        width = max(20, self.size.width)
+        return [
+            Line(row.key, row, self.label_for(row.key, row=row, width=width))
+            for row in self.rows
+            if row.kind == "turn"
+        ]
+
+    def conversations(self) -> list[Key]:
+        """The conversations shown, top to bottom (their first turns)."""
+        return [
+            row.key
+            for row in self.rows
+            if row.kind == "turn" and row.depth == 0 and row.prefix == "" and self._is_root(row)
+        ]
+
+    def _is_root(self, row: Row) -> bool:
+        return self.index.forest(row.key[0]).parent(row.key) is None
