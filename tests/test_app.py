@@ -380,39 +380,38 @@ async def test_shift_d_deletes_the_subtree_with_progress(tmp_path):
         assert all(index.get(*k) is None for k in doomed)
         assert all(backend.store.get(k[1]) is None for k in doomed)
         root = key_of(index, "Plan a three-day trip")
-        assert app.current == root
-        assert app.forest_view.node_for(root).is_expanded  # the view did not fold up
+        assert app.current == root  # the nearest turn that is left: the parent
+        porto = key_of(index, "Actually, make it Porto")
+        assert app.forest_view.node_for(porto) is not None  # the view did not fold up
     index.close()
 
 
-async def test_a_delete_redraws_only_the_branch_it_touched(tmp_path):
-    """Rebuilding the whole tree after a delete paged every older conversation back in (0.7 s
-    at 100,000 responses); only the branch the subtree hung from is redrawn now."""
+async def test_a_delete_keeps_every_other_branch_as_it_was(tmp_path):
+    """A delete moves the cursor to the nearest turn that is left and folds nothing up."""
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         view = app.forest_view
         gil = key_of(index, "Explain Python's GIL")
-        view.open(gil)
-        await pilot.pause()
-        forest = index.forest(SERVER)
-        untouched = {
-            k: id(n) for k, n in view._by_key.items() if forest.conversation_root(k) == gil
-        }
-        assert len(untouched) >= 2  # the GIL conversation is open: its head and its turns
-        veg = key_of(index, "Make it vegetarian")
-        await goto(pilot, app, veg)
-        await pilot.press("D")
-        await pilot.pause()
-        await pilot.press("f")
-        await settle(pilot, app)
-        assert index.get(*veg) is None
-        assert {k: id(view._by_key[k]) for k in untouched} == untouched  # same tree nodes
-        assert view.node_for(gil).is_expanded
-        assert view.node_for(veg) is None
-        assert all(k in index.forest(SERVER) for k in view._by_key)  # no stale entries
+        gil_reply = index.forest(SERVER).children(gil)[0]
+        view.reveal(gil_reply, move=False)
         root = key_of(index, "Plan a three-day trip")
-        labels = [str(n.label) for n in view.node_for(root).children]
-        assert any("Porto" in label for label in labels)
+        sintra = key_of(index, "Add a day trip to Sintra")
+        budget = key_of(index, "Now a budget version")
+        await goto(pilot, app, sintra)
+        await settle(pilot, app)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("f")  # forget locally
+        await settle(pilot, app)
+        assert index.get(*sintra) is None
+        veg = key_of(index, "Make it vegetarian")
+        assert app.current == veg  # the parent of what went
+        assert view.current_key == veg
+        assert view.node_for(gil_reply) is not None  # another conversation stays open
+        assert view.node_for(budget) is not None  # the sibling branch too
+        porto = key_of(index, "Actually, make it Porto")
+        assert view.node_for(porto) is not None and view.node_for(root) is not None
+        assert view.node_for(sintra) is None
     index.close()
 
 
@@ -551,21 +550,34 @@ async def test_copy_works_without_a_native_clipboard(tmp_path, monkeypatch):
     index.close()
 
 
-async def test_slash_filters_the_forest(tmp_path):
+async def test_slash_filters_the_forest_and_esc_gives_the_view_back(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("g", "slash")
+        view = app.forest_view
+        gil = key_of(index, "Explain Python's GIL")
+        await goto(pilot, app, gil)
+        await settle(pilot, app)
+        before = [line.key for line in view.lines()]
+        await pilot.press("slash")
         assert app.focused is app.filter_input
         await pilot.press(*"port")
         await settle(pilot, app)
-        shown = {node.data for node in app.forest_view._by_key.values() if node.data is not None}
-        visible_roots = [n.data for n in app.forest_view.root.children]
-        assert visible_roots == [key_of(index, "Plan a three-day trip")]
-        assert key_of(index, "Which port wine") in shown
+        assert view.conversations() == [key_of(index, "Plan a three-day trip")]
+        assert view.node_for(key_of(index, "Which port wine")) is not None
+        await pilot.press("escape")  # in the filter box: the view from before, cursor included
+        await settle(pilot, app)
+        assert view.filter_keys is None and len(view.conversations()) == 4
+        assert [line.key for line in view.lines()] == before
+        assert view.current_key == gil and app.focused is view
+        # esc in the forest clears a filter too, after enter took the cursor to the results.
+        await pilot.press("slash", *"port", "enter")
+        await settle(pilot, app)
+        assert app.focused is view and view.filter_keys
+        await pilot.press("j")
         await pilot.press("escape")
-        await pilot.pause()
-        assert len(app.forest_view.root.children) == 4
-        assert app.focused is app.forest_view
+        await settle(pilot, app)
+        assert view.filter_keys is None and not app.filter_input.display
+        assert [line.key for line in view.lines()] == before and view.current_key == gil
     index.close()
 
 
@@ -579,7 +591,7 @@ async def test_a_filter_result_overtaken_by_typing_is_dropped(tmp_path):
         app._show_filter("lisbon", [key_of(index, "Which port wine")])
         await pilot.pause()
         assert app.forest_view.filter_keys is None
-        assert len(app.forest_view.root.children) == 4
+        assert len(app.forest_view.conversations()) == 4
         app._apply_filter("port wine")
         app._show_filter("port", [])  # the earlier keystroke's result, arriving late
         assert app.forest_view.filter_keys != set()
@@ -746,17 +758,19 @@ async def test_a_1000_turn_chain_is_one_segment_and_renders_cheaply(tmp_path):
         await pilot.pause()
         await goto(pilot, app, tail)
         await pilot.pause()
-        # One tree node for the chain's head, its other turns as flat leaves (no deep nesting).
-        head = app.forest_view.node_for(index.forest(SERVER).roots()[0])
-        assert len(head.children) == 999
-        assert app.forest_view.node_for(tail).parent is head
+        # A straight rail folded to its first and last turn (no nesting, three lines).
+        view = app.forest_view
+        assert [row.kind for row in view.rows] == ["turn", "fold", "turn"]
+        assert view.rows[1].hidden == 998 and view.current_key == tail
         # The transcript: the last turns in full, older ones as one compact text.
         assert len(app.transcript.query(Turn)) == RICH_TURNS
         older = app.transcript.query_one(".older")
         assert f"{1000 - RICH_TURNS - OLDER_SHOWN} earlier turns not shown" in str(older.render())
+        await pilot.press("k", "l")  # unfold: a thousand lines at one depth
+        assert len(view.rows) == 1000 and {row.prefix for row in view.rows} == {""}
         await pilot.press("g")
         await pilot.pause()
-        assert app.forest_view.cursor_line == 0
+        assert app.forest_view.cursor == 0
     index.close()
 
 
@@ -767,7 +781,7 @@ async def test_a_new_conversation_appears_once_in_the_tree(tmp_path):
         first = app.current
         await type_and_send(pilot, app, "and then this")  # continues the conversation
         await pilot.pause()
-        labels = [n.label.plain for n in app.forest_view.root.children]
+        labels = app.forest_view.conversations()
         assert len(labels) == 1, labels
         assert index.forest(SERVER).parent(app.current) == first
     index.close()

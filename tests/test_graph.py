@@ -131,7 +131,12 @@ def test_reveal_opens_the_conversation_the_forks_and_the_run():
     state.reveal(forest, "j")
     turns = [row.key for row in conversation_rows(forest, "a", state) if row.kind == "turn"]
     assert "j" in turns and "i" in turns
-    assert state.open == {"a"} and "h" not in state.closed and "i" in state.unfolded
+    assert state.open == {"a"} and "h" not in state.closed and "i" not in state.unfolded
+    state.reveal(forest, "c")  # in the middle of the long run: it unfolds
+    assert "a" in state.unfolded
+    state.unfolded.clear()
+    state.reveal(forest, "h")  # the last turn of its run is shown folded too
+    assert state.unfolded == set()
 
 
 def test_a_filter_lays_out_only_the_turns_shown_with_their_real_places():

@@ -75,7 +75,7 @@ def test_the_help_lists_every_command_once_with_its_keys():
     assert rows["pick the tools for the next message"] == "T  ctrl+t"
     assert rows["previous / next line"] == "k  ↑  j  ↓"
     assert rows["previous / next sibling branch"] == "[  ]"
-    assert rows["cancel a streaming reply (the partial answer is kept)"] == "esc"
+    assert rows["cancel a streaming reply (kept as partial), or the filter"] == "esc"
     assert rows["switch profile (server)"] == "ctrl+p"
     remapped = dict((w, s) for _, r in keys.help_sections({"delete": "ctrl+k"}) for s, w in r)
     assert remapped["delete this response"] == "ctrl+k"

@@ -63,12 +63,14 @@ class GraphState:
     fold_over: int = FOLD_OVER
 
     def reveal(self, forest: Forest, key: Key) -> None:
-        """Open and unfold whatever hides `key`: its conversation, the forks above it, the
-        run it is in."""
+        """Open and unfold whatever hides `key`: its conversation, the forks above it, and the
+        run it is in unless it is that run's first or last turn (shown even when folded)."""
         path = forest.path_to_root(key)
         self.open.add(path[0])
         self.closed.difference_update(path[:-1])
-        self.unfolded.add(forest.segment_of(key).head)
+        run = forest.segment_of(key).keys
+        if key not in (run[0], run[-1]):  # a folded run shows its first and last turn
+            self.unfolded.add(run[0])
 
 
 def _place(forest: Forest, key: Key) -> tuple[int, int] | None:

@@ -94,9 +94,8 @@ COMMANDS: tuple[Command, ...] = (
     C("pick_tools_anywhere", "ctrl+t", "pick the tools for the next message", "Write",
       "composer", footer="Tools", action="app.pick_tools_anywhere", palette=False),
     C("answer", "a", "answer a pending MCP approval or function call", "Write", "tree"),
-    C("cancel_stream", "escape",
-      "cancel a streaming reply (the partial answer is kept), or clear the filter", "Write",
-      "app", footer="Cancel"),
+    C("cancel_stream", "escape", "cancel a streaming reply (kept as partial), or the filter",
+      "Write", "app", footer="Cancel"),
     # ---- Manage
     C("delete", "d", "delete this response", "Manage", "tree", footer="Delete",
       needs_node=True),
