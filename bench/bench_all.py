@@ -240,7 +240,7 @@ async def child_session(
         tree = app.forest_view
 
         # Cursor moves: the move alone (transcript redraw debounced away), over an idle refresh.
-        tree.move_cursor_to_line(0)
+        tree.action_first()
         await pilot.pause()
         idle, moves = [], []
         for _ in range(50):

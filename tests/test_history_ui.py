@@ -118,14 +118,12 @@ async def test_slash_filter_searches_full_text_and_highlights(tmp_path):
         await wait_idle(pilot, app)
         await pilot.pause()
         assert app._search_ready
-        shown = [n.data for n in app.forest_view.root.children if n.data]
+        shown = app.forest_view.conversations()
         assert len(shown) == 4  # every answer has one
         await pilot.press(*["backspace"] * 11, *"sintra")
         await wait_idle(pilot, app)
         await pilot.pause()
-        assert [n.data for n in app.forest_view.root.children] == [
-            key_of(index, "Plan a three-day trip")
-        ]
+        assert app.forest_view.conversations() == [key_of(index, "Plan a three-day trip")]
         node = app.forest_view.node_for(key_of(index, "Add a day trip to Sintra"))
         assert any("reverse" in str(span.style) for span in node.label.spans)
     index.close()
@@ -215,7 +213,8 @@ async def test_several_servers_switch_profile_keeps_the_place(tmp_path, monkeypa
         assert app.current == sintra  # the place on this server is remembered
         app.action_toggle_servers()
         await pilot.pause()
-        headings = [str(n.label) for n in app.forest_view.root.children]
+        view = app.forest_view
+        headings = [view._headings[y].plain for y, r in enumerate(view.rows) if r.kind == "heading"]
         assert len(headings) == 2
         assert any("lab" in h and "1" in h for h in headings)
         # Replying to a node of the other server switches to its profile first.
@@ -315,7 +314,7 @@ async def test_filter_in_one_or_all_servers(tmp_path, all_servers):
         await pilot.press(*"lisbon")
         await wait_idle(pilot, app)
         await pilot.pause()
-        keys = set(app.forest_view._by_key)
+        keys = {line.key for line in app.forest_view.lines()}
         assert ("http://elsewhere.example/v1", "resp_other") in keys or not all_servers
         if not all_servers:
             assert all(k[0] == SERVER for k in keys)

@@ -14,13 +14,12 @@ from tui import config
 from tui.ui import keys
 from tui.ui.app import ResponsesApp
 from tui.ui.composer import ComposerInput
-from tui.ui.forest_view import ForestView
 from tui.ui.graph_view import GraphView
 from tui.ui.screens import DeleteScreen, HelpScreen
 
 WIDGETS = {
     ("tree", "app"): ResponsesApp,
-    ("graph",): ForestView,
+    ("graph",): GraphView,
     ("composer",): ComposerInput,
 }
 
@@ -31,7 +30,7 @@ def own_bindings(cls) -> list:
 
 def test_every_binding_the_app_declares_comes_from_the_table():
     declared = {(c.id, c.keys, c.run) for c in keys.COMMANDS}
-    for scopes, cls in [*WIDGETS.items(), (("graph",), GraphView)]:
+    for scopes, cls in WIDGETS.items():
         bound = own_bindings(cls)
         assert bound, cls
         for binding in bound:
@@ -52,7 +51,7 @@ def test_no_key_means_two_things_in_one_place():
 
 
 def test_every_widget_action_and_palette_entry_exists():
-    for scopes, cls in [*WIDGETS.items(), (("graph",), GraphView)]:
+    for scopes, cls in WIDGETS.items():
         for command in keys.by_scope(*scopes):
             target = ResponsesApp if command.run.startswith("app.") else cls
             name = command.run.removeprefix("app.")

@@ -82,7 +82,7 @@ async def test_a_5000_turn_chain_renders_scrolls_and_navigates(tmp_path):
         # Reveal the tail explicitly too: the cursor lands on it, the transcript follows.
         view.reveal(tail)
         await pause(pilot)
-        assert view.cursor_node is not None and view.cursor_node.data == tail
+        assert view.current_key == tail
         assert transcript.path_keys[0] == head and transcript.path_keys[-1] == tail
         assert len(transcript.path_keys) == turns
         # Older turns are compact: one text for all of them, rich widgets only for the last few.
@@ -101,28 +101,28 @@ async def test_a_5000_turn_chain_renders_scrolls_and_navigates(tmp_path):
         await pause(pilot)
         assert transcript.scroll_y == transcript.max_scroll_y
 
-        # The tree: one conversation node, its other turns as flat leaves (no nesting).
-        assert len(view.root.children) == 1
-        conversation = view.root.children[0]
-        assert conversation.data == head and conversation.is_expanded
-        leaves = conversation.children
-        assert len(leaves) == turns - 1
-        assert all(not leaf.allow_expand and not leaf.children for leaf in leaves)
-        assert [leaf.data for leaf in leaves[:3]] == [
-            (SERVER, f"resp_chain{n:08d}") for n in (1, 2, 3)
+        # The graph: one conversation, a straight rail folded to its first and last turn.
+        assert view.conversations() == [head]
+        assert [row.kind for row in view.rows] == ["turn", "fold", "turn"]
+        assert view.rows[1].hidden == turns - 2 and view.rows[2].key == tail
+        assert {row.prefix for row in view.rows} == {""}  # no nesting
+        view.state.unfolded.add(head)
+        view.relayout()
+        assert [row.key for row in view.rows[:3]] == [head] + [
+            (SERVER, f"resp_chain{n:08d}") for n in (1, 2)
         ]
-        assert view.last_line == turns - 1
+        assert len(view.rows) == turns
 
         # g and G: the first and the last line of the tree, and the transcript follows.
         view.focus()
         await pilot.press("g")
         await pause(pilot)
-        assert view.cursor_line == 0 and view.cursor_node.data == head
+        assert view.cursor == 0 and view.current_key == head
         assert app.current == head
         assert transcript.path_keys == [head]
         await pilot.press("G")
         await pause(pilot)
-        assert view.cursor_line == view.last_line and view.cursor_node.data == tail
+        assert view.cursor == len(view.rows) - 1 and view.current_key == tail
         assert app.current == tail
         assert len(transcript.path_keys) == turns
         total = time.perf_counter() - started
@@ -207,14 +207,13 @@ def test_an_index_of_20000_responses_opens_and_builds_its_forest(tmp_path):
     assert with_forest < 15
 
 
-async def test_many_conversations_are_paged_into_the_tree(tmp_path):
-    """Conversations come 300 at a time (newest first); the rest wait behind a line that
-    enter opens, and revealing an old one pages it in."""
+async def test_many_conversations_are_one_line_each(tmp_path):
+    """700 conversations: one line each (closed), newest first, drawn only where on screen;
+    revealing the oldest opens it where it is."""
     from ui_helpers import LOCAL, SERVER
 
     from tui.store.index import Index
     from tui.ui.app import ResponsesApp
-    from tui.ui.forest_view import ROOTS_PER_PAGE
 
     data = []
     for n in range(700):
@@ -243,19 +242,14 @@ async def test_many_conversations_are_paged_into_the_tree(tmp_path):
     app = ResponsesApp(index, LOCAL, debounce=0)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        top = app.forest_view.root.children
-        assert len(top) == ROOTS_PER_PAGE + 1 and top[-1].data is None
-        assert "400 older conversations" in str(top[-1].label)
-        app.forest_view.move_cursor(top[-1])
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
-        top = app.forest_view.root.children
-        assert len(top) == 2 * ROOTS_PER_PAGE + 1
+        view = app.forest_view
+        assert len(view.conversations()) == 700 and len(view.rows) == 700
+        newest = (SERVER, "resp_page" + f"{699:027x}")
+        assert view.rows[0].key == newest
         oldest = (SERVER, "resp_page" + f"{0:027x}")
-        app.forest_view.reveal(oldest)
+        view.reveal(oldest)
         await pilot.pause()
         await pilot.pause()
-        assert app.current == oldest
-        assert len(app.forest_view.root.children) == 700
+        assert app.current == oldest and view.cursor == 699
+        assert view.scroll_offset.y > 0  # scrolled down to it
     index.close()
