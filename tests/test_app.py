@@ -268,7 +268,9 @@ async def test_movement_keys(tmp_path):
         await pilot.press("h")
         assert graph.node_for(veg) is None and graph.node_for(root).row.closed
         await pilot.press("h")
-        assert graph.node_for(root).row.hidden == len(index.forest(SERVER).descendants(root))
+        turns = 1 + len(index.forest(SERVER).descendants(root))
+        assert graph.node_for(root).row.closed
+        assert f"{turns} turns" in graph.node_for(root).label.plain
         await pilot.press("l")
         assert graph.node_for(veg) is None  # the conversation is open, its fork still closed
         await pilot.press("l")

@@ -204,3 +204,14 @@ def test_property_the_graph_and_the_forest_agree(refs, fold_over, data):
     assert [row.key for row in rows] == [
         key for root in roots for key in [root, *forest.descendants(root)]
     ]
+
+
+def test_closed_conversations_can_be_left_uncounted_and_counted_when_drawn():
+    from tui.graph import hidden_below
+
+    forest = build({"abc": None, "de": "c", "f": "c", "x": None})
+    rows = graph_rows(forest, ["a", "x"], GraphState(), count_closed=False)
+    assert [row.hidden for row in rows] == [-1, -1]
+    assert [hidden_below(forest, row) for row in rows] == [5, 0]
+    counted = graph_rows(forest, ["a", "x"], GraphState())
+    assert [hidden_below(forest, row) for row in counted] == [5, 0]

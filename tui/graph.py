@@ -84,12 +84,21 @@ def _place(forest: Forest, key: Key) -> tuple[int, int] | None:
 
 
 def conversation_rows(
-    forest: Forest, root: Key, state: GraphState, shown: set[Key] | None = None
+    forest: Forest,
+    root: Key,
+    state: GraphState,
+    shown: set[Key] | None = None,
+    *,
+    count_closed: bool = True,
 ) -> list[Row]:
     """The rows of the conversation that starts at `root`. With `shown`, only those turns
-    (a filter's matches and their ancestors) are laid out; the rest are left out silently."""
+    (a filter's matches and their ancestors) are laid out; the rest are left out silently.
+    Without `count_closed`, a closed conversation's `hidden` is -1 (not counted): counting
+    every closed conversation costs a walk of the whole forest, which a widget that draws
+    only the lines on screen can do for those lines alone (`hidden_below`)."""
     if root not in state.open:
-        return [Row(root, "turn", "", 0, hidden=len(forest.descendants(root)), closed=True)]
+        hidden = len(forest.descendants(root)) if count_closed else -1
+        return [Row(root, "turn", "", 0, hidden=hidden, closed=True)]
     rows: list[Row] = []
     # Each entry: a branch's first turn, the rails before it, its connector.
     stack: list[tuple[Key, str, str]] = [(root, "", "")]
@@ -141,10 +150,20 @@ def conversation_rows(
 
 
 def graph_rows(
-    forest: Forest, roots: Iterable[Key], state: GraphState, shown: set[Key] | None = None
+    forest: Forest,
+    roots: Iterable[Key],
+    state: GraphState,
+    shown: set[Key] | None = None,
+    *,
+    count_closed: bool = True,
 ) -> list[Row]:
     """The rows of every conversation in `roots`, in that order."""
     rows: list[Row] = []
     for root in roots:
-        rows.extend(conversation_rows(forest, root, state, shown))
+        rows.extend(conversation_rows(forest, root, state, shown, count_closed=count_closed))
     return rows
+
+
+def hidden_below(forest: Forest, row: Row) -> int:
+    """How many turns a row stands for but does not show (counted now if it was not)."""
+    return len(forest.descendants(row.key)) if row.hidden < 0 else row.hidden

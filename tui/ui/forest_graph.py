@@ -17,7 +17,7 @@ from typing import Any
 from rich.text import Text
 
 from tui.forest import Forest
-from tui.graph import GraphState, Row
+from tui.graph import GraphState, Row, hidden_below
 from tui.store.index import Index
 from tui.store.records import NodeSummary
 from tui.ui.graph_view import GraphView, Section
@@ -213,7 +213,7 @@ class ForestGraph(GraphView):
             summary,
             now=self.clock(),
             forks=len(forest.children(key)),
-            turns=row.hidden + 1 if closed_conversation and row is not None else 1,
+            turns=hidden_below(forest, row) + 1 if closed_conversation and row is not None else 1,
             orphan=forest.is_orphan(key),
             width=width,
             pending=key in self._pending,

@@ -137,7 +137,7 @@ class GraphView(ScrollView, can_focus=True):
             if heading is not None:
                 self._headings[len(rows)] = heading
                 rows.append(Row(heading.plain, "heading", "", 0))
-            rows.extend(graph_rows(forest, roots, self.state, self.shown))
+            rows.extend(graph_rows(forest, roots, self.state, self.shown, count_closed=False))
         self.rows = rows
         self._line_of = {row.key: y for y, row in enumerate(rows) if row.kind == "turn"}
         self._line_cache.clear()
