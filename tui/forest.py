@@ -149,10 +149,16 @@ class Forest:
 
     def remove(self, key: Key) -> None:
         """Remove one node; its children become orphans (roots). A leaf (the common case:
-        subtree deletes go deepest first) is removed in place; anything else rebuilds."""
+        subtree deletes go deepest first) is removed in place; anything else rebuilds, and so
+        does a leaf that a cut link names (without it that cycle is gone: the link is whole
+        again, to a parent no longer in the forest)."""
         if key not in self._refs:
             return
-        if not self._children.get(key) and key not in self._cut:
+        if (
+            not self._children.get(key)
+            and key not in self._cut
+            and all(self._refs[cut].parent != key for cut in self._cut)
+        ):
             parent = self.parent(key)
             siblings = self._children.get(parent) if parent is not None else self._roots
             if siblings is not None and key in siblings:
