@@ -66,20 +66,10 @@ class Forest:
         return None if key in self._cut else self._refs[key].parent
 
     def _rebuild(self) -> None:
-        self._cut = set()
+        # Looking for cycles costs less than counting the nodes reachable from the roots
+        # (which would tell whether there is one): always look.
+        self._break_cycles()
         self._link_up()
-        if self._reachable() != len(self._refs):  # some parent links form a cycle
-            self._break_cycles()
-            self._link_up()
-
-    def _reachable(self) -> int:
-        count = 0
-        stack = list(self._roots)
-        while stack:
-            key = stack.pop()
-            count += 1
-            stack.extend(self._children.get(key, ()))
-        return count
 
     def _link_up(self) -> None:
         children: dict[Key, list[NodeRef]] = {}
