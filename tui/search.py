@@ -26,7 +26,6 @@ Searching is a linear scan with `str.__contains__`, newest first, stopping at `l
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from dataclasses import dataclass
@@ -80,10 +79,10 @@ class _Record:
         return (self.created, self.key[1])
 
     def original(self) -> str:
-        return restore_case(self.low, self.case).decode("utf-8")
+        return restore_case(self.low, self.case).decode()
 
     def lowered(self) -> str:
-        return self.low.decode("utf-8")
+        return self.low.decode()
 
 
 def flat(text: object) -> str:
@@ -122,14 +121,7 @@ def output_parts(response: Any) -> list[str]:
             parts.append(item.get("output"))
         elif kind == "mcp_list_tools":
             parts.append(item.get("server_label"))
-    return [p if isinstance(p, str) else _as_text(p) for p in parts if p]
-
-
-def _as_text(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    except (TypeError, ValueError):
-        return str(value)
+    return [items.as_text(p) for p in parts if p]
 
 
 def field_texts(summary: NodeSummary, body: dict[str, Any]) -> tuple[str, ...]:
@@ -142,8 +134,8 @@ def field_texts(summary: NodeSummary, body: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _record(summary: NodeSummary, body: dict[str, Any]) -> _Record:
-    original = _SEPARATOR.join(field_texts(summary, body)).encode("utf-8")
-    low = lower(original.decode("utf-8")).encode("utf-8")
+    original = _SEPARATOR.join(field_texts(summary, body)).encode()
+    low = lower(original.decode()).encode()
     return _Record(summary.key, summary.created_at, low, case_map(original, low))
 
 
@@ -162,7 +154,7 @@ def case_map(original: bytes, low: bytes) -> bytes:
     if original == low:
         return b""
     if len(original) != len(low):
-        return _WHOLE + zlib.compress(original, 6)
+        return _WHOLE + zlib.compress(original)
     size = len(original)
     diff = (int.from_bytes(original, "little") ^ int.from_bytes(low, "little")).to_bytes(
         size, "little"
@@ -229,7 +221,7 @@ def query_words(query: str) -> list[str]:
 
 def _encoded(words: list[str]) -> list[bytes]:
     # UTF-8 is self-synchronising: an encoded word only matches whole characters.
-    return [w.encode("utf-8") for w in words]
+    return [w.encode() for w in words]
 
 
 class SearchIndex:
@@ -346,27 +338,18 @@ class SearchIndex:
 
 
 def _hit(record: _Record, words: list[str]) -> Hit:
-    """The hit of a matching record: the first field holding a word, at its earliest match."""
+    """The hit of a record holding every word: the first field holding one, at its earliest
+    match (the longest word of those starting there). No word spans two fields, so that is
+    the earliest match in the whole text."""
     low = record.lowered()
-    begin = 0
-    for name in FIELDS:
-        end = low.find(_SEPARATOR, begin)
-        if end == -1:
-            end = len(low)
-        best = -1
-        best_word = ""
-        for word in words:
-            at = low.find(word, begin, end)
-            if at != -1 and (
-                best == -1 or at < best or (at == best and len(word) > len(best_word))
-            ):
-                best, best_word = at, word
-        if best != -1:
-            text = record.original()[begin:end]
-            return _snippet(record.key, name, text, best - begin, len(best_word))
-        begin = end + 1
-    # Unreachable for a record that matched; kept total for safety.
-    return Hit(record.key, FIELDS[0], "", 0, 0)
+    at, _, word = min((low.find(w), -len(w), w) for w in words)
+    begin = low.rfind(_SEPARATOR, 0, at) + 1
+    end = low.find(_SEPARATOR, at)
+    if end == -1:  # the last field
+        end = len(low)
+    field = FIELDS[low.count(_SEPARATOR, 0, at)]
+    text = record.original()[begin:end]
+    return _snippet(record.key, field, text, at - begin, len(word))
 
 
 def _snippet(key: Key, field: str, text: str, at: int, length: int) -> Hit:
