@@ -105,8 +105,6 @@ def lower(text: str) -> str:
 def output_parts(response: Any) -> list[str]:
     """The searchable text of a response's output: the answer, then tool items."""
     parts = [items.response_text(response)]
-    if not isinstance(response, dict):
-        return parts
     for item in items.output_items(response):
         if not isinstance(item, dict):
             continue
