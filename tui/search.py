@@ -124,8 +124,7 @@ def output_parts(response: Any) -> list[str]:
 
 def field_texts(summary: NodeSummary, body: dict[str, Any]) -> tuple[str, ...]:
     """The original-case, sanitized, one-line text of each field of FIELDS."""
-    recorded = body.get("input")
-    said = flat(items.input_text(recorded)) if recorded is not None else ""
+    said = flat(items.input_text(body.get("input")))  # "" when not recorded (None)
     answer = " ".join(t for t in (flat(p) for p in output_parts(body.get("response"))) if t)
     tools = ", ".join(t for t in (flat(label) for label in summary.tool_labels) if t)
     return (said, answer, tools, flat(summary.model), flat(summary.id))
@@ -229,7 +228,7 @@ class SearchIndex:
         self.index = index
         self.server = server
         self._records: dict[Key, _Record] = {}
-        self._order: list[_Record] | None = []  # newest first; None when it needs a sort
+        self._order: list[_Record] | None = None  # newest first; None when it needs a sort
 
     def __len__(self) -> int:
         return len(self._records)
@@ -259,13 +258,12 @@ class SearchIndex:
         if self.server is not None and server != self.server:
             return
         summary = self.index.get(server, response_id)
-        body = None
-        if summary is not None:
-            try:
-                body = self.index.load_body(server, response_id)
-            except KeyError:
-                body = None
-        if summary is None or body is None:
+        if summary is None:
+            self.remove(key)
+            return
+        try:
+            body = self.index.load_body(server, response_id)
+        except KeyError:
             self.remove(key)
             return
         old = self._records.get(key)
@@ -341,13 +339,10 @@ def _hit(record: _Record, words: list[str]) -> Hit:
     the earliest match in the whole text."""
     low = record.lowered()
     at, _, word = min((low.find(w), -len(w), w) for w in words)
-    begin = low.rfind(_SEPARATOR, 0, at) + 1
-    end = low.find(_SEPARATOR, at)
-    if end == -1:  # the last field
-        end = len(low)
-    field = FIELDS[low.count(_SEPARATOR, 0, at)]
-    text = record.original()[begin:end]
-    return _snippet(record.key, field, text, at - begin, len(word))
+    before = low[:at]
+    begin = before.rfind(_SEPARATOR) + 1
+    text = record.original()[begin:].partition(_SEPARATOR)[0]
+    return _snippet(record.key, FIELDS[before.count(_SEPARATOR)], text, at - begin, len(word))
 
 
 def _snippet(key: Key, field: str, text: str, at: int, length: int) -> Hit:
@@ -357,13 +352,15 @@ def _snippet(key: Key, field: str, text: str, at: int, length: int) -> Hit:
     left = max(0, at - room // 3)  # a third of the room before the match, the rest after
     right = min(len(text), at + length + (room - (at - left)))
     left = max(0, min(left, right - SNIPPET_CHARS))  # near the end: use the room before
-    if left > 0:  # start on a word when one starts close by
-        space = text.find(" ", left, at)
-        if space != -1 and space - left < 12:
+    # Start on a word when one starts close by, end on one when one ends close by. Neither
+    # space can be in the match (a query word has none) nor on its other side (too far).
+    if left > 0:
+        space = text.find(" ", left, left + 12)
+        if space != -1:
             left = space + 1
     if right < len(text):
-        space = text.rfind(" ", at + length, right)
-        if space != -1 and right - space < 12:
+        space = text.rfind(" ", right - 11, right)
+        if space != -1:
             right = space
     before = sanitize(text[left:at])
     match = sanitize(text[at : at + length])
