@@ -10,6 +10,7 @@ recursion limit.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -49,8 +50,8 @@ class Forest:
     _awaited: set[Key] = field(default_factory=set)  # parents that orphans name
     _cut: set[Key] = field(default_factory=set)  # nodes whose parent link closed a cycle
     _root_of: dict[Key, Key] | None = None  # conversation root per node, built on demand
-    _segments: dict[Key, Segment] | None = None
-    _segment_of: dict[Key, Key] | None = None
+    # The segments by head, and the head of the segment of every node; built on demand.
+    _segmentation: tuple[dict[Key, Segment], dict[Key, Key]] | None = None
 
     # ------------------------------------------------------------ building
 
@@ -66,20 +67,10 @@ class Forest:
         return None if key in self._cut else self._refs[key].parent
 
     def _rebuild(self) -> None:
-        self._cut = set()
+        # Looking for cycles costs less than counting the nodes reachable from the roots
+        # (which would tell whether there is one): always look.
+        self._break_cycles()
         self._link_up()
-        if self._reachable() != len(self._refs):  # some parent links form a cycle
-            self._break_cycles()
-            self._link_up()
-
-    def _reachable(self) -> int:
-        count = 0
-        stack = list(self._roots)
-        while stack:
-            key = stack.pop()
-            count += 1
-            stack.extend(self._children.get(key, ()))
-        return count
 
     def _link_up(self) -> None:
         children: dict[Key, list[NodeRef]] = {}
@@ -93,8 +84,7 @@ class Forest:
         self._children = {k: [r.key for r in sorted(v, key=_order)] for k, v in children.items()}
         self._roots = [r.key for r in sorted(roots, key=_order)]
         self._awaited = {r.parent for r in roots if r.parent is not None}
-        self._segments = None
-        self._segment_of = None
+        self._segmentation = None
         self._root_of = None
 
     def _break_cycles(self) -> None:
@@ -102,72 +92,68 @@ class Forest:
         Cut each cycle at its oldest node, which then becomes a root. The refs are kept as
         given, so removing a node later rebuilds exactly like a fresh build would."""
         self._cut = set()
-        state: dict[Key, int] = {}  # 1 = on the current walk, 2 = done
-        for start in list(self._refs):
-            if start in state:
-                continue
+        walked: dict[Key, int] = {}  # the number of the walk that reached each node
+        for number, start in enumerate(self._refs):
             walk: list[Key] = []
             key: Key | None = start
-            while key is not None and key in self._refs and key not in state:
-                state[key] = 1
+            while key in self._refs and key not in walked:
+                walked[key] = number
                 walk.append(key)
                 key = self._refs[key].parent
-            if key is not None and state.get(key) == 1:
+            if walked.get(key) == number:  # this walk ran into itself: a cycle
                 cycle = walk[walk.index(key) :]
                 self._cut.add(min(cycle, key=lambda k: _order(self._refs[k])))
-            for k in walk:
-                state[k] = 2
 
     def add(self, ref: NodeRef) -> None:
         """Add or replace a node. A new leaf whose parent is known is added in place;
         anything else rebuilds (still fast: linear)."""
         fresh = ref.key not in self._refs and ref.key not in self._awaited
         self._refs[ref.key] = ref
-        if fresh and (
-            ref.parent is None or (ref.parent not in self._refs and ref.parent != ref.key)
-        ):
+        if fresh and ref.parent not in self._refs:
             # A new conversation (or an orphan): one more root, in creation order.
-            self._roots.append(ref.key)
-            if len(self._roots) > 1 and _order(self._refs[self._roots[-2]]) > _order(ref):
-                self._roots.sort(key=lambda k: _order(self._refs[k]))
+            insort(self._roots, ref.key, key=self.order)
             if ref.parent is not None:
                 self._awaited.add(ref.parent)
             self._resegment(ref.key)
             if self._root_of is not None:
                 self._root_of[ref.key] = ref.key
-            return
-        if fresh and ref.parent is not None and ref.parent in self._refs and ref.parent != ref.key:
-            siblings = self._children.setdefault(ref.parent, [])
-            siblings.append(ref.key)
-            if len(siblings) > 1 and _order(self._refs[siblings[-2]]) > _order(ref):
-                siblings.sort(key=lambda k: _order(self._refs[k]))
+        elif fresh and ref.parent != ref.key:  # a new leaf under a known node
+            insort(self._children.setdefault(ref.parent, []), ref.key, key=self.order)
             self._resegment(self._top(ref.parent))
             if self._root_of is not None:
-                self._root_of[ref.key] = self._root_of.get(ref.parent, ref.parent)
+                self._root_of[ref.key] = self._root_of[ref.parent]
         else:
             self._rebuild()
 
     def remove(self, key: Key) -> None:
         """Remove one node; its children become orphans (roots). A leaf (the common case:
-        subtree deletes go deepest first) is removed in place; anything else rebuilds."""
+        subtree deletes go deepest first) is removed in place; anything else rebuilds, and so
+        does a leaf that a cut link names (without it that cycle is gone: the link is whole
+        again, to a parent no longer in the forest)."""
         if key not in self._refs:
             return
-        if not self._children.get(key) and key not in self._cut:
+        if (
+            not self._children.get(key)
+            and key not in self._cut
+            and all(self._refs[cut].parent != key for cut in self._cut)
+        ):
             parent = self.parent(key)
-            siblings = self._children.get(parent) if parent is not None else self._roots
-            if siblings is not None and key in siblings:
-                top = self._top(parent) if parent is not None else None
-                del self._refs[key]
+            if parent is None:
+                self._roots.remove(key)
+                top = None
+            else:
+                siblings = self._children[parent]
                 siblings.remove(key)
-                if parent is not None and not siblings:
+                if not siblings:
                     del self._children[parent]
-                self._children.pop(key, None)
-                self._resegment(top, gone=[key])
-                if self._root_of is not None:
-                    self._root_of.pop(key, None)
-                return
-        del self._refs[key]
-        self._rebuild()
+                top = self._top(parent)
+            del self._refs[key]
+            self._resegment(top, gone=[key])
+            if self._root_of is not None:
+                del self._root_of[key]
+        else:
+            del self._refs[key]
+            self._rebuild()
 
     # ------------------------------------------------------------ queries
 
@@ -254,12 +240,14 @@ class Forest:
 
     # ------------------------------------------------------------ segments
 
-    def _build_segments(self) -> None:
-        segments: dict[Key, Segment] = {}
-        segment_of: dict[Key, Key] = {}
-        for root in self._roots:
-            self._segment_tree(root, segments, segment_of)
-        self._segments, self._segment_of = segments, segment_of
+    def _segment_maps(self) -> tuple[dict[Key, Segment], dict[Key, Key]]:
+        if self._segmentation is None:
+            segments: dict[Key, Segment] = {}
+            segment_of: dict[Key, Key] = {}
+            for root in self._roots:
+                self._segment_tree(root, segments, segment_of)
+            self._segmentation = (segments, segment_of)
+        return self._segmentation
 
     def _segment_tree(
         self, root: Key, segments: dict[Key, Segment], segment_of: dict[Key, Key]
@@ -290,32 +278,26 @@ class Forest:
         """Redo the segments of one conversation after a change inside it (`gone`: keys no
         longer in the forest). The rest stay as they are: at 100,000 responses rebuilding
         every segment after each new turn or delete cost ~80 ms."""
-        segments, segment_of = self._segments, self._segment_of
-        if segments is None or segment_of is None:
+        if self._segmentation is None:
             return  # built on first use
-        for key in gone:
-            head = segment_of.pop(key, None)
+        segments, segment_of = self._segmentation
+        stale = list(gone)
+        if root is not None:
+            stale += [root, *self.descendants(root)]
+        for key in stale:
+            head = segment_of.pop(key, None)  # None: a new node
             if head is not None:
-                segments.pop(head, None)
-        if root is None or root not in self._refs:
-            return
-        for key in [root, *self.descendants(root)]:
-            head = segment_of.pop(key, None)
-            if head is not None:
-                segments.pop(head, None)
-        self._segment_tree(root, segments, segment_of)
+                segments.pop(head, None)  # None: a head already dropped
+        if root is not None:
+            self._segment_tree(root, segments, segment_of)
 
     def segments(self) -> dict[Key, Segment]:
-        if self._segments is None:
-            self._build_segments()
-        assert self._segments is not None
-        return self._segments
+        return self._segment_maps()[0]
 
     def segment_of(self, key: Key) -> Segment:
         """The segment that contains `key`."""
-        self.segments()
-        assert self._segment_of is not None and self._segments is not None
-        return self._segments[self._segment_of[key]]
+        segments, segment_of = self._segment_maps()
+        return segments[segment_of[key]]
 
     def segment_children(self, head: Key) -> list[Key]:
         """Heads of the segments that fork off the end of the segment starting at `head`."""

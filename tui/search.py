@@ -26,7 +26,6 @@ Searching is a linear scan with `str.__contains__`, newest first, stopping at `l
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from dataclasses import dataclass
@@ -80,10 +79,10 @@ class _Record:
         return (self.created, self.key[1])
 
     def original(self) -> str:
-        return restore_case(self.low, self.case).decode("utf-8")
+        return restore_case(self.low, self.case).decode()
 
     def lowered(self) -> str:
-        return self.low.decode("utf-8")
+        return self.low.decode()
 
 
 def flat(text: object) -> str:
@@ -106,8 +105,6 @@ def lower(text: str) -> str:
 def output_parts(response: Any) -> list[str]:
     """The searchable text of a response's output: the answer, then tool items."""
     parts = [items.response_text(response)]
-    if not isinstance(response, dict):
-        return parts
     for item in items.output_items(response):
         if not isinstance(item, dict):
             continue
@@ -122,28 +119,20 @@ def output_parts(response: Any) -> list[str]:
             parts.append(item.get("output"))
         elif kind == "mcp_list_tools":
             parts.append(item.get("server_label"))
-    return [p if isinstance(p, str) else _as_text(p) for p in parts if p]
-
-
-def _as_text(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    except (TypeError, ValueError):
-        return str(value)
+    return [items.as_text(p) for p in parts if p]
 
 
 def field_texts(summary: NodeSummary, body: dict[str, Any]) -> tuple[str, ...]:
     """The original-case, sanitized, one-line text of each field of FIELDS."""
-    recorded = body.get("input")
-    said = flat(items.input_text(recorded)) if recorded is not None else ""
+    said = flat(items.input_text(body.get("input")))  # "" when not recorded (None)
     answer = " ".join(t for t in (flat(p) for p in output_parts(body.get("response"))) if t)
     tools = ", ".join(t for t in (flat(label) for label in summary.tool_labels) if t)
     return (said, answer, tools, flat(summary.model), flat(summary.id))
 
 
 def _record(summary: NodeSummary, body: dict[str, Any]) -> _Record:
-    original = _SEPARATOR.join(field_texts(summary, body)).encode("utf-8")
-    low = lower(original.decode("utf-8")).encode("utf-8")
+    original = _SEPARATOR.join(field_texts(summary, body)).encode()
+    low = lower(original.decode()).encode()
     return _Record(summary.key, summary.created_at, low, case_map(original, low))
 
 
@@ -162,7 +151,7 @@ def case_map(original: bytes, low: bytes) -> bytes:
     if original == low:
         return b""
     if len(original) != len(low):
-        return _WHOLE + zlib.compress(original, 6)
+        return _WHOLE + zlib.compress(original)
     size = len(original)
     diff = (int.from_bytes(original, "little") ^ int.from_bytes(low, "little")).to_bytes(
         size, "little"
@@ -229,7 +218,7 @@ def query_words(query: str) -> list[str]:
 
 def _encoded(words: list[str]) -> list[bytes]:
     # UTF-8 is self-synchronising: an encoded word only matches whole characters.
-    return [w.encode("utf-8") for w in words]
+    return [w.encode() for w in words]
 
 
 class SearchIndex:
@@ -239,7 +228,7 @@ class SearchIndex:
         self.index = index
         self.server = server
         self._records: dict[Key, _Record] = {}
-        self._order: list[_Record] | None = []  # newest first; None when it needs a sort
+        self._order: list[_Record] | None = None  # newest first; None when it needs a sort
 
     def __len__(self) -> int:
         return len(self._records)
@@ -269,13 +258,12 @@ class SearchIndex:
         if self.server is not None and server != self.server:
             return
         summary = self.index.get(server, response_id)
-        body = None
-        if summary is not None:
-            try:
-                body = self.index.load_body(server, response_id)
-            except KeyError:
-                body = None
-        if summary is None or body is None:
+        if summary is None:
+            self.remove(key)
+            return
+        try:
+            body = self.index.load_body(server, response_id)
+        except KeyError:
             self.remove(key)
             return
         old = self._records.get(key)
@@ -346,27 +334,15 @@ class SearchIndex:
 
 
 def _hit(record: _Record, words: list[str]) -> Hit:
-    """The hit of a matching record: the first field holding a word, at its earliest match."""
+    """The hit of a record holding every word: the first field holding one, at its earliest
+    match (the longest word of those starting there). No word spans two fields, so that is
+    the earliest match in the whole text."""
     low = record.lowered()
-    begin = 0
-    for name in FIELDS:
-        end = low.find(_SEPARATOR, begin)
-        if end == -1:
-            end = len(low)
-        best = -1
-        best_word = ""
-        for word in words:
-            at = low.find(word, begin, end)
-            if at != -1 and (
-                best == -1 or at < best or (at == best and len(word) > len(best_word))
-            ):
-                best, best_word = at, word
-        if best != -1:
-            text = record.original()[begin:end]
-            return _snippet(record.key, name, text, best - begin, len(best_word))
-        begin = end + 1
-    # Unreachable for a record that matched; kept total for safety.
-    return Hit(record.key, FIELDS[0], "", 0, 0)
+    at, _, word = min((low.find(w), -len(w), w) for w in words)
+    before = low[:at]
+    begin = before.rfind(_SEPARATOR) + 1
+    text = record.original()[begin:].partition(_SEPARATOR)[0]
+    return _snippet(record.key, FIELDS[before.count(_SEPARATOR)], text, at - begin, len(word))
 
 
 def _snippet(key: Key, field: str, text: str, at: int, length: int) -> Hit:
@@ -376,13 +352,15 @@ def _snippet(key: Key, field: str, text: str, at: int, length: int) -> Hit:
     left = max(0, at - room // 3)  # a third of the room before the match, the rest after
     right = min(len(text), at + length + (room - (at - left)))
     left = max(0, min(left, right - SNIPPET_CHARS))  # near the end: use the room before
-    if left > 0:  # start on a word when one starts close by
-        space = text.find(" ", left, at)
-        if space != -1 and space - left < 12:
+    # Start on a word when one starts close by, end on one when one ends close by. Neither
+    # space can be in the match (a query word has none) nor on its other side (too far).
+    if left > 0:
+        space = text.find(" ", left, left + 12)
+        if space != -1:
             left = space + 1
     if right < len(text):
-        space = text.rfind(" ", at + length, right)
-        if space != -1 and right - space < 12:
+        space = text.rfind(" ", right - 11, right)
+        if space != -1:
             right = space
     before = sanitize(text[left:at])
     match = sanitize(text[at : at + length])
