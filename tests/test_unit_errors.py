@@ -44,19 +44,24 @@ def test_an_api_error_has_no_fields_unless_given():
 
 
 @pytest.mark.parametrize(
-    ("error", "attribute", "value"),
+    ("make", "attribute", "value"),
     [
-        (RateLimited("slow", retry_after=2.5, status=429), "retry_after", 2.5),
-        (RateLimited("slow", status=429), "retry_after", None),
-        (EndpointNotSupported("no", endpoint="input_items", status=404), "endpoint", "input_items"),
-        (EndpointNotSupported("no", status=405), "endpoint", ""),
-        (StreamInterrupted("cut", partial={"id": "r"}, status=200), "partial", {"id": "r"}),
-        (StreamInterrupted("cut", status=200), "partial", None),
-        (StreamFailed("failed", partial={"id": "f"}, status=200), "partial", {"id": "f"}),
-        (StreamFailed("failed", status=200), "partial", None),
+        (lambda: RateLimited("slow", retry_after=2.5, status=429), "retry_after", 2.5),
+        (lambda: RateLimited("slow", status=429), "retry_after", None),
+        (
+            lambda: EndpointNotSupported("no", endpoint="input_items", status=404),
+            "endpoint",
+            "input_items",
+        ),
+        (lambda: EndpointNotSupported("no", status=405), "endpoint", ""),
+        (lambda: StreamInterrupted("cut", partial={"id": "r"}, status=200), "partial", {"id": "r"}),
+        (lambda: StreamInterrupted("cut", status=200), "partial", None),
+        (lambda: StreamFailed("failed", partial={"id": "f"}, status=200), "partial", {"id": "f"}),
+        (lambda: StreamFailed("failed", status=200), "partial", None),
     ],
 )
-def test_each_special_error_keeps_its_own_field_and_the_common_ones(error, attribute, value):
+def test_each_special_error_keeps_its_own_field_and_the_common_ones(make, attribute, value):
+    error = make()
     assert getattr(error, attribute) == value
     assert str(error) == error.message
     assert error.message in ("slow", "no", "cut", "failed")
@@ -269,7 +274,7 @@ def test_a_body_nested_too_deeply_is_named_not_raised():
             "HTML error page: 502 Bad Gateway",
         ),
         (
-            "<html><body><H1 class='x'>Service\n  Unavailable</H1></body></html>",
+            "<html><body><H1 class='x'>Service\n  Unavailable</H1><p>try later</p></body></html>",
             "HTML error page: Service Unavailable",
         ),
         (
@@ -307,6 +312,7 @@ def test_an_html_message_is_cut_at_200_characters():
         ("NOT FOUND..", True),
         (".Not Found", False),
         ("Not Found!", False),
+        ("NOT FOUNDX", False),
         ("Response not found", False),
         ("Model 'x' not found", False),
     ],
@@ -483,3 +489,18 @@ def test_a_secret_hidden_by_an_escape_is_redacted_after_decoding():
     page = "<title>key &#115;" + secret[1:] + "</title>"
     error = error_for_status(502, page, what="create", secrets=[secret])
     assert str(error) == "create: server error 502: HTML error page: key ***"
+
+
+def test_a_secret_cut_by_the_length_limit_is_never_half_shown():
+    secret = "s3cr3t-value-9"
+    text = "x" * 290 + secret + " and more"
+    error = error_for_status(500, text, what="list", secrets=[secret])
+    assert str(error) == "list: server error 500: " + "x" * 290 + "*** and mo"
+    assert "s3cr3t" not in str(error) and "s3cr3t" not in (error.detail or "")
+
+
+def test_a_previous_response_message_with_another_status_is_that_status_error():
+    body = json.dumps({"detail": "Previous response not found"}).encode()
+    error = error_for_status(500, body, what="create", sent_previous_id=PREV)
+    assert type(error) is ServerError
+    assert str(error) == "create: server error 500: Previous response not found"
