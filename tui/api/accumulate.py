@@ -116,7 +116,7 @@ class StreamAccumulator:
 
     def partial(self, reason: str = "interrupted") -> dict[str, Any]:
         """The response as far as the stream got, marked incomplete."""
-        response = copy.deepcopy(self.response) if self.response else {}
+        response = copy.deepcopy(self.response)
         response.setdefault("object", "response")
         for key in ("model", "previous_response_id", "instructions", "tools", "store"):
             if key in self.request and key not in response:

@@ -180,10 +180,8 @@ def parse_error_body(content: bytes | str) -> tuple[str | None, str | None, str 
     if "<" in stripped and ">" in stripped:  # an HTML error page from a proxy
         title = re.search(r"(?is)<title[^>]*>(.*?)</title>", stripped)
         heading = re.search(r"(?is)<h1[^>]*>(.*?)</h1>", stripped)
-        raw = (
-            (title or heading).group(1) if (title or heading) else re.sub(r"<[^>]+>", " ", stripped)
-        )
-        flat = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", raw)).split())
+        raw = (title or heading).group(1) if (title or heading) else stripped
+        flat = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", raw)).split())  # tags to spaces
         return (f"HTML error page: {flat[:200]}" if flat else "HTML error page"), None, None, None
     return " ".join(stripped.split())[:300], None, None, None
 

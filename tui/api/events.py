@@ -167,9 +167,7 @@ def parse_event(data: dict[str, Any], sse_event: str = "") -> StreamEvent:
             message=message or "the server reported an error",
             param=error.get("param") if isinstance(error.get("param"), str) else None,
         )
-    if kind.startswith(("response.mcp", "response.function_call", "response.")) and (
-        "_call" in kind or "mcp" in kind
-    ):
+    if kind.startswith("response.") and ("_call" in kind or "mcp" in kind):
         return ToolEvent(
             kind,
             data,

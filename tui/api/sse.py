@@ -99,8 +99,7 @@ class SSEDecoder:
     def _line(self, line: str) -> SSEMessage | None:
         if line == "":
             return self._dispatch()
-        if line.startswith(":"):
-            return None
+        # A comment (`: keepalive`) has the empty field name, which is no field.
         name, sep, value = line.partition(":")
         if sep and value.startswith(" "):
             value = value[1:]
