@@ -229,12 +229,10 @@ async def _retrieve_each(
 
     async def one(rid: str) -> None:
         nonlocal unsupported
-        if unsupported:
-            return
         try:
             await client.retrieve(rid)
         except EndpointNotSupported:
-            unsupported = True
+            unsupported = True  # the client remembers: the rest fail at once, unsent
         except NotFoundError:
             gone.append(rid)
         except ApiError as error:
@@ -277,17 +275,12 @@ async def _fetch_inputs(
 ) -> dict[str, list[dict[str, Any]] | None]:
     """id -> input items (None: not recorded) for each response whose fetch did not fail."""
     out: dict[str, list[dict[str, Any]] | None] = {}
-    unsupported = False
 
     async def one(rid: str) -> None:
-        nonlocal unsupported
-        if unsupported:
-            out[rid] = None
-            return
         try:
             out[rid] = await client.list_input_items(rid)
         except EndpointNotSupported:
-            unsupported = True  # the server has no such endpoint: ask no more
+            # No such endpoint: the client remembers, so the rest fail at once, unsent.
             out[rid] = None
         except NotFoundError:
             out[rid] = None
