@@ -529,6 +529,16 @@ def test_edit_sends_new_input_in_place_of_the_old(index):
     }
 
 
+def test_a_sibling_under_an_unstored_parent_replays_the_parent(index):
+    put(index, "resp_a", status=Status.NOT_STORED)
+    put(index, "resp_b", "resp_a", n=1)
+    plan = plan_sibling(index, SERVER, "resp_b", text=None, default_model="m")
+    assert plan.anchor is None and plan.replayed == 1
+    assert "previous_response_id" not in plan.body
+    assert plan.body["input"][0] == user("ask resp_a")
+    assert plan.body["input"][-1] == user("ask resp_b")
+
+
 def test_an_empty_edit_cannot_be_sent(index):
     put(index, "resp_a")
     with pytest.raises(CannotSend) as caught:
@@ -772,6 +782,13 @@ def test_a_provisional_record_keeps_the_servers_model(index):
     summary = record_provisional(index, SERVER, "t", new_plan(index), {"id": RID, "model": "real"})
     assert summary.model == "real"
     assert summary.parent is None
+    assert summary.status == Status.INCOMPLETE  # until the stream ends, whatever it says
+
+
+def test_a_provisional_record_is_incomplete_even_when_said_completed(index):
+    response = {"id": RID, "status": "completed", "output": [answer("early")]}
+    summary = record_provisional(index, SERVER, "t", new_plan(index), response)
+    assert summary.status == Status.INCOMPLETE
 
 
 @pytest.mark.parametrize("rid", [None, "", "has space", "bad/slash", 7])
