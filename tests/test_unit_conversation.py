@@ -601,6 +601,7 @@ def ask_output() -> list:
         {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
         {"type": "function_call", "call_id": "call 2", "name": "bad id"},
         {"type": "mcp_approval_request", "name": "no id"},
+        {"type": "custom_tool_call", "call_id": "call_c", "name": "grammar", "input": "x"},
         "junk",
     ]
 
@@ -1019,6 +1020,38 @@ async def test_a_failed_response_is_recorded_failed(index):
     assert result.summary.model == "served"
 
 
+async def test_a_failed_response_without_model_or_parent_gets_the_ones_we_sent(index):
+    put(index, "resp_a", request={"instructions": "i"})
+    failed = {
+        "type": "response.failed",
+        "response": {"id": RID, "status": "failed", "output": [], "error": {"message": "no"}},
+    }
+    plan = new_plan(index, "resp_a")
+    result = await send(index, Wire(sse(failed)), plan)
+    assert result.summary.status == Status.FAILED
+    response = index.load_body(SERVER, RID)["response"]
+    assert response["model"] == "m"
+    assert response["previous_response_id"] == "resp_a"
+
+
+async def test_a_partial_keeps_the_settings_we_sent(index):
+    plan = new_plan(index, overrides={"instructions": "be brief"}, store=False)
+    result = await send(index, Wire(sse(created(), delta("x"))), plan)
+    response = index.load_body(SERVER, RID)["response"]
+    assert response["instructions"] == "be brief"
+    assert response["store"] is False
+    assert result.summary.status == Status.INCOMPLETE
+
+
+async def test_a_replayed_partial_records_its_logical_parent(index):
+    put(index, "resp_a", status=Status.NOT_STORED)
+    plan = new_plan(index, "resp_a")
+    assert plan.anchor is None
+    result = await send(index, Wire(sse(created(), delta("x"))), plan)
+    assert result.summary.parent == "resp_a"
+    assert index.load_body(SERVER, RID)["response"]["previous_response_id"] == "resp_a"
+
+
 async def test_a_stream_that_breaks_before_an_id_records_nothing(index):
     wire = Wire(sse(delta("orphan text")))
     result = await send(index, wire, new_plan(index))
@@ -1046,6 +1079,7 @@ async def test_a_full_disk_while_keeping_a_partial_says_so(index, monkeypatch):
     result = await send(index, wire, new_plan(index))
     assert result.summary is None
     assert result.response["id"] == RID
+    assert result.warnings == []
     assert str(result.error) == str(
         not_recorded({"id": RID}, OSError(28, "No space left on device"))
     )
@@ -1061,6 +1095,7 @@ async def test_a_full_disk_after_a_finished_turn_says_how_to_import_it(index, mo
     result = await send(index, wire, new_plan(index))
     assert result.summary is None
     assert result.response["output"][0]["content"][0]["text"] == "k=***"
+    assert result.warnings == []
     assert str(result.error) == (
         f"the reply {RID} was created on the server but could not be recorded in the index "
         f"(No space left on device); once there is room: responses-tui import {RID}"
@@ -1073,6 +1108,7 @@ async def test_a_finished_turn_whose_id_is_not_an_id_is_refused(index):
     result = await send(index, wire, new_plan(index))
     assert isinstance(result.error, ProtocolError)
     assert str(result.error) == "the server answered with a response id that is not an id"
+    assert result.warnings == []
     assert (result.response, result.summary) == (None, None)
     assert index.nodes() == []
 
@@ -1089,6 +1125,7 @@ async def test_an_http_error_records_nothing(index):
     result = await send(index, wire, new_plan(index))
     assert (result.response, result.summary) == (None, None)
     assert "bad temperature" in str(result.error)
+    assert result.warnings == []
     assert index.nodes() == []
 
 
@@ -1110,6 +1147,7 @@ async def test_a_parent_the_server_lost_is_marked_missing(index):
     result = await send(index, Wire(previous_gone("resp_a")), plan)
     assert isinstance(result.error, PreviousResponseNotFound)
     assert (result.response, result.summary) == (None, None)
+    assert result.warnings == []
     assert index.get(SERVER, "resp_a").status == Status.MISSING
     assert failure_message(plan, result.error).startswith("resp_a can no longer be continued")
 
@@ -1141,7 +1179,7 @@ async def test_not_found_for_another_reason_marks_nothing(index):
 
 
 async def test_a_cancelled_turn_keeps_what_arrived_and_cancels(index):
-    wire = Wire(sse(created(), delta("partial wor"), delta("ds"), completed()))
+    wire = Wire(sse(created(note=KEY), delta("partial wor"), delta("ds"), completed()))
 
     def on_event(event, acc):
         if event.type == "response.output_text.delta":
@@ -1155,6 +1193,7 @@ async def test_a_cancelled_turn_keeps_what_arrived_and_cancels(index):
     assert node.status == Status.INCOMPLETE and node.parent == "resp_a"
     body = index.load_body(SERVER, RID)
     assert body["response"]["incomplete_details"] == {"reason": "cancelled"}
+    assert body["response"]["note"] == "***"
     assert body["response"]["output"][0]["content"][0]["text"] == "partial wor"
     assert body["request"] == plan.request
 
