@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -224,7 +226,7 @@ async def test_a_second_sync_stops_at_the_watermark(index):
     server.asked.clear()
     report = await run(server, index, page_size=1)
     assert report.new == ["resp_c"]
-    assert not report.complete
+    assert report.complete is False
     assert report.missing == []
     # One page with c, one with b (the watermark): a is not read, nothing is retrieved.
     assert server.asked == [("list", ""), ("list", "resp_c"), ("input_items", "resp_c")]
@@ -236,7 +238,7 @@ async def test_nothing_new_keeps_the_watermark_where_it_is(index):
     server.add("resp_a")
     await run(server, index)
     report = await run(server, index)
-    assert report.new == [] and not report.complete
+    assert report.new == [] and report.complete is False
     assert sync_watermark(index, SERVER) == "resp_a"
 
 
@@ -472,7 +474,7 @@ async def test_a_listing_that_pages_forever_is_stopped_and_incomplete(index):
         "list: stopped after 2 pages (4 items): the server sent a cursor it had sent "
         "before (it does not advance)"
     ]
-    assert not report.complete
+    assert report.complete is False
     assert report.new == ["resp_a", "resp_b"]  # each once, though listed twice
     assert calls[:4] == [(1, None), (2, None), (2, None), (2, None)]
     assert [a for a in server.asked if a[0] == "retrieve"] == []  # incomplete: none checked
@@ -573,3 +575,41 @@ async def test_a_server_that_can_neither_list_nor_retrieve_cannot_sync(index):
     assert caught.value.endpoint == "retrieve"
     assert [a for a in server.asked if a[0] == "retrieve"] == [("retrieve", "resp_1")]
     assert status(index, "resp_1") == Status.STORED
+
+
+class Slow(Server):
+    """The same server, answering a few event-loop turns later: requests overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = 0
+        self.most = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            for _ in range(5):
+                await asyncio.sleep(0)
+            return super().__call__(request)
+        finally:
+            self.running -= 1
+
+
+async def test_eight_fetches_at_a_time_by_default(index):
+    server = Slow()
+    for n in range(12):
+        server.add(f"resp_{n:02d}")
+    report = await run(server, index)
+    assert len(report.new) == 12
+    assert server.most == 8
+
+
+async def test_the_concurrency_is_the_callers_when_rechecking(index):
+    server = Slow()
+    server.listing = False
+    for n in range(6):
+        known(index, f"resp_{n}", n)
+    report = await run(server, index, concurrency=3)
+    assert report.checked == 6
+    assert server.most == 3
