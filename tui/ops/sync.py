@@ -175,9 +175,7 @@ async def _sync_listed(
     records = _own_inputs(index, server, [(r, inputs[r["id"]]) for r in fresh if r["id"] in inputs])
     if records:
         secrets = client.secrets()  # what a server echoes back never reaches disk
-        records = [
-            (scrub(r, secrets), scrub(i, secrets) if i is not None else None) for r, i in records
-        ]
+        records = [(scrub(r, secrets), scrub(i, secrets)) for r, i in records]  # None stays None
         index.add_many(records, server=server, profile=profile)
     report.new = [r["id"] for r, _ in records]
 
