@@ -298,6 +298,20 @@ async def test_unlisted_ones_are_checked_one_by_one_in_index_order(index):
     assert sync_watermark(index, SERVER) == "resp_new"
 
 
+async def test_another_servers_responses_are_not_checked(index):
+    server = Server()
+    server.add("resp_a")
+    index.add_response(
+        {"id": "resp_there", "object": "response", "created_at": 1.0, "output": []},
+        server="https://other.example/v1",
+        profile="o",
+    )
+    report = await run(server, index)
+    assert report.complete and report.missing == []
+    assert [a for a in server.asked if a[0] == "retrieve"] == []
+    assert index.get("https://other.example/v1", "resp_there").status == Status.STORED
+
+
 async def test_a_missing_response_listed_again_is_restored(index):
     server = Server()
     server.add("resp_a")
@@ -416,9 +430,10 @@ async def test_a_whole_conversation_of_input_is_trimmed_to_each_turns_own(index)
     assert texts(index, "resp_c") == ["three"]
 
 
-async def test_a_parent_without_an_output_list_trims_nothing(index):
+@pytest.mark.parametrize("output", ["not a list", 7, None, {"id": "msg_resp_a"}])
+async def test_a_parent_without_an_output_list_trims_nothing(index, output):
     server = Server()
-    server.add("resp_a", output="not a list")
+    server.add("resp_a", output=output)
     server.add(
         "resp_b",
         "resp_a",
