@@ -556,6 +556,21 @@ async def test_recheck_marks_gone_restores_back_and_reports_failures(index):
     assert sync_watermark(index, SERVER) is None
 
 
+async def test_recheck_leaves_other_servers_alone(index):
+    server = Server()
+    server.listing = False
+    known(index, "resp_here", 0)
+    index.add_response(
+        {"id": "resp_there", "object": "response", "created_at": 1.0, "output": []},
+        server="https://other.example/v1",
+        profile="o",
+    )
+    report = await run(server, index)
+    assert report.checked == 1 and report.missing == ["resp_here"]
+    assert [rid for what, rid in server.asked if what == "retrieve"] == ["resp_here"]
+    assert index.get("https://other.example/v1", "resp_there").status == Status.STORED
+
+
 async def test_recheck_reports_failures_in_index_order(index):
     server = Server()
     server.listing = False
