@@ -228,6 +228,11 @@ def test_a_new_conversation(index):
     assert plan.tool_labels == []
 
 
+def test_no_tools_asked_of_a_turn_that_had_none(index):
+    plan = plan_turn(index, SERVER, text="x", parent=None, default_model="m", tools=[])
+    assert plan.body == {"model": "m", "input": normalize_input("x")}
+
+
 def test_not_stored_is_asked_for_only_when_wanted(index):
     plan = plan_turn(index, SERVER, text="x", parent=None, default_model="m", store=False)
     assert plan.body["store"] is False
