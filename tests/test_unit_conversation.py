@@ -1196,6 +1196,7 @@ async def test_a_cancelled_turn_keeps_what_arrived_and_cancels(index):
         await send(index, wire, plan, on_event=on_event)
     node = index.get(SERVER, RID)
     assert node.status == Status.INCOMPLETE and node.parent == "resp_a"
+    assert node.profile == "prof"
     body = index.load_body(SERVER, RID)
     assert body["response"]["incomplete_details"] == {"reason": "cancelled"}
     assert body["response"]["note"] == "***"
