@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -41,8 +40,8 @@ def make_client(
     *,
     backend: OfflineBackend | None = None,
 ) -> ResponsesClient:
-    """A client for `profile`; the local profile talks to the offline backend in-process."""
-    env = os.environ if env is None else env
+    """A client for `profile` (its variables from `env`, else the process environment); the
+    local profile talks to the offline backend in-process."""
     if profile.local:
         transport = OfflineTransport(backend or offline_backend())
         return ResponsesClient(profile, env=env, transport=transport)

@@ -145,8 +145,6 @@ def replay_plan(index: Index, server: str, parent: str) -> tuple[str | None, lis
     replay: list[str] = []
     for key in reversed(path):
         summary = index.get(*key)
-        if summary is not None and summary.status in CONTINUABLE and not replay:
-            return key[1], []
         if summary is not None and summary.status in CONTINUABLE:
             return key[1], list(reversed(replay))
         replay.append(key[1])

@@ -59,7 +59,7 @@ async def delete_responses(
     """Delete `ids` on the server (unless `local_only`) and forget the ones that went."""
     targets = list(dict.fromkeys(ids))
     report = DeleteReport()
-    cancelled = False
+    interrupted: asyncio.CancelledError | None = None
     if local_only:
         report.deleted = list(targets)
     else:
@@ -89,10 +89,10 @@ async def delete_responses(
 
         try:
             await each_bounded(held, one, concurrency=concurrency, progress=progress)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as error:
             # Cancelled (esc): what the server already deleted is still recorded below, so
             # the index never shows a deleted response as alive; the rest stays untouched.
-            cancelled = True
+            interrupted = error
         report.deleted = in_order(report.deleted, targets)
         report.already_gone = in_order(report.already_gone, targets)
     forest = index.forest(server)
@@ -111,10 +111,10 @@ async def delete_responses(
             report.forgotten.append(rid)
     for start in range(0, len(report.forgotten), FORGET_BATCH):
         index.remove_many(server, report.forgotten[start : start + FORGET_BATCH])
-        if not cancelled:
+        if interrupted is None:
             await asyncio.sleep(0)  # let the progress bar and the keyboard breathe
     report.forgotten.reverse()
     report.tombstoned.reverse()
-    if cancelled:
-        raise asyncio.CancelledError
+    if interrupted is not None:
+        raise interrupted
     return report

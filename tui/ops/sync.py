@@ -175,9 +175,7 @@ async def _sync_listed(
     records = _own_inputs(index, server, [(r, inputs[r["id"]]) for r in fresh if r["id"] in inputs])
     if records:
         secrets = client.secrets()  # what a server echoes back never reaches disk
-        records = [
-            (scrub(r, secrets), scrub(i, secrets) if i is not None else None) for r, i in records
-        ]
+        records = [(scrub(r, secrets), scrub(i, secrets)) for r, i in records]  # None stays None
         index.add_many(records, server=server, profile=profile)
     report.new = [r["id"] for r, _ in records]
 
@@ -229,12 +227,10 @@ async def _retrieve_each(
 
     async def one(rid: str) -> None:
         nonlocal unsupported
-        if unsupported:
-            return
         try:
             await client.retrieve(rid)
         except EndpointNotSupported:
-            unsupported = True
+            unsupported = True  # the client remembers: the rest fail at once, unsent
         except NotFoundError:
             gone.append(rid)
         except ApiError as error:
@@ -277,17 +273,12 @@ async def _fetch_inputs(
 ) -> dict[str, list[dict[str, Any]] | None]:
     """id -> input items (None: not recorded) for each response whose fetch did not fail."""
     out: dict[str, list[dict[str, Any]] | None] = {}
-    unsupported = False
 
     async def one(rid: str) -> None:
-        nonlocal unsupported
-        if unsupported:
-            out[rid] = None
-            return
         try:
             out[rid] = await client.list_input_items(rid)
         except EndpointNotSupported:
-            unsupported = True  # the server has no such endpoint: ask no more
+            # No such endpoint: the client remembers, so the rest fail at once, unsent.
             out[rid] = None
         except NotFoundError:
             out[rid] = None
