@@ -89,7 +89,7 @@ def test_a_refusal_leaves_the_holder_and_its_pid_untouched(tmp_path):
         os.close(fd)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a pid", b"12ab", b"-3"], ids=repr)
+@pytest.mark.parametrize("content", [b"", b"not a pid", b"12ab", b"-3", b"\xff\xfe1"], ids=repr)
 def test_a_holder_without_a_readable_pid_is_not_named(tmp_path, content):
     fd = held_by_someone_else(tmp_path / "index.lock", content)
     try:

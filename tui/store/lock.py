@@ -39,7 +39,7 @@ class IndexLock:
             try:
                 pid = os.pread(fd, 32, 0).decode().strip()
                 holder = f" (pid {pid})" if pid.isdigit() else ""
-            except OSError:
+            except (OSError, UnicodeDecodeError):  # not a pid of ours: the holder is not named
                 pass
             os.close(fd)
             raise IndexInUse(
