@@ -44,7 +44,7 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW  # close-on-exec: PEP 446
     for _ in range(100):
         # `.<name>.<random>.tmp`: the shape `remove_stale_temp_files` cleans up after a crash.
         temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")

@@ -22,7 +22,8 @@ class IndexLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        # Python opens every descriptor close-on-exec already (PEP 446).
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as error:
