@@ -33,7 +33,7 @@ from tinydb import Query, TinyDB
 
 from tui.forest import Forest, NodeRef
 from tui.gcpause import gc_paused
-from tui.store.atomic import AtomicJSONStorage, move_aside, remove_stale_temp_files
+from tui.store.atomic import AtomicJSONStorage, remove_stale_temp_files
 from tui.store.lock import IndexLock
 from tui.store.records import NodeSummary, Status, summarize
 
@@ -77,10 +77,6 @@ class Index:
             remove_stale_temp_files(self.directory)
             self._shards_dir.mkdir(exist_ok=True, mode=0o700)
             self._catalog = self._open_db(self.directory / "catalog.json")
-            if not _numbered(self._catalog):
-                self._catalog.storage.release()
-                self._set_aside(self.directory / "catalog.json", "not an index file")
-                self._catalog = self._open_db(self.directory / "catalog.json")
             meta = self._catalog.table("meta")
             if not meta.all():
                 meta.insert({"schema": SCHEMA_VERSION})
@@ -96,21 +92,10 @@ class Index:
         return self.directory / "shards"
 
     def _open_db(self, path: Path) -> TinyDB:
-        """A TinyDB on `path`. An unreadable file is moved aside with a warning and a fresh
-        one started (`AtomicJSONStorage` does that for invalid JSON and foreign shapes; JSON
-        nested too deeply to parse is caught here)."""
-        try:
-            return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
-        except RecursionError:
-            self._set_aside(path, "nested too deeply")
-            return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
-
-    def _set_aside(self, path: Path, reason: str) -> None:
-        moved = move_aside(path)
-        self.warnings.append(
-            f"{path.name} was unreadable ({reason}); it was moved aside to {moved.name} and a "
-            "fresh one started"
-        )
+        """A TinyDB on `path`. An unreadable file (invalid JSON, nested too deeply, not shaped
+        like a TinyDB file, a document number that is not an ASCII number) is moved aside with
+        a warning and a fresh one started, by `AtomicJSONStorage`."""
+        return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
 
     def _load_shards(self) -> None:
         """Load every summary shard, then rebuild the unreadable ones from their bodies (once
@@ -140,23 +125,17 @@ class Index:
         # The raw documents, not table.all(): TinyDB would copy each into a Document first,
         # which at 100,000 responses costs as much as reading the files.
         raw = (db.storage.read() or {}).get("nodes") or {}
-        try:
-            self._shard_counts[number] = self._read_summaries(number, raw)
-        except ValueError:  # a document number TinyDB cannot read ("²"): not our file
-            db.storage.release()
-            self._set_aside(path, "not an index file")
-            self._node_shards[number] = self._open_db(path)
-            return False
+        self._shard_counts[number] = self._read_summaries(number, raw)
         db.storage.release()  # the summaries are all the index keeps in memory
         return True
 
     def _read_summaries(self, number: int, raw: dict[str, Any]) -> int:
-        """Put the summaries of one shard's raw documents in memory; returns how many. Raises
-        ValueError, with nothing put in memory, when a document number is not a number."""
+        """Put the summaries of one shard's raw documents in memory; returns how many (every
+        document number is an ASCII number: the storage moves any other file aside)."""
         local: dict[Key, tuple[NodeSummary, int]] = {}
         skipped = 0
         for doc_id, doc in raw.items():
-            doc_number = int(doc_id)  # ValueError: the file is not ours
+            doc_number = int(doc_id)
             try:
                 summary = NodeSummary.from_doc(doc)
             except (TypeError, ValueError, AttributeError):
@@ -297,15 +276,8 @@ class Index:
         if db is not None:
             self._body_shards.move_to_end(number)
             return db
-        path = self._body_path(number)
-        db = self._open_db(path)
-        try:
-            docs = db.table("bodies").all()
-        except ValueError:  # a document number TinyDB cannot read ("²"): not our file
-            db.storage.release()
-            self._set_aside(path, "not an index file")
-            db = self._open_db(path)
-            docs = []
+        db = self._open_db(self._body_path(number))
+        docs = db.table("bodies").all()
         self._body_shards[number] = db
         self._body_ids[number] = {
             (str(doc.get("server")), str(doc.get("id"))): doc.doc_id for doc in docs
@@ -709,12 +681,6 @@ def _recorded_status(body: dict[str, Any]) -> Status | None:
     if isinstance(request, dict) and request.get("store") is False:
         return Status.NOT_STORED
     return None
-
-
-def _numbered(db: TinyDB) -> bool:
-    """Every document number in the file is one TinyDB can read ("²" passes `isdigit`)."""
-    data = db.storage.read() or {}
-    return all(isinstance(t, dict) and all(n.isascii() for n in t) for t in data.values())
 
 
 def _numbers(paths: Iterable[Path]) -> set[int]:
