@@ -470,6 +470,16 @@ def test_remove_many_removes_summaries_bodies_and_forest_nodes(directory):
         assert len(index) == SHARD_SIZE + 1 and index.warnings == []
 
 
+def test_a_response_named_twice_in_one_removal_is_removed_once(directory):
+    fill(directory, 3)
+    with Index.open(directory) as index:
+        assert index.remove_many("s", ["r2", "r2", "r1", "r2"]) == 2
+        assert [n.id for n in index.nodes()] == ["r0"]
+    with Index.open(directory) as index:
+        assert [n.id for n in index.nodes()] == ["r0"] and index.warnings == []
+    assert ids_in(directory, 0, "bodies") == ["r0"]
+
+
 def test_remove_takes_one_response(directory):
     fill(directory, 2)
     with Index.open(directory) as index:

@@ -551,7 +551,7 @@ class Index:
         each in place. Returns how many were removed."""
         removed: list[Key] = []
         by_shard: dict[int, list[Key]] = {}
-        for rid in response_ids:
+        for rid in dict.fromkeys(response_ids):  # an id named twice is removed once
             key = (server, rid)
             summary = self._nodes.get(key)
             if summary is None:
