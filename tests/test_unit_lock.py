@@ -89,6 +89,16 @@ def test_a_refusal_leaves_the_holder_and_its_pid_untouched(tmp_path):
         os.close(fd)
 
 
+def test_only_the_first_32_bytes_of_the_lock_file_are_read_for_the_pid(tmp_path):
+    fd = held_by_someone_else(tmp_path / "index.lock", b"1" * 32 + b"2" * 1000)
+    try:
+        with pytest.raises(IndexInUse) as info:
+            IndexLock(tmp_path).acquire()
+    finally:
+        os.close(fd)
+    assert f"(pid {'1' * 32})" in str(info.value)
+
+
 @pytest.mark.parametrize("content", [b"", b"not a pid", b"12ab", b"-3", b"\xff\xfe1"], ids=repr)
 def test_a_holder_without_a_readable_pid_is_not_named(tmp_path, content):
     fd = held_by_someone_else(tmp_path / "index.lock", content)
