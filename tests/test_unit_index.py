@@ -118,6 +118,15 @@ def test_reopening_keeps_one_schema_record_and_a_loose_mode_is_tightened(directo
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
+def test_the_directory_is_created_private_not_only_tightened_afterwards(directory, monkeypatch):
+    import tui.store.index as index_module
+
+    monkeypatch.setattr(index_module.os, "chmod", lambda *_args: None)
+    with Index.open(directory):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+        assert stat.S_IMODE((directory / "shards").stat().st_mode) == 0o700
+
+
 def test_a_directory_given_as_a_string_works(directory):
     with Index.open(str(directory)) as index:
         assert index.directory == directory
@@ -676,7 +685,11 @@ def test_a_summary_shard_with_no_bodies_to_rebuild_from_stays_empty(directory):
             moved_warning(shard_path(directory, 0, "nodes"), "not valid JSON")
         ]
         assert len(index) == 0
-        assert index.add_response(response("n"), server="s", profile="p").shard == 0
+        shards = [
+            index.add_response(response(f"n{i}"), server="s", profile="p").shard
+            for i in range(SHARD_SIZE + 1)
+        ]
+        assert shards == [0] * SHARD_SIZE + [1]
 
 
 # ------------------------------------------------------------------ repairs: rebuilds
@@ -885,14 +898,18 @@ def test_a_stale_second_body_of_a_response_is_removed_at_open(directory):
 def test_unreadable_summaries_are_skipped_and_their_bodies_kept(directory):
     fill(directory, 3)
     nodes = table(directory, 0, "nodes")
-    nodes["2"] = {"id": "r1"}  # no server, no time: cannot be read
-    nodes["3"] = {"server": "s", "id": "r2", "created_at": 1.0}  # no parent, model, ...
+    nodes = {
+        "2": {"id": "r1"},  # no server, no time: cannot be read
+        "3": {"server": "s", "id": "r2", "created_at": 1.0},  # no parent, model, ...
+        "1": nodes["1"],
+        "4": {"server": "s", "id": "r0", "model": 5},  # a broken second copy
+    }
     write_table(directory, 0, "nodes", nodes)
     with Index.open(directory) as index:
         assert [n.id for n in index.nodes()] == ["r0"]
         assert index.warnings == []
     assert ids_in(directory, 0, "bodies") == ["r0", "r1", "r2"]  # the way to get them back
-    assert len(table(directory, 0, "nodes")) == 3  # left in the file, not shown
+    assert table(directory, 0, "nodes") == nodes  # left in the file as they are, not shown
 
 
 def test_a_response_listed_twice_in_a_shard_keeps_the_later_copy(directory):
