@@ -227,9 +227,9 @@ class Index:
         those can hold such bodies. (A shard with summaries that could not be read is left
         alone: their bodies are the only way to get them back.)"""
         last = max(loaded, default=-1)
-        candidates = sorted(n for n in bodies_only if n > last)
+        candidates = [n for n in bodies_only if n > last]
         if last >= 0 and last not in self._unreadable:
-            candidates.insert(0, last)
+            candidates.append(last)
         for number in candidates:
             table = self._bodies(number).table("bodies")
             ids = self._body_ids[number]
@@ -284,7 +284,7 @@ class Index:
         }
         while len(self._body_shards) > BODY_CACHE_SHARDS:
             old_number, old = self._body_shards.popitem(last=False)
-            self._body_ids.pop(old_number, None)
+            del self._body_ids[old_number]
             old.close()
         return db
 
@@ -479,7 +479,7 @@ class Index:
         return (node.created_at, self._seq(node), node.id)
 
     def _seq(self, node: NodeSummary) -> int:
-        return (node.shard << 32) | self._doc_ids.get(node.key, 0)
+        return (node.shard << 32) | self._doc_ids[node.key]
 
     def latest(self, server: str | None = None) -> NodeSummary | None:
         """The newest response (of one server), without sorting them all."""
