@@ -508,6 +508,7 @@ def test_the_forest_is_built_once_per_server_and_kept_up_to_date(directory):
         assert index.forest("s") is forest
         assert sorted(forest.keys()) == [("s", "r0"), ("s", "r1"), ("s", "r2")]
         assert index.forest("t").roots() == [("t", "r0")]
+        assert index.get("s", "r1").parent == "r0" and index.get("s", "r0").parent is None
         index.add_response(response("r3", "r2", 2000), server="s", profile="p")
         assert forest.children(("s", "r2")) == [("s", "r3")]
         index.add_response(response("r3", "r0", 2000), server="s", profile="p")  # moved
@@ -849,7 +850,20 @@ def test_bodies_a_crash_left_without_summaries_are_removed_from_the_last_shard(d
             == 1
         )
         assert index.load_body("s", "r2")["input"] == said("again")
+        assert index.load_body("s", "r1")["input"] == said("q1")
     assert ids_in(directory, 0, "bodies") == ["r0", "r1", "r2"]
+
+
+def test_a_body_in_the_last_shard_of_a_response_indexed_in_another_is_removed(directory):
+    fill(directory, SHARD_SIZE + 1)
+    first, second = table(directory, 0, "bodies"), table(directory, 1, "bodies")
+    second["9"] = {**first["4"], "profile": "stray"}  # r3's body, its summary is in shard 0
+    write_table(directory, 1, "bodies", second)
+    with Index.open(directory) as index:
+        assert index.warnings == [] and index.get("s", "r3").shard == 0
+        assert index.load_body("s", "r3")["input"] == said("q3")
+        assert index.load_body("s", f"r{SHARD_SIZE}")["input"] == said(f"q{SHARD_SIZE}")
+    assert ids_in(directory, 1, "bodies") == [f"r{SHARD_SIZE}"]
 
 
 def test_a_crashed_write_into_a_new_shard_is_removed(directory):
@@ -980,4 +994,9 @@ def test_a_full_disk_during_add_many_leaves_nothing_counted(directory, monkeypat
         assert len(index) == SHARD_SIZE  # shard 0's two went in, shard 1's three did not
         assert index.add_many(records, server="s", profile="p") == 3
         assert index.add_response(response("z"), server="s", profile="p").shard == 1
-    assert ids_in(directory, 1, "bodies") == ["m2", "m3", "m4", "z"]
+        assert ids_in(directory, 1, "bodies") == ["m2", "m3", "m4", "z"]
+        shards = [
+            index.add_response(response(f"y{i}"), server="s", profile="p").shard
+            for i in range(SHARD_SIZE - 3)
+        ]
+        assert shards == [1] * (SHARD_SIZE - 4) + [2]  # shard 1 counted exactly
