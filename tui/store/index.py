@@ -50,7 +50,7 @@ class Index:
         self.directory = Path(directory)
         self.warnings: list[str] = []
         self._lock = IndexLock(self.directory)
-        self._catalog: TinyDB | None = None
+        self._catalog: TinyDB | None = None  # set once open, None again once closed
         self._node_shards: dict[int, TinyDB] = {}
         self._body_shards: OrderedDict[int, TinyDB] = OrderedDict()
         self._body_ids: dict[int, dict[Key, int]] = {}  # per open body shard: key -> doc id
@@ -59,7 +59,6 @@ class Index:
         self._shard_counts: dict[int, int] = {}
         self._unreadable: set[int] = set()  # shards holding summaries that could not be read
         self._forests: dict[str, Forest] = {}
-        self._open = False
 
     # ------------------------------------------------------------ open / close
 
@@ -76,13 +75,13 @@ class Index:
         try:
             remove_stale_temp_files(self.directory)
             self._shards_dir.mkdir(exist_ok=True, mode=0o700)
-            self._catalog = self._open_db(self.directory / "catalog.json")
-            meta = self._catalog.table("meta")
+            catalog = self._open_db(self.directory / "catalog.json")
+            meta = catalog.table("meta")
             if not meta.all():
                 meta.insert({"schema": SCHEMA_VERSION})
             with gc_paused(lambda: len(self._nodes)):
                 self._load_shards()
-            self._open = True
+            self._catalog = catalog
         except BaseException:
             self._lock.release()
             raise
@@ -248,13 +247,12 @@ class Index:
                 self._body_ids[number] = {k: d for k, d in ids.items() if d not in gone}
 
     def close(self) -> None:
-        if not self._open:
+        if self._catalog is None:  # never opened, or closed already
             return
-        self._open = False
         for db in [*self._node_shards.values(), *self._body_shards.values()]:
             db.close()
-        if self._catalog is not None:
-            self._catalog.close()
+        self._catalog.close()
+        self._catalog = None
         self._lock.release()
 
     def __enter__(self) -> Index:
