@@ -221,6 +221,17 @@ def test_after_reopening_new_responses_fill_the_last_shard(directory):
     assert added == [1] * (SHARD_SIZE - 2) + [2]
 
 
+def test_a_last_shard_emptied_by_removals_is_filled_again(directory):
+    fill(directory, SHARD_SIZE + 2)
+    with Index.open(directory) as index:
+        assert index.remove_many("s", [f"r{SHARD_SIZE + 1}", f"r{SHARD_SIZE}"]) == 2
+        shards = [
+            index.add_response(response(f"n{i}"), server="s", profile="p").shard
+            for i in range(SHARD_SIZE + 1)
+        ]
+    assert shards == [1] * SHARD_SIZE + [2]
+
+
 def test_add_many_fills_the_last_shard_then_opens_new_ones(directory):
     fill(directory, SHARD_SIZE - 4)
     records = [(response(f"m{i}", created=2000.0 + i), said(f"m{i}")) for i in range(100)]

@@ -56,6 +56,7 @@ class Index:
         self._body_ids: dict[int, dict[Key, int]] = {}  # per open body shard: key -> doc id
         self._nodes: dict[Key, NodeSummary] = {}
         self._doc_ids: dict[Key, int] = {}
+        # Responses per shard. Only the last shard's count is ever read: new ones go there.
         self._shard_counts: dict[int, int] = {}
         self._unreadable: set[int] = set()  # shards holding summaries that could not be read
         self._forests: dict[str, Forest] = {}
@@ -164,8 +165,6 @@ class Index:
             self._nodes[key] = summary
             self._doc_ids[key] = doc_id
         for other, pairs in stale.items():
-            if other != number:
-                self._shard_counts[other] = max(0, self._shard_counts[other] - len(pairs))
             try:  # the bodies first, as in `remove_many`
                 if other != number:
                     self._remove_bodies(other, {key for key, _ in pairs})
@@ -377,7 +376,7 @@ class Index:
             self._write_body(number, key, body)
             doc_id = self._nodes_table(number).insert(summary.to_doc())
             self._doc_ids[key] = doc_id
-            self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
+            self._shard_counts[number] += 1
         else:
             summary.shard = existing.shard
             summary.ancestor_missing = existing.ancestor_missing and summary.parent is not None
@@ -422,7 +421,7 @@ class Index:
                         continue
                     number = self._shard_for_new()
                     self._nodes_table(number)  # make sure the shard exists for counting
-                    self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
+                    self._shard_counts[number] += 1
                     new[key] = number
                 summary = summarize(
                     response, server=server, profile=profile, input_items=input_items
@@ -564,7 +563,7 @@ class Index:
             for key in keys:  # the summaries go once their shard no longer has them
                 del self._nodes[key]
                 del self._doc_ids[key]
-            self._shard_counts[number] = max(0, self._shard_counts[number] - len(keys))
+            self._shard_counts[number] -= len(keys)
         forest = self._forests.get(server)
         if forest is not None:
             for key in removed:
