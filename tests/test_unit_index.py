@@ -332,6 +332,8 @@ def test_a_summary_whose_body_is_gone_loads_a_bare_response(directory):
             "request": None,
         }
         assert index.load_body("s", "r1")["input"] == said("q1")
+        index.remove("s", "r0")  # a response without its body can still be removed
+        assert [n.id for n in index.nodes()] == ["r1"]
 
 
 def test_bodies_of_many_shards_stay_readable_past_the_cache(directory):
@@ -1012,3 +1014,26 @@ def test_a_full_disk_during_add_many_leaves_nothing_counted(directory, monkeypat
             for i in range(SHARD_SIZE - 3)
         ]
         assert shards == [1] * (SHARD_SIZE - 4) + [2]  # shard 1 counted exactly
+
+
+def test_a_failed_add_many_made_again_keeps_the_other_bodies_of_its_shard(directory, monkeypatch):
+    fill(directory, 3)
+    real = atomic.write_private_file
+
+    def full(path, data):
+        if path.name == "000000.nodes.json":
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    records = [(response("m0"), said("m0")), (response("m1"), None)]
+    with Index.open(directory) as index:
+        monkeypatch.setattr(atomic, "write_private_file", full)
+        with pytest.raises(OSError, match="No space"):
+            index.add_many(records, server="s", profile="p")
+        monkeypatch.undo()
+        assert len(index) == 3 and index.get("s", "m0") is None
+        assert index.add_many(records, server="s", profile="p") == 2
+        for i in range(3):
+            assert index.load_body("s", f"r{i}")["input"] == said(f"q{i}")
+        assert index.load_body("s", "m0")["input"] == said("m0")
+    assert ids_in(directory, 0, "bodies") == ["r0", "r1", "r2", "m0", "m1"]
