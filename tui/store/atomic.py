@@ -103,7 +103,7 @@ class AtomicJSONStorage(Storage):
         self.path = Path(path)
         self.warnings = warnings if warnings is not None else []
         self.moved_aside: Path | None = None
-        self._cache: dict[str, Any] | None = None
+        self._cache: dict[str, Any] | None  # set by _load
         self._load()
 
     def _load(self) -> None:
@@ -141,7 +141,7 @@ class AtomicJSONStorage(Storage):
         self._loaded = False
 
     def write(self, data: dict[str, Any]) -> None:
-        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         write_private_file(self.path, encoded)
         self._cache = data
         self._loaded = True
