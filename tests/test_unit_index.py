@@ -1037,3 +1037,16 @@ def test_a_failed_add_many_made_again_keeps_the_other_bodies_of_its_shard(direct
             assert index.load_body("s", f"r{i}")["input"] == said(f"q{i}")
         assert index.load_body("s", "m0")["input"] == said("m0")
     assert ids_in(directory, 0, "bodies") == ["r0", "r1", "r2", "m0", "m1"]
+
+
+def test_a_removed_response_imported_again_never_takes_another_ones_body(directory):
+    fill(directory, 3)
+    with Index.open(directory) as index:
+        index.remove("s", "r2")  # the shard's last body: its number is free again
+        index.add_response(response("n", text="new one"), server="s", profile="p")
+        index.add_response(response("r2", text="back"), server="s", profile="p")
+        assert index.load_body("s", "n")["response"] == response("n", text="new one")
+        assert index.load_body("s", "r2")["response"] == response("r2", text="back")
+    with Index.open(directory) as index:
+        assert index.load_body("s", "n")["response"] == response("n", text="new one")
+        assert index.load_body("s", "r2")["response"] == response("r2", text="back")
