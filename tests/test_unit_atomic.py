@@ -237,16 +237,17 @@ def test_move_aside_renames_with_a_timestamp(tmp_path):
 def test_move_aside_never_overwrites_an_earlier_copy(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic.time, "strftime", lambda _format: "20260102-030405")
     path = tmp_path / "n.json"
-    moved = []
-    for content in (b"first", b"second", b"third"):
+    expected = {
+        b"first": "n.json.corrupt-20260102-030405",
+        b"second": "n.json.corrupt-20260102-030405-2",
+        b"third": "n.json.corrupt-20260102-030405-3",
+    }
+    for content, name in expected.items():
         path.write_bytes(content)
-        moved.append(move_aside(path))
-    assert [p.name for p in moved] == [
-        "n.json.corrupt-20260102-030405",
-        "n.json.corrupt-20260102-030405-2",
-        "n.json.corrupt-20260102-030405-3",
-    ]
-    assert [p.read_bytes() for p in moved] == [b"first", b"second", b"third"]
+        moved = move_aside(path)
+        assert moved.name == name
+        assert moved.read_bytes() == content
+    assert names(tmp_path) == sorted(expected.values())
 
 
 def test_the_timestamp_is_year_month_day_hour_minute_second(tmp_path, monkeypatch):
