@@ -332,6 +332,8 @@ def test_a_summary_whose_body_is_gone_loads_a_bare_response(directory):
             "request": None,
         }
         assert index.load_body("s", "r1")["input"] == said("q1")
+        index.set_status("s", "r0", Status.DELETED)  # recorded in the summary alone
+        assert index.get("s", "r0").status == Status.DELETED
         index.remove("s", "r0")  # a response without its body can still be removed
         assert [n.id for n in index.nodes()] == ["r1"]
 
@@ -564,17 +566,21 @@ def test_add_many_counts_only_responses_new_to_the_index(directory):
     fill(directory, 1)
     with Index.open(directory) as index:
         records = [
-            (response("r0", text="updated"), None),
+            (response("r0", text="updated"), said("new question")),
             (response("n1"), said("1")),
             (response("n2"), None),
             (response("n1", text="second copy"), said("2")),
         ]
-        assert index.add_many(records, server="s", profile="p") == 2
+        assert index.add_many(records, server="s", profile="p2") == 2
         assert index.add_many([], server="s", profile="p") == 0
         assert index.load_body("s", "n1")["input"] == said("2")
-        assert index.load_body("s", "r0")["response"]["output"][0]["content"][0]["text"] == (
-            "updated"
-        )
+        assert index.load_body("s", "r0") == {
+            "response": response("r0", text="updated"),
+            "input": said("new question"),
+            "request": None,
+        }
+        assert [n.profile for n in index.nodes()] == ["p2", "p2", "p2"]
+        assert [n.server for n in index.nodes()] == ["s", "s", "s"]
     assert ids_in(directory, 0, "bodies") == ["r0", "n1", "n2"]
     assert ids_in(directory, 0, "nodes") == ["r0", "n1", "n2"]
 
