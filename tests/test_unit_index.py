@@ -788,6 +788,8 @@ def test_a_rebuild_reads_older_bodies_and_odd_values(directory):
         assert z.status == Status.STORED and z.ancestor_missing is True
         assert w.status == Status.STORED and f.status == Status.FAILED
         assert len(index) == 5
+    rebuilt = {doc["id"]: doc for doc in table(directory, 0, "nodes").values()}
+    assert rebuilt["x"]["profile"] == ""  # written clean, not cleaned at every open
 
 
 def test_the_later_of_two_bodies_of_a_response_is_the_one_rebuilt(directory):

@@ -352,14 +352,14 @@ class Index:
             raise ValueError("a response without an id cannot be indexed")
         key = (server, rid)
         existing = self._nodes.get(key)
-        if existing is not None and (
-            (input_items is None and keep_input and existing.input_recorded) or request is None
-        ):
-            earlier = self.load_body(server, rid)
-            if input_items is None and keep_input and existing.input_recorded:
-                input_items = earlier.get("input")
-            if request is None:
-                request = earlier.get("request")
+        if existing is not None:
+            keep_earlier_input = input_items is None and keep_input and existing.input_recorded
+            if keep_earlier_input or request is None:
+                earlier = self.load_body(server, rid)
+                if keep_earlier_input:
+                    input_items = earlier.get("input")
+                if request is None:
+                    request = earlier.get("request")
         summary = summarize(
             response,
             server=server,
