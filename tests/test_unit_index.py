@@ -1058,3 +1058,16 @@ def test_a_removed_response_imported_again_never_takes_another_ones_body(directo
     with Index.open(directory) as index:
         assert index.load_body("s", "n")["response"] == response("n", text="new one")
         assert index.load_body("s", "r2")["response"] == response("r2", text="back")
+
+
+def test_an_update_rewrites_only_its_own_summary(directory):
+    fill(directory, 3)
+    with Index.open(directory) as index:
+        index.add_response(response("r1", "r0", 1001.0, "new"), server="s", profile="p")
+    with Index.open(directory) as index:
+        assert index.warnings == []
+        assert [(n.id, n.output_preview) for n in index.nodes()] == [
+            ("r0", "t0"),
+            ("r1", "new"),
+            ("r2", "t2"),
+        ]
