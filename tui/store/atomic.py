@@ -44,7 +44,7 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW  # close-on-exec: PEP 446
     for _ in range(100):
         # `.<name>.<random>.tmp`: the shape `remove_stale_temp_files` cleans up after a crash.
         temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
@@ -103,7 +103,7 @@ class AtomicJSONStorage(Storage):
         self.path = Path(path)
         self.warnings = warnings if warnings is not None else []
         self.moved_aside: Path | None = None
-        self._cache: dict[str, Any] | None = None
+        self._cache: dict[str, Any] | None  # set by _load
         self._load()
 
     def _load(self) -> None:
@@ -141,7 +141,7 @@ class AtomicJSONStorage(Storage):
         self._loaded = False
 
     def write(self, data: dict[str, Any]) -> None:
-        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         write_private_file(self.path, encoded)
         self._cache = data
         self._loaded = True

@@ -33,7 +33,7 @@ from tinydb import Query, TinyDB
 
 from tui.forest import Forest, NodeRef
 from tui.gcpause import gc_paused
-from tui.store.atomic import AtomicJSONStorage, move_aside, remove_stale_temp_files
+from tui.store.atomic import AtomicJSONStorage, remove_stale_temp_files
 from tui.store.lock import IndexLock
 from tui.store.records import NodeSummary, Status, summarize
 from tui.text import one_line
@@ -58,17 +58,17 @@ class Index:
         self.directory = Path(directory)
         self.warnings: list[str] = []
         self._lock = IndexLock(self.directory)
-        self._catalog: TinyDB | None = None
+        self._catalog: TinyDB | None = None  # set once open, None again once closed
         self._node_shards: dict[int, TinyDB] = {}
         self._body_shards: OrderedDict[int, TinyDB] = OrderedDict()
         self._body_ids: dict[int, dict[Key, int]] = {}  # per open body shard: key -> doc id
         self._nodes: dict[Key, NodeSummary] = {}
         self._doc_ids: dict[Key, int] = {}
+        # Responses per shard. Only the last shard's count is ever read: new ones go there.
         self._shard_counts: dict[int, int] = {}
         self._unreadable: set[int] = set()  # shards holding summaries that could not be read
         self._forests: dict[str, Forest] = {}
         self._names: dict[Key, dict[str, str]] = {}  # titles and labels, from the catalogue
-        self._open = False
 
     # ------------------------------------------------------------ open / close
 
@@ -85,18 +85,14 @@ class Index:
         try:
             remove_stale_temp_files(self.directory)
             self._shards_dir.mkdir(exist_ok=True, mode=0o700)
-            self._catalog = self._open_db(self.directory / "catalog.json")
-            if not _numbered(self._catalog):
-                self._catalog.storage.release()
-                self._set_aside(self.directory / "catalog.json", "not an index file")
-                self._catalog = self._open_db(self.directory / "catalog.json")
-            meta = self._catalog.table("meta")
+            catalog = self._open_db(self.directory / "catalog.json")
+            meta = catalog.table("meta")
             if not meta.all():
                 meta.insert({"schema": SCHEMA_VERSION})
-            self._load_names()
+            self._load_names(catalog)
             with gc_paused(lambda: len(self._nodes)):
                 self._load_shards()
-            self._open = True
+            self._catalog = catalog
         except BaseException:
             self._lock.release()
             raise
@@ -106,21 +102,10 @@ class Index:
         return self.directory / "shards"
 
     def _open_db(self, path: Path) -> TinyDB:
-        """A TinyDB on `path`. An unreadable file is moved aside with a warning and a fresh
-        one started (`AtomicJSONStorage` does that for invalid JSON and foreign shapes; JSON
-        nested too deeply to parse is caught here)."""
-        try:
-            return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
-        except RecursionError:
-            self._set_aside(path, "nested too deeply")
-            return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
-
-    def _set_aside(self, path: Path, reason: str) -> None:
-        moved = move_aside(path)
-        self.warnings.append(
-            f"{path.name} was unreadable ({reason}); it was moved aside to {moved.name} and a "
-            "fresh one started"
-        )
+        """A TinyDB on `path`. An unreadable file (invalid JSON, nested too deeply, not shaped
+        like a TinyDB file, a document number that is not an ASCII number) is moved aside with
+        a warning and a fresh one started, by `AtomicJSONStorage`."""
+        return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
 
     def _load_shards(self) -> None:
         """Load every summary shard, then rebuild the unreadable ones from their bodies (once
@@ -150,23 +135,17 @@ class Index:
         # The raw documents, not table.all(): TinyDB would copy each into a Document first,
         # which at 100,000 responses costs as much as reading the files.
         raw = (db.storage.read() or {}).get("nodes") or {}
-        try:
-            self._shard_counts[number] = self._read_summaries(number, raw)
-        except ValueError:  # a document number TinyDB cannot read ("²"): not our file
-            db.storage.release()
-            self._set_aside(path, "not an index file")
-            self._node_shards[number] = self._open_db(path)
-            return False
+        self._shard_counts[number] = self._read_summaries(number, raw)
         db.storage.release()  # the summaries are all the index keeps in memory
         return True
 
     def _read_summaries(self, number: int, raw: dict[str, Any]) -> int:
-        """Put the summaries of one shard's raw documents in memory; returns how many. Raises
-        ValueError, with nothing put in memory, when a document number is not a number."""
+        """Put the summaries of one shard's raw documents in memory; returns how many (every
+        document number is an ASCII number: the storage moves any other file aside)."""
         local: dict[Key, tuple[NodeSummary, int]] = {}
         skipped = 0
         for doc_id, doc in raw.items():
-            doc_number = int(doc_id)  # ValueError: the file is not ours
+            doc_number = int(doc_id)
             try:
                 summary = NodeSummary.from_doc(doc)
             except (TypeError, ValueError, AttributeError):
@@ -196,8 +175,6 @@ class Index:
             self._nodes[key] = summary
             self._doc_ids[key] = doc_id
         for other, pairs in stale.items():
-            if other != number:
-                self._shard_counts[other] = max(0, self._shard_counts[other] - len(pairs))
             try:  # the bodies first, as in `remove_many`
                 if other != number:
                     self._remove_bodies(other, {key for key, _ in pairs})
@@ -258,9 +235,9 @@ class Index:
         those can hold such bodies. (A shard with summaries that could not be read is left
         alone: their bodies are the only way to get them back.)"""
         last = max(loaded, default=-1)
-        candidates = sorted(n for n in bodies_only if n > last)
+        candidates = [n for n in bodies_only if n > last]
         if last >= 0 and last not in self._unreadable:
-            candidates.insert(0, last)
+            candidates.append(last)
         for number in candidates:
             table = self._bodies(number).table("bodies")
             ids = self._body_ids[number]
@@ -279,13 +256,12 @@ class Index:
                 self._body_ids[number] = {k: d for k, d in ids.items() if d not in gone}
 
     def close(self) -> None:
-        if not self._open:
+        if self._catalog is None:  # never opened, or closed already
             return
-        self._open = False
         for db in [*self._node_shards.values(), *self._body_shards.values()]:
             db.close()
-        if self._catalog is not None:
-            self._catalog.close()
+        self._catalog.close()
+        self._catalog = None
         self._lock.release()
 
     def __enter__(self) -> Index:
@@ -307,22 +283,15 @@ class Index:
         if db is not None:
             self._body_shards.move_to_end(number)
             return db
-        path = self._body_path(number)
-        db = self._open_db(path)
-        try:
-            docs = db.table("bodies").all()
-        except ValueError:  # a document number TinyDB cannot read ("²"): not our file
-            db.storage.release()
-            self._set_aside(path, "not an index file")
-            db = self._open_db(path)
-            docs = []
+        db = self._open_db(self._body_path(number))
+        docs = db.table("bodies").all()
         self._body_shards[number] = db
         self._body_ids[number] = {
             (str(doc.get("server")), str(doc.get("id"))): doc.doc_id for doc in docs
         }
         while len(self._body_shards) > BODY_CACHE_SHARDS:
             old_number, old = self._body_shards.popitem(last=False)
-            self._body_ids.pop(old_number, None)
+            del self._body_ids[old_number]
             old.close()
         return db
 
@@ -393,14 +362,14 @@ class Index:
             raise ValueError("a response without an id cannot be indexed")
         key = (server, rid)
         existing = self._nodes.get(key)
-        if existing is not None and (
-            (input_items is None and keep_input and existing.input_recorded) or request is None
-        ):
-            earlier = self.load_body(server, rid)
-            if input_items is None and keep_input and existing.input_recorded:
-                input_items = earlier.get("input")
-            if request is None:
-                request = earlier.get("request")
+        if existing is not None:
+            keep_earlier_input = input_items is None and keep_input and existing.input_recorded
+            if keep_earlier_input or request is None:
+                earlier = self.load_body(server, rid)
+                if keep_earlier_input:
+                    input_items = earlier.get("input")
+                if request is None:
+                    request = earlier.get("request")
         summary = summarize(
             response,
             server=server,
@@ -417,7 +386,7 @@ class Index:
             self._write_body(number, key, body)
             doc_id = self._nodes_table(number).insert(summary.to_doc())
             self._doc_ids[key] = doc_id
-            self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
+            self._shard_counts[number] += 1
         else:
             summary.shard = existing.shard
             summary.ancestor_missing = existing.ancestor_missing and summary.parent is not None
@@ -462,7 +431,7 @@ class Index:
                         continue
                     number = self._shard_for_new()
                     self._nodes_table(number)  # make sure the shard exists for counting
-                    self._shard_counts[number] = self._shard_counts.get(number, 0) + 1
+                    self._shard_counts[number] += 1
                     new[key] = number
                 summary = summarize(
                     response, server=server, profile=profile, input_items=input_items
@@ -517,7 +486,7 @@ class Index:
         return (node.created_at, self._seq(node), node.id)
 
     def _seq(self, node: NodeSummary) -> int:
-        return (node.shard << 32) | self._doc_ids.get(node.key, 0)
+        return (node.shard << 32) | self._doc_ids[node.key]
 
     def latest(self, server: str | None = None) -> NodeSummary | None:
         """The newest response (of one server), without sorting them all."""
@@ -589,7 +558,7 @@ class Index:
         each in place. Returns how many were removed."""
         removed: list[Key] = []
         by_shard: dict[int, list[Key]] = {}
-        for rid in response_ids:
+        for rid in dict.fromkeys(response_ids):  # an id named twice is removed once
             key = (server, rid)
             summary = self._nodes.get(key)
             if summary is None:
@@ -604,7 +573,7 @@ class Index:
             for key in keys:  # the summaries go once their shard no longer has them
                 del self._nodes[key]
                 del self._doc_ids[key]
-            self._shard_counts[number] = max(0, self._shard_counts[number] - len(keys))
+            self._shard_counts[number] -= len(keys)
         forest = self._forests.get(server)
         if forest is not None:
             for key in removed:
@@ -685,10 +654,9 @@ class Index:
 
     # ------------------------------------------------------------ titles and labels
 
-    def _load_names(self) -> None:
+    def _load_names(self, catalog: TinyDB) -> None:
         """The catalogue's names, cleaned: a hand-edited entry of the wrong shape is skipped."""
-        assert self._catalog is not None
-        for doc in self._catalog.table("names").all():
+        for doc in catalog.table("names").all():
             server, rid = doc.get("server"), doc.get("id")
             if not isinstance(server, str) or not isinstance(rid, str):
                 continue
@@ -792,12 +760,6 @@ def _recorded_status(body: dict[str, Any]) -> Status | None:
     if isinstance(request, dict) and request.get("store") is False:
         return Status.NOT_STORED
     return None
-
-
-def _numbered(db: TinyDB) -> bool:
-    """Every document number in the file is one TinyDB can read ("²" passes `isdigit`)."""
-    data = db.storage.read() or {}
-    return all(isinstance(t, dict) and all(n.isascii() for n in t) for t in data.values())
 
 
 def _numbers(paths: Iterable[Path]) -> set[int]:

@@ -22,7 +22,8 @@ class IndexLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        # Python opens every descriptor close-on-exec already (PEP 446).
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as error:
@@ -39,7 +40,7 @@ class IndexLock:
             try:
                 pid = os.pread(fd, 32, 0).decode().strip()
                 holder = f" (pid {pid})" if pid.isdigit() else ""
-            except OSError:
+            except (OSError, UnicodeDecodeError):  # not a pid of ours: the holder is not named
                 pass
             os.close(fd)
             raise IndexInUse(
