@@ -32,12 +32,9 @@ MAX_LABEL_PARTS = 10
 
 
 def _record(index: Index, server: str, rid: str) -> dict[str, Any]:
-    summary = index.get(server, rid)
-    if summary is None:
-        raise KeyError(f"{rid} is not in the index")
-    body = index.load_body(server, rid)
+    body = index.load_body(server, rid)  # KeyError "… is not in the index"
     return {
-        "summary": summary,
+        "summary": index.get(server, rid),
         "response": body["response"],
         "input": body["input"],
         "request": body.get("request"),
@@ -48,7 +45,10 @@ def path_records(index: Index, server: str, response_id: str) -> list[dict[str, 
     """Root-first list of {"summary", "response", "input", "request"} for the path to
     `response_id`."""
     forest = index.forest(server)
-    keys = forest.path_to_root((server, response_id))
+    key = (server, response_id)
+    if key not in forest:
+        raise KeyError(f"{response_id} is not in the index")
+    keys = forest.path_to_root(key)
     return [_record(index, server, rid) for _server, rid in keys]
 
 
@@ -184,7 +184,7 @@ def _id(rid: object) -> str:
 
 def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None = None) -> list[str]:
     summary = record["summary"]
-    response = record["response"] if isinstance(record["response"], dict) else {}
+    response = record["response"]  # a dict: `Index.load_body` makes sure of it
     when = utc_text(summary.created_at, "%Y-%m-%d %H:%M UTC")
     marks = _status_marks(summary)
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
@@ -291,6 +291,6 @@ def _status_marks(summary: Any) -> str:
     status = str(summary.status)
     if status != "stored":
         marks.append(status.replace("_", " "))
-    if getattr(summary, "ancestor_missing", False):
+    if summary.ancestor_missing:
         marks.append("ancestor missing")
     return f" ({', '.join(marks)})" if marks else ""
