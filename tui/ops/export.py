@@ -138,8 +138,9 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
     """The whole conversation that contains `response_id`, every turn once, in pre-order.
 
     Each heading carries the turn's branch path: "1" is the root, "1.2" its second reply
-    (oldest first), "1.2.1" the first reply to that. A turn that does not simply continue the
-    turn printed just before it (a branch at a fork) says which turn it replies to."""
+    (oldest first), "1.2.1" the first reply to that. A turn at a fork (one of several replies)
+    says which turn it replies to; a lone reply does not need to, since pre-order prints it
+    right after its parent."""
     records = tree_records(index, server, response_id)
     root = records[0]["summary"]
     child_counts: dict[str, int] = {}
@@ -155,17 +156,15 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
         f"{leaves} branch{'es' if leaves != 1 else ''}",
         "",
     ]
-    previous: str | None = None
     for record in records:
         summary = record["summary"]
         parent = record["parent"]
         extra: list[str] = []
-        if parent is not None and (child_counts[parent] > 1 or parent != previous):
+        if parent is not None and child_counts[parent] > 1:
             extra = [f"replying to `{_id(parent)}`", ""]
         elif parent is None and summary.parent:
             extra = [f"replying to `{_id(summary.parent)}` (not in the index)", ""]
         lines.extend(_turn_markdown(_label(record["label"]), record, extra))
-        previous = summary.id
     return "\n".join(lines).rstrip() + "\n"
 
 
