@@ -445,6 +445,32 @@ def test_each_output_item_is_shown_in_order(index, output, shown):
     )
 
 
+def test_every_kind_of_item_adds_to_what_came_before(index):
+    output = [
+        message("Start."),
+        {"type": "reasoning", "summary": [{"text": "Thinking."}]},
+        {"type": "function_call", "name": "f", "arguments": "{}"},
+        {"type": "mcp_list_tools", "server_label": "s", "tools": [{"name": "t"}]},
+        {"type": "tool_output", "output": "out"},
+        {"type": "web_search_call"},
+        mcp_call(name="m", output="done"),
+        message("<think>more</think>End."),
+    ]
+    add(index, "r1", output=output)
+    assert body_of_turn(export_markdown(index, SERVER, "r1")) == (
+        "**User**\n\nhello\n\n"
+        "**Assistant**\n\nStart.\n\n"
+        "<details><summary>Reasoning</summary>\n\nThinking.\n\n</details>\n\n"
+        "> function call `f`({})\n\n"
+        "> listed 1 tools from `s`: t\n\n"
+        "> tool output: out\n\n"
+        "> [web_search_call]\n\n"
+        "> tool call `m`()\n> output: done\n\n"
+        "<details><summary>Reasoning</summary>\n\nmore\n\n</details>\n\n"
+        "**Assistant**\n\nEnd.\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("length", "shown"),
     [(499, "x" * 499), (500, "x" * 500), (501, "x" * 499 + "…"), (2000, "x" * 499 + "…")],
@@ -656,22 +682,21 @@ def test_tree_markdown_keeps_the_server_and_ids_inert(index):
 @pytest.mark.parametrize(
     ("depth", "label"),
     [
-        (9, "1.1.1.1.1.1.1.1.2"),
-        (10, "1.1.1.1.1.1.1.1.1.2"),
+        (9, "1.2.1.1.1.1.1.1.2"),
+        (10, "1.2.1.1.1.1.1.1.1.2"),
         (11, "1.….1.1.1.1.1.1.1.2 (turn 11)"),
         (13, "1.….1.1.1.1.1.1.1.2 (turn 13)"),
     ],
 )
 def test_a_deep_turn_keeps_the_start_and_the_last_eight_parts(index, depth, label):
-    """The deepest turn is the second reply to its parent (after an older sibling)."""
-    chain = [
-        response(f"r{n}", f"r{n - 1}" if n > 1 else None, created_at=T + n) for n in range(1, depth)
-    ]
+    """The path goes through the root's second reply and ends at a second reply."""
+    chain = [response("r1"), response("side", "r1", created_at=T + 1)]
+    chain += [response(f"r{n}", f"r{n - 1}", created_at=T + n) for n in range(2, depth)]
     chain.append(response("older", f"r{depth - 1}", created_at=T + depth))
     chain.append(response("last", f"r{depth - 1}", created_at=T + depth + 1))
     index.add_many([(body, None) for body in chain], server=SERVER, profile="p")
     records = tree_records(index, SERVER, "r1")
-    assert records[-1]["label"] == (1,) * (depth - 1) + (2,)
+    assert records[-1]["label"] == (1, 2, *(1,) * (depth - 3), 2)
     md = export_tree_markdown(index, SERVER, "r1")
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings[-1].startswith(f"## {label} · `last`")
