@@ -97,7 +97,7 @@ async def import_chain(
         fetched.append((response, inputs))
         if progress is not None:
             progress(len(fetched), current)
-        current = parent if isinstance(parent, str) and parent else None
+        current = parent or None  # a safe id (checked above), else the top of the chain
 
     # What a server echoes back (a key in an error, a header in a tool) never reaches disk.
     secrets = client.secrets()
@@ -113,7 +113,7 @@ async def import_chain(
             scrub(response, secrets),
             server=server,
             profile=profile,
-            input_items=scrub(inputs, secrets) if inputs is not None else None,
+            input_items=scrub(inputs, secrets),  # None stays None: "input not recorded"
         )
         result.imported.append(rid)
     if fetched and not fetched[-1][0].get("previous_response_id"):
@@ -127,12 +127,12 @@ async def import_chain(
 
 
 def _recorded_parent(index: Index, server: str, rid: str, response: dict) -> str | None:
-    """The parent the index knows for `rid` (what we sent), else the server's echo."""
+    """The parent the index knows for `rid` (what we sent), else the server's echo (a safe id
+    or nothing: `import_chain` checked it)."""
     node = index.get(server, rid)
     if node is not None and node.parent:
         return node.parent
-    parent = response.get("previous_response_id")
-    return parent if isinstance(parent, str) and parent else None
+    return response.get("previous_response_id") or None
 
 
 def parent_output(index: Index, server: str, parent: str | None) -> list[Any] | None:
@@ -152,7 +152,7 @@ def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dic
         return items
     ids = {o.get("id") for o in output if isinstance(o, dict) and isinstance(o.get("id"), str)}
     answer = response_text({"output": output}).strip()
-    cut = -1
+    start = 0  # where the turn's own input starts
     for n, item in enumerate(items):
         if not isinstance(item, dict):
             continue
@@ -161,8 +161,8 @@ def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dic
             and item.get("role") == "assistant"
             and response_text({"output": [item]}).strip() == answer
         ):
-            cut = n
-    return items[cut + 1 :] if cut >= 0 else items
+            start = n + 1
+    return items[start:]
 
 
 async def _input_items(
