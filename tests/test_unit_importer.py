@@ -169,13 +169,18 @@ async def test_the_requested_response_is_fetched_even_when_known(index):
 
 
 async def test_an_ancestor_gone_from_the_server_marks_the_top_of_the_chain(index):
-    client = FakeClient(chain(3)[1:])  # r1 is gone
-    result = await run(client, index, "r3")
-    assert result == ImportResult(requested="r3", imported=["r2", "r3"], missing_ancestor="r1")
-    assert index.get(SERVER, "r2").ancestor_missing
-    assert not index.get(SERVER, "r3").ancestor_missing
+    client = FakeClient(chain(4)[1:])  # r1 is gone
+    result = await run(client, index, "r4")
+    assert result == ImportResult(
+        requested="r4", imported=["r2", "r3", "r4"], missing_ancestor="r1"
+    )
+    assert [index.get(SERVER, rid).ancestor_missing for rid in ("r2", "r3", "r4")] == [
+        True,
+        False,
+        False,
+    ]
     assert describe_import(result) == (
-        "r3: imported 2 responses; ancestor r1 is gone from the server"
+        "r4: imported 3 responses; ancestor r1 is gone from the server"
     )
 
 
@@ -337,15 +342,16 @@ async def test_what_the_server_echoes_of_a_secret_never_reaches_disk(index):
 
 
 async def test_whole_history_input_items_are_trimmed_to_the_turns_own(index):
-    r1, r2 = chain(2)
-    history = [*said("q r1"), message("answer r1", mid="msg_r1"), *said("q r2")]
-    client = FakeClient([r1, r2], inputs={"r1": said("q r1"), "r2": history})
-    result = await run(client, index, "r2")
-    assert result.trimmed == 2
-    assert index.load_body(SERVER, "r2")["input"] == said("q r2")
-    assert index.load_body(SERVER, "r1")["input"] == said("q r1")
+    r1, r2, r3 = chain(3)
+    two = [*said("q r1"), message("answer r1", mid="msg_r1"), *said("q r2")]
+    three = [*two, message("answer r2", mid="msg_r2"), *said("q r3")]
+    client = FakeClient([r1, r2, r3], inputs={"r1": said("q r1"), "r2": two, "r3": three})
+    result = await run(client, index, "r3")
+    assert result.trimmed == 2 + 4
+    for rid in ("r1", "r2", "r3"):
+        assert index.load_body(SERVER, rid)["input"] == said(f"q {rid}")
     assert describe_import(result) == (
-        "r2: imported 2 responses; dropped 2 input items that repeat earlier turns; "
+        "r3: imported 3 responses; dropped 6 input items that repeat earlier turns; "
         "r1 is a root: the server names no previous response for it"
     )
 
@@ -742,11 +748,19 @@ def test_the_files_copy_replaces_the_index_but_keeps_what_the_file_lacks(index):
     index.set_status(SERVER, "r2", Status.MISSING)
     index.add_response(response("r3", "r1", text="old"), server=SERVER, profile="p")
     index.set_status(SERVER, "r3", Status.DELETED)
+    index.add_response(response("r5", "r1", text="old"), server=SERVER, profile="p")
     new1 = entry("r1", input=None, request=None)
     new1["response"]["output"][0]["content"][0]["text"] = "new"
-    doc = document(new1, entry("r2", "r1", status="stored"), entry("r3", "r1"), entry("r4", "r3"))
+    doc = document(
+        new1,
+        entry("r2", "r1", status="stored"),
+        entry("r3", "r1"),
+        entry("r4", "r3"),
+        entry("r5", "r1", status="deleted"),
+    )
     result = import_export_file(index, doc, profile="x")
-    assert result == ImportFileResult(added=["r4"], updated=["r1", "r2", "r3"], server=SERVER)
+    assert result == ImportFileResult(added=["r4"], updated=["r1", "r2", "r3", "r5"], server=SERVER)
+    assert index.get(SERVER, "r5").status == Status.DELETED  # the file knows that one
     assert state(index)["r1"] == (None, "p", "stored", False, said("kept"), {"model": "old"}, "new")
     # The index knows better than the file that these are gone from the server.
     assert index.get(SERVER, "r2").status == Status.MISSING
