@@ -93,7 +93,7 @@ async def import_chain(
                 f"retrieve {one_line(current, 60)}: the server answered with an id that is not "
                 "the one asked for, or not an id"
             )
-        inputs = await _input_items(client, index, server, current, result)
+        inputs = await _input_items(client, current, result)
         fetched.append((response, inputs))
         if progress is not None:
             progress(len(fetched), current)
@@ -166,18 +166,18 @@ def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dic
 
 
 async def _input_items(
-    client: ResponsesClient, index: Index, server: str, response_id: str, result: ImportResult
+    client: ResponsesClient, response_id: str, result: ImportResult
 ) -> list | None:
-    """The input items, or the copy we already recorded, or None ("input not recorded")."""
-    if not result.inputs_unavailable:
-        try:
-            return await client.list_input_items(response_id)
-        except EndpointNotSupported:
-            result.inputs_unavailable = True
-        except NotFoundError:
-            pass
-    if index.get(server, response_id) is not None:
-        return index.load_body(server, response_id).get("input")
+    """The input items, or None when the server cannot give them (then an update keeps the
+    copy the index recorded: `Index.add_response`)."""
+    if result.inputs_unavailable:
+        return None
+    try:
+        return await client.list_input_items(response_id)
+    except EndpointNotSupported:
+        result.inputs_unavailable = True
+    except NotFoundError:
+        pass
     return None
 
 
