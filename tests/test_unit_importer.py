@@ -184,6 +184,15 @@ async def test_an_ancestor_gone_from_the_server_marks_the_top_of_the_chain(index
     )
 
 
+async def test_a_response_whose_server_names_a_parent_is_never_called_a_root(index):
+    """Even when the index, from what we sent, knows no parent for it."""
+    index.add_response(response("r2"), server=SERVER, profile="p", request={"model": "m"})
+    client = FakeClient([response("r2", "r1")])  # r1 is gone
+    result = await run(client, index, "r2")
+    assert result == ImportResult(requested="r2", imported=["r2"], missing_ancestor="r1")
+    assert describe_import(result) == "r2: imported 1 response; ancestor r1 is gone from the server"
+
+
 async def test_an_unknown_requested_response_raises_and_stores_nothing(index):
     client = FakeClient(chain(1))
     with pytest.raises(NotFoundError):
