@@ -152,7 +152,7 @@ def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dic
         return items
     ids = {o.get("id") for o in output if isinstance(o, dict) and isinstance(o.get("id"), str)}
     answer = response_text({"output": output}).strip()
-    start = 0  # where the turn's own input starts
+    own = items  # unless the parent's output is among them
     for n, item in enumerate(items):
         if not isinstance(item, dict):
             continue
@@ -161,8 +161,8 @@ def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dic
             and item.get("role") == "assistant"
             and response_text({"output": [item]}).strip() == answer
         ):
-            start = n + 1
-    return items[start:]
+            own = items[n + 1 :]  # the last one found counts
+    return own
 
 
 async def _input_items(
