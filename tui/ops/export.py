@@ -15,6 +15,7 @@ never carries terminal escape sequences.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from tui.api import items
@@ -181,13 +182,13 @@ def _id(rid: object) -> str:
     return sanitize(rid).replace("`", "'")
 
 
-def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None = None) -> list[str]:
+def _turn_markdown(label: str, record: dict[str, Any], extra: Sequence[str] = ()) -> list[str]:
     summary = record["summary"]
     response = record["response"]  # a dict: `Index.load_body` makes sure of it
     when = utc_text(summary.created_at, "%Y-%m-%d %H:%M UTC")
     marks = _status_marks(summary)
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
-    out += extra or []
+    out += extra
     meta = meta_line(response)  # the transcript's meta line: usage, reasoning settings
     if meta:
         out += [_md_text(meta), ""]
