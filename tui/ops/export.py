@@ -15,6 +15,7 @@ never carries terminal escape sequences.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from tui.api import items
@@ -32,12 +33,9 @@ MAX_LABEL_PARTS = 10
 
 
 def _record(index: Index, server: str, rid: str) -> dict[str, Any]:
-    summary = index.get(server, rid)
-    if summary is None:
-        raise KeyError(f"{rid} is not in the index")
-    body = index.load_body(server, rid)
+    body = index.load_body(server, rid)  # KeyError "… is not in the index"
     return {
-        "summary": summary,
+        "summary": index.get(server, rid),
         "response": body["response"],
         "input": body["input"],
         "request": body.get("request"),
@@ -50,7 +48,10 @@ def path_records(index: Index, server: str, response_id: str) -> list[dict[str, 
     """Root-first list of {"summary", "response", "input", "request"} for the path to
     `response_id`."""
     forest = index.forest(server)
-    keys = forest.path_to_root((server, response_id))
+    key = (server, response_id)
+    if key not in forest:
+        raise KeyError(f"{response_id} is not in the index")
+    keys = forest.path_to_root(key)
     return [_record(index, server, rid) for _server, rid in keys]
 
 
@@ -144,8 +145,9 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
     """The whole conversation that contains `response_id`, every turn once, in pre-order.
 
     Each heading carries the turn's branch path: "1" is the root, "1.2" its second reply
-    (oldest first), "1.2.1" the first reply to that. A turn that does not simply continue the
-    turn printed just before it (a branch at a fork) says which turn it replies to."""
+    (oldest first), "1.2.1" the first reply to that. A turn at a fork (one of several replies)
+    says which turn it replies to; a lone reply does not need to, since pre-order prints it
+    right after its parent."""
     records = tree_records(index, server, response_id)
     root = records[0]["summary"]
     child_counts: dict[str, int] = {}
@@ -162,17 +164,15 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
         f"{leaves} branch{'es' if leaves != 1 else ''}",
         "",
     ]
-    previous: str | None = None
     for record in records:
         summary = record["summary"]
         parent = record["parent"]
         extra: list[str] = []
-        if parent is not None and (child_counts[parent] > 1 or parent != previous):
+        if parent is not None and child_counts[parent] > 1:
             extra = [f"replying to `{_id(parent)}`", ""]
         elif parent is None and summary.parent:
             extra = [f"replying to `{_id(summary.parent)}` (not in the index)", ""]
         lines.extend(_turn_markdown(_label(record["label"]), record, extra))
-        previous = summary.id
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -194,16 +194,16 @@ def _id(rid: object) -> str:
     return sanitize(rid).replace("`", "'")
 
 
-def _turn_markdown(label: str, record: dict[str, Any], extra: list[str] | None = None) -> list[str]:
+def _turn_markdown(label: str, record: dict[str, Any], extra: Sequence[str] = ()) -> list[str]:
     summary = record["summary"]
-    response = record["response"] if isinstance(record["response"], dict) else {}
+    response = record["response"]  # a dict: `Index.load_body` makes sure of it
     when = utc_text(summary.created_at, "%Y-%m-%d %H:%M UTC")
     marks = _status_marks(summary)
     bookmark = record.get("bookmark")
     if bookmark is not None:
         marks += f" · ★ {_md_text(bookmark)}" if bookmark else " · ★"
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
-    out += extra or []
+    out += extra
     meta = meta_line(response)  # the transcript's meta line: usage, reasoning settings
     if meta:
         out += [_md_text(meta), ""]
@@ -306,6 +306,6 @@ def _status_marks(summary: Any) -> str:
     status = str(summary.status)
     if status != "stored":
         marks.append(status.replace("_", " "))
-    if getattr(summary, "ancestor_missing", False):
+    if summary.ancestor_missing:
         marks.append("ancestor missing")
     return f" ({', '.join(marks)})" if marks else ""

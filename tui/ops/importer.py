@@ -93,11 +93,11 @@ async def import_chain(
                 f"retrieve {one_line(current, 60)}: the server answered with an id that is not "
                 "the one asked for, or not an id"
             )
-        inputs = await _input_items(client, index, server, current, result)
+        inputs = await _input_items(client, current, result)
         fetched.append((response, inputs))
         if progress is not None:
             progress(len(fetched), current)
-        current = parent if isinstance(parent, str) and parent else None
+        current = parent or None  # a safe id (checked above), else the top of the chain
 
     # What a server echoes back (a key in an error, a header in a tool) never reaches disk.
     secrets = client.secrets()
@@ -113,7 +113,7 @@ async def import_chain(
             scrub(response, secrets),
             server=server,
             profile=profile,
-            input_items=scrub(inputs, secrets) if inputs is not None else None,
+            input_items=scrub(inputs, secrets),  # None stays None: "input not recorded"
         )
         result.imported.append(rid)
     if fetched and not fetched[-1][0].get("previous_response_id"):
@@ -127,12 +127,12 @@ async def import_chain(
 
 
 def _recorded_parent(index: Index, server: str, rid: str, response: dict) -> str | None:
-    """The parent the index knows for `rid` (what we sent), else the server's echo."""
+    """The parent the index knows for `rid` (what we sent), else the server's echo (a safe id
+    or nothing: `import_chain` checked it)."""
     node = index.get(server, rid)
     if node is not None and node.parent:
         return node.parent
-    parent = response.get("previous_response_id")
-    return parent if isinstance(parent, str) and parent else None
+    return response.get("previous_response_id") or None
 
 
 def parent_output(index: Index, server: str, parent: str | None) -> list[Any] | None:
@@ -152,7 +152,7 @@ def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dic
         return items
     ids = {o.get("id") for o in output if isinstance(o, dict) and isinstance(o.get("id"), str)}
     answer = response_text({"output": output}).strip()
-    cut = -1
+    own = items  # unless the parent's output is among them
     for n, item in enumerate(items):
         if not isinstance(item, dict):
             continue
@@ -161,23 +161,23 @@ def own_input(output: list[Any] | None, items: list[dict[str, Any]]) -> list[dic
             and item.get("role") == "assistant"
             and response_text({"output": [item]}).strip() == answer
         ):
-            cut = n
-    return items[cut + 1 :] if cut >= 0 else items
+            own = items[n + 1 :]  # the last one found counts
+    return own
 
 
 async def _input_items(
-    client: ResponsesClient, index: Index, server: str, response_id: str, result: ImportResult
+    client: ResponsesClient, response_id: str, result: ImportResult
 ) -> list | None:
-    """The input items, or the copy we already recorded, or None ("input not recorded")."""
-    if not result.inputs_unavailable:
-        try:
-            return await client.list_input_items(response_id)
-        except EndpointNotSupported:
-            result.inputs_unavailable = True
-        except NotFoundError:
-            pass
-    if index.get(server, response_id) is not None:
-        return index.load_body(server, response_id).get("input")
+    """The input items, or None when the server cannot give them (then an update keeps the
+    copy the index recorded: `Index.add_response`)."""
+    if result.inputs_unavailable:
+        return None
+    try:
+        return await client.list_input_items(response_id)
+    except EndpointNotSupported:
+        result.inputs_unavailable = True
+    except NotFoundError:
+        pass
     return None
 
 
