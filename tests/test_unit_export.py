@@ -590,7 +590,7 @@ def test_path_records_are_root_first(index):
     add(index, "b", "r1")
     records = path_records(index, SERVER, "r3")
     assert [r["summary"].id for r in records] == ["r1", "r2", "r3"]
-    assert set(records[0]) == {"summary", "response", "input", "request"}
+    assert set(records[0]) == {"summary", "response", "input", "request", "title", "bookmark"}
 
 
 # ---------------------------------------------------------------- the tree, as Markdown
