@@ -53,7 +53,7 @@ def message(text, role="assistant", kind="output_text"):
         (b"resp_1", False),
     ],
 )
-def test_safe_id(value, safe):
+def test_an_id_is_safe_only_as_up_to_256_letters_digits_and_dot_colon_dash_underscore(value, safe):
     assert safe_id(value) is safe
 
 
@@ -75,7 +75,7 @@ def test_safe_id(value, safe):
         (["type"], "unknown"),
     ],
 )
-def test_item_type(item, kind):
+def test_the_item_type_is_its_type_string_or_message_for_a_role_and_content(item, kind):
     assert item_type(item) == kind
 
 
@@ -178,7 +178,7 @@ def test_a_non_message_item_with_string_content_is_left_as_it_is():
         ),
     ],
 )
-def test_input_text(items, role, expected):
+def test_input_text_is_the_roles_text_with_tool_outputs_and_approvals(items, role, expected):
     assert input_text(items, role) == expected
 
 
@@ -223,11 +223,11 @@ def test_parts_is_the_list_or_nothing():
         ({"a": 1}, ""),
     ],
 )
-def test_text_field(value, expected):
+def test_a_text_field_is_a_non_empty_string_or_a_number_as_digits(value, expected):
     assert text_field(value) == expected
 
 
-def test_text_field_default():
+def test_a_text_field_falls_back_to_the_given_default():
     assert text_field(None, "?") == "?"
     assert text_field("", "?") == "?"
     assert text_field(True, "?") == "?"
@@ -251,7 +251,7 @@ def test_text_field_default():
         ({"text": "a dict, not a list"}, ""),
     ],
 )
-def test_content_text(content, expected):
+def test_content_text_joins_text_parts_and_refusals(content, expected):
     assert content_text(content) == expected
 
 
@@ -275,7 +275,7 @@ def test_content_text(content, expected):
         ("</think>Answer", ("", "Answer")),
     ],
 )
-def test_split_think(text, expected):
+def test_think_blocks_move_from_the_answer_to_the_reasoning(text, expected):
     assert split_think(text) == expected
 
 
@@ -362,7 +362,7 @@ class _Unprintable:
         ({1, 2}, "{1, 2}"),
     ],
 )
-def test_as_text(value, expected):
+def test_as_text_keeps_strings_and_writes_the_rest_as_sorted_json(value, expected):
     assert as_text(value) == expected
 
 
@@ -515,5 +515,5 @@ def test_tool_names_label_each_tool():
         ([{"type": "mcp_call"}], False),
     ],
 )
-def test_uses_tools(response, expected):
+def test_a_response_uses_tools_when_it_offers_tools_or_outputs_a_tool_item(response, expected):
     assert uses_tools(response) is expected

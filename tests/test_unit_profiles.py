@@ -194,11 +194,11 @@ def test_a_header_with_a_reference_is_not_itself_a_secret():
         ({"RESPONSES_TUI_PROFILE": ""}, "local"),
     ],
 )
-def test_the_default_profile(env, name):
+def test_the_default_profile_is_the_chosen_one_else_fireworks_with_a_key_else_local(env, name):
     assert default_profile_name(env) == name
 
 
-def test_builtin_profiles():
+def test_the_builtin_profiles_resolve_and_only_local_is_offline():
     assert resolve_profile("openai", {}) is BUILTIN_PROFILES["openai"]
     assert resolve_profile("local", {}).local
     assert resolve_profile("local", {}).base_url == LOCAL_BASE_URL

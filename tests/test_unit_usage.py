@@ -148,7 +148,7 @@ def test_a_detail_larger_than_its_figure_is_dropped(usage, expected):
         ({}, None),
     ],
 )
-def test_the_total(usage, total):
+def test_the_total_is_the_servers_own_else_the_sum_of_both_sides(usage, total):
     assert parse_usage(usage).total == total
 
 
