@@ -263,9 +263,7 @@ def summarize(
         model=one_line(model, 120) if isinstance(model, str) else "",
         profile=profile,
         status=status or derive_status(response),
-        input_preview=one_line(items.input_text(input_items), PREVIEW_CHARS)
-        if input_items is not None
-        else "",
+        input_preview=one_line(items.input_text(input_items), PREVIEW_CHARS),  # None: ""
         output_preview=output_preview(response),
         input_recorded=input_items is not None,
         has_tools=items.uses_tools(response) or bool(items.tool_list(sent_tools)),
