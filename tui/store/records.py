@@ -98,9 +98,9 @@ class NodeSummary:
             _STATUS.get(status, Status.STORED) if type(status) is str else Status.STORED,
             said,
             answer,
-            get("input_recorded", False) is True,
-            get("has_tools", False) is True,
-            get("ancestor_missing", False) is True,
+            get("input_recorded") is True,
+            get("has_tools") is True,
+            get("ancestor_missing") is True,
             tuple(labels),
             get("shard", 0),
         )
@@ -125,13 +125,13 @@ def _from_odd_doc(doc: dict[str, Any]) -> NodeSummary:
         _STATUS.get(status, Status.STORED) if type(status) is str else Status.STORED,
         _text(doc.get("input_preview"), PREVIEW_CHARS),
         _text(doc.get("output_preview"), PREVIEW_CHARS),
-        doc.get("input_recorded", False) is True,
-        doc.get("has_tools", False) is True,
-        doc.get("ancestor_missing", False) is True,
+        doc.get("input_recorded") is True,
+        doc.get("has_tools") is True,
+        doc.get("ancestor_missing") is True,
         tuple(_text(t, 40) for t in labels if type(t) is str)
         if isinstance(labels, list | tuple)
         else (),
-        doc.get("shard", 0) if type(doc.get("shard", 0)) is int else 0,
+        shard if type(shard := doc.get("shard")) is int else 0,
     )
 
 
@@ -263,9 +263,7 @@ def summarize(
         model=one_line(model, 120) if isinstance(model, str) else "",
         profile=profile,
         status=status or derive_status(response),
-        input_preview=one_line(items.input_text(input_items), PREVIEW_CHARS)
-        if input_items is not None
-        else "",
+        input_preview=one_line(items.input_text(input_items), PREVIEW_CHARS),  # None: ""
         output_preview=output_preview(response),
         input_recorded=input_items is not None,
         has_tools=items.uses_tools(response) or bool(items.tool_list(sent_tools)),
