@@ -88,10 +88,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except ValueError:
         pass
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(value)  # ValueError, never None (3.10+)
     except (TypeError, ValueError):
-        return None
-    if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
@@ -207,7 +205,7 @@ class ResponsesClient:
 
     def _unsupported(self, endpoint: str, detail: str = "") -> EndpointNotSupported:
         self.capabilities[endpoint] = False
-        words = ENDPOINT_WORDS.get(endpoint, endpoint)
+        words = ENDPOINT_WORDS[endpoint]
         hint = ""
         if endpoint == "create":
             path = urlsplit(self.base_url).path.rstrip("/")
@@ -222,14 +220,13 @@ class ResponsesClient:
         if self.cannot(endpoint):
             raise self._unsupported(endpoint)
 
-    def _route_or_raise(
-        self, error: ApiError, endpoint: str, target_id: str | None = None
-    ) -> ApiError:
+    def _route_or_raise(self, error: ApiError, endpoint: str) -> ApiError:
         """The error to raise for a failed call: EndpointNotSupported when a 404/405 says the
-        route does not exist, else the error itself."""
+        route does not exist, else the error itself (whether a 404 names the response or not
+        does not matter here: either way the route exists)."""
         if error.status not in (404, 405) or isinstance(error, PreviousResponseNotFound):
             return error
-        kind = not_found_kind(error.status, error.detail, target_id)
+        kind = not_found_kind(error.status, error.detail)
         if kind == "route" or (endpoint == "create" and bare_not_found(error.detail)):
             return self._unsupported(endpoint, error.detail or "")
         return error
@@ -397,7 +394,7 @@ class ResponsesClient:
         try:
             response = await self._send("GET", path, what=what)
         except ApiError as error:
-            raise self._route_or_raise(error, "retrieve", response_id) from None
+            raise self._route_or_raise(error, "retrieve") from None
         self.capabilities["retrieve"] = True
         return self._response_dict(response, what)
 
@@ -489,7 +486,7 @@ class ResponsesClient:
                     params=params,
                 )
             except ApiError as error:
-                error = self._route_or_raise(error, "input_items", response_id)
+                error = self._route_or_raise(error, "input_items")
                 if isinstance(error, EndpointNotSupported):
                     raise error from None
                 if isinstance(error, NotFoundError) and not items:
@@ -661,9 +658,9 @@ class ResponsesClient:
             if acc.response_id is None and bare_not_found(event.message):
                 raise self._unsupported("create", message)  # a wrapped route 404 (a proxy)
             code = f" [{event.code}]" if event.code else ""
-            partial = acc.partial("error")
+            partial = acc.partial()
             partial["status"] = "failed"
-            partial.pop("incomplete_details", None)
+            del partial["incomplete_details"]  # failed, not incomplete
             partial["error"] = {"code": event.code or "error", "message": message}
             raise StreamFailed(
                 f"the server reported an error{code}: {message}",
