@@ -243,6 +243,30 @@ async def test_a_profile_header_overrides_the_default_accept():
     assert "authorization" not in server.requests[0].headers  # no key, no Authorization
 
 
+@pytest.mark.parametrize("case", [str.lower, str.upper, str.title])
+async def test_a_profile_header_replaces_a_default_one_whatever_its_case(case):
+    server = Server(reply(200, response_obj()))
+    headers = {case("User-Agent"): "custom/1", case("Accept"): "text/plain"}
+    headers[case("Authorization")] = "Bearer ${OTHER_TOKEN}"
+    profile = Profile(name="unit", base_url=BASE, api_key_env="UNIT_KEY", headers=headers)
+    env = {"UNIT_KEY": KEY, "OTHER_TOKEN": "other-token-123"}
+    async with server.client(profile, env=env) as client:
+        await client.retrieve(RID)
+    sent = server.requests[0].headers
+    assert sent.get_list("user-agent") == ["custom/1"]
+    assert sent.get_list("accept") == ["text/plain"]
+    assert sent.get_list("authorization") == [f"Bearer {KEY}"]  # the profile's key wins
+
+
+async def test_a_profile_authorization_header_is_sent_when_there_is_no_key():
+    server = Server(reply(200, response_obj()))
+    headers = {"authorization": "Token ${OTHER_TOKEN}"}
+    profile = Profile(name="unit", base_url=BASE, headers=headers)
+    async with server.client(profile, env={"OTHER_TOKEN": "other-token-123"}) as client:
+        await client.retrieve(RID)
+    assert server.requests[0].headers.get_list("authorization") == ["Token other-token-123"]
+
+
 def test_the_key_is_read_from_the_process_environment_by_default(monkeypatch):
     monkeypatch.setenv("UNIT_ENV_KEY", "sk-from-the-environment-123")
     client = ResponsesClient(Profile(name="unit", base_url=BASE, api_key_env="UNIT_ENV_KEY"))
@@ -266,6 +290,7 @@ def test_a_given_environment_replaces_the_process_one(monkeypatch):
         ("https://api.unit.test/v1///", "api.unit.test", "/v1/responses/" + RID),
         ("http://127.0.0.1:8321/openai/v1/", "127.0.0.1:8321", "/openai/v1/responses/" + RID),
         ("https://api.unit.test", "api.unit.test", "/responses/" + RID),
+        ("https://api.unit.test/XX/", "api.unit.test", "/XX/responses/" + RID),
     ],
 )
 async def test_requests_go_under_the_base_url(base_url: str, host: str, path: str):

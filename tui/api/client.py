@@ -115,7 +115,10 @@ class ResponsesClient:
         env = os.environ if env is None else env
         self.profile = profile
         key = profile.api_key(env)  # MissingApiKey before anything is sent
-        headers = {"User-Agent": f"responses-tui/{__version__}", "Accept": "application/json"}
+        # Case-insensitive: a profile's `user-agent` replaces ours, it is not sent as well.
+        headers = httpx.Headers(
+            {"User-Agent": f"responses-tui/{__version__}", "Accept": "application/json"}
+        )
         headers.update(profile.resolved_headers(env))
         if key:
             headers["Authorization"] = f"Bearer {key}"
