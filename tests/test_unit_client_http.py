@@ -211,6 +211,15 @@ async def test_an_error_body_is_scrubbed_of_the_key():
     assert str(info.value) == f"{WHAT}: 401 bad key *** (check the API key)"
 
 
+async def test_an_error_body_is_scrubbed_of_a_key_that_does_not_look_like_one():
+    plain = "correcthorsebatterystaple"
+    server = Server(reply(403, f"key {plain} may not do this"))
+    async with server.client(env={"UNIT_KEY": plain}) as client:
+        with pytest.raises(AuthError) as info:
+            await client.retrieve(RID)
+    assert str(info.value) == f"{WHAT}: 403 key *** may not do this (the key lacks permission)"
+
+
 async def test_a_previous_response_the_server_does_not_have():
     said = {"detail": f"Response '{PREV}' not found"}  # Llama Stack
     server = Server(reply(404, said))

@@ -211,7 +211,7 @@ class ResponsesClient:
         words = ENDPOINT_WORDS[endpoint]
         hint = ""
         if endpoint == "create":
-            path = urlsplit(self.base_url).path.rstrip("/")
+            path = urlsplit(self.base_url).path  # base_url has no trailing slash
             other = "without /v1" if path.endswith("/v1") else "ending in /v1"
             hint = f" (no {path}/responses route: try the base URL {other})"
         said = f": {detail}" if detail else ""
