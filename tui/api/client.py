@@ -188,7 +188,7 @@ class ResponsesClient:
             text = f"{what}: cannot reach {self.host} (timed out while connecting)"
         elif isinstance(error, httpx.ConnectError):
             text = f"{what}: cannot reach {self.host} (connection refused or host unreachable)"
-        elif isinstance(error, httpx.TimeoutException):
+        elif isinstance(error, httpx.TimeoutException | TimeoutError):  # TimeoutError: deadline
             text = f"{what}: {self.host} did not answer in time (timed out)"
         else:
             text = f"{what}: the connection to {self.host} broke ({type(error).__name__})"
@@ -255,7 +255,7 @@ class ResponsesClient:
         while True:
             request = self._http.build_request(method, path, json=json_body, params=params)
             try:
-                response, content = await self._exchange(request, what, stream=stream)
+                response = await self._exchange(request, what, stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if attempt < self.max_retries:
                     await self._sleep(self._backoff(attempt))
@@ -281,17 +281,15 @@ class ResponsesClient:
                     continue
             raise error_for_status(
                 status,
-                content,
+                response.content,  # read (and cut) by _exchange
                 what=what,
                 secrets=self._secrets,
                 retry_after=retry_after,
                 sent_previous_id=sent_previous,
             )
 
-    async def _exchange(
-        self, request: httpx.Request, what: str, *, stream: bool
-    ) -> tuple[httpx.Response, bytes]:
-        """One attempt within `self.deadline`: the response and its body, read and capped (for
+    async def _exchange(self, request: httpx.Request, what: str, *, stream: bool) -> httpx.Response:
+        """One attempt within `self.deadline`: the response, its body read and capped (for
         `stream`, only an error's body is read: a 2xx comes back open, body unread). An
         attempt past the deadline is a NetworkError, not retried (the deadline is the answer)."""
         response: httpx.Response | None = None
@@ -299,36 +297,37 @@ class ResponsesClient:
             async with asyncio.timeout(self.deadline):
                 response = await self._http.send(request, stream=True)
                 if response.status_code >= 400:
-                    content = await self._read_body(response, what, MAX_ERROR_BODY_BYTES, cut=True)
+                    await self._read_body(response, MAX_ERROR_BODY_BYTES)  # cut, not refused
                     await response.aclose()
-                    return response, content
+                    return response
                 if stream:
-                    return response, b""
-                content = await self._read_body(response, what, self.max_body_bytes)
+                    return response
+                await self._read_body(response, self.max_body_bytes, refuse=what)
                 await response.aclose()
-                return response, content
-        except TimeoutError:
+                return response
+        except TimeoutError as error:
             if response is not None:
                 await response.aclose()
-            raise self._network_error(what, httpx.TimeoutException("deadline")) from None
+            raise self._network_error(what, error) from None
         except BaseException:
             if response is not None:
                 await response.aclose()
             raise
 
     async def _read_body(
-        self, response: httpx.Response, what: str, limit: int, *, cut: bool = False
+        self, response: httpx.Response, limit: int, *, refuse: str | None = None
     ) -> bytes:
         """The decoded body, read chunk by chunk (httpx decompresses each as it comes), never
-        more than `limit` bytes: past it, ProtocolError, or with `cut` the first `limit`
-        bytes. The body is kept on the response, so `.content`, `.text` and `.json()` work."""
+        more than `limit` bytes: past it, the first `limit` bytes, or with `refuse` (what the
+        call is) a ProtocolError. The body is kept on the response, so `.content`, `.text` and
+        `.json()` work."""
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
-                if not cut:
-                    raise ProtocolError(f"{what}: the server sent more than {_megabytes(limit)}")
+                if refuse is not None:
+                    raise ProtocolError(f"{refuse}: the server sent more than {_megabytes(limit)}")
                 chunks.append(chunk[: len(chunk) - (size - limit)])
                 break
             chunks.append(chunk)
@@ -341,9 +340,9 @@ class ResponsesClient:
         server answered with plain JSON)."""
         try:
             async with asyncio.timeout(self.deadline):
-                return await self._read_body(response, what, self.max_body_bytes)
-        except TimeoutError:
-            raise self._network_error(what, httpx.TimeoutException("deadline")) from None
+                return await self._read_body(response, self.max_body_bytes, refuse=what)
+        except TimeoutError as error:
+            raise self._network_error(what, error) from None
 
     def _json(self, response: httpx.Response, what: str) -> Any:
         """The body as JSON, nested at most `jsonlimits.MAX_DEPTH` deep (deeper parts cut)."""
@@ -435,7 +434,7 @@ class ResponsesClient:
         or an HTML page (a login wall) is not a deletion: ApiError, nothing is forgotten."""
         status = response.status_code
         if not 200 <= status < 300:
-            where = response.headers.get("location", "")
+            where = response.headers.get("location")
             target = f" to {one_line(self.redact(where), 80)}" if where else ""
             raise ApiError(
                 f"{what}: the server answered {status}{target} instead of deleting "
@@ -445,7 +444,7 @@ class ResponsesClient:
         if not response.content.strip():
             return {}
         try:
-            raw = loads_clipped(response.content, what)
+            raw = loads_clipped(response.content)
         except ValueError:
             raw = None
         if isinstance(raw, dict):
