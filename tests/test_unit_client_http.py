@@ -294,6 +294,17 @@ async def test_a_body_is_read_up_to_the_cap_and_refused_past_it():
     assert str(info.value) == f"{WHAT}: the server sent more than {len(body) - 1:,} bytes"
 
 
+async def test_a_create_answer_is_read_whole_and_capped_too():
+    body = json.dumps(response_obj()).encode()
+    server = Server(lambda r: httpx.Response(200, content=pieces(body[:10], body[10:])))
+    async with server.client(max_body_bytes=len(body)) as client:
+        assert await client.create(BODY) == response_obj()
+    async with server.client(max_body_bytes=len(body) - 1) as client:
+        with pytest.raises(ProtocolError) as info:
+            await client.create(BODY)
+    assert str(info.value) == f"create: the server sent more than {len(body) - 1:,} bytes"
+
+
 async def test_the_default_body_cap_is_64_megabytes():
     big = b" " * (64 * 1024 * 1024) + b"{}"
     server = Server(lambda r: httpx.Response(200, content=pieces(big)))
@@ -507,6 +518,17 @@ async def test_delete_refuses_an_html_page_and_cuts_it():
     assert KEY not in message
 
 
+async def test_delete_cuts_a_long_refusal():
+    said = {"deleted": False, "why": "w" * 300}
+    server = Server(reply(200, said))
+    async with server.client() as client:
+        with pytest.raises(ApiError) as info:
+            await client.delete(RID)
+    quoted = '{"deleted": false, "why": "' + "w" * 172 + "…"
+    assert len(quoted) == 200
+    assert str(info.value) == f"delete {RID}: the server refused ({quoted})"
+
+
 async def test_delete_says_when_the_server_refused():
     said = {"id": RID, "deleted": False, "detail": f"locked by {KEY}", "note": "é"}
     server = Server(reply(200, said))
@@ -527,6 +549,12 @@ async def test_delete_says_when_the_server_refused():
         (301, {}, ""),
         (304, {"location": f"https://login.example/{KEY}"}, " to https://login.example/***"),
         (199, {}, ""),
+        (300, {}, ""),
+        (
+            307,
+            {"location": "https://h.example/" + "p" * 100},
+            " to https://h.example/" + "p" * 61 + "…",
+        ),
     ],
 )
 async def test_delete_never_follows_a_redirect(status: int, headers: dict, target: str):
@@ -550,6 +578,14 @@ async def test_delete_of_a_response_the_server_does_not_have_is_not_found():
     assert str(info.value) == (
         f"delete {RID}: not found on the server (404: Response with id '{RID}' not found.)"
     )
+
+
+async def test_delete_of_a_404_naming_the_response_is_not_found():
+    server = Server(reply(404, {"detail": f"unknown id {RID}"}))
+    async with server.client() as client:
+        with pytest.raises(NotFoundError) as info:
+            await client.delete(RID)
+    assert str(info.value) == f"delete {RID}: not found on the server (404: unknown id {RID})"
 
 
 @pytest.mark.parametrize(

@@ -111,6 +111,14 @@ async def test_input_items_stop_when_the_cursor_does_not_advance():
     assert len(server.requests) == 2
 
 
+async def test_input_items_are_retried_like_any_read():
+    server = Server(reply(500, {"error": {"message": "boom"}}), inputs("i1", has_more=False))
+    async with server.client() as client:
+        assert [i["id"] for i in await client.list_input_items(RID)] == ["i1"]
+    assert [r.method for r in server.requests] == ["GET", "GET"]
+    assert server.sleeps == [0.5]
+
+
 async def test_input_items_with_a_server_error_midway_fail_with_it():
     server = Server(inputs("i1", has_more=True), reply(500, {"error": {"message": "boom"}}))
     async with server.client(max_retries=0) as client:
