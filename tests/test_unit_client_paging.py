@@ -69,7 +69,8 @@ async def test_input_items_keep_only_objects():
 async def test_input_items_stop_when_there_is_nothing_to_go_on_from(answer: httpx.Response):
     server = Server(answer, inputs("never", has_more=False))
     async with server.client() as client:
-        await client.list_input_items(RID)
+        got = await client.list_input_items(RID)
+    assert got == [i for i in answer.json()["data"] if isinstance(i, dict)]
     assert len(server.requests) == 1
 
 
@@ -195,6 +196,14 @@ async def test_the_list_asks_for_a_hundred_a_page_by_default_and_can_start_after
         {"limit": "100"},
         {"limit": "100", "after": "r9"},
     ]
+
+
+async def test_the_list_is_retried_like_any_read():
+    server = Server(reply(503, {"error": {"message": "busy"}}), page(["r1"], False))
+    async with server.client() as client:
+        assert await all_listed(client) == ["r1"]
+    assert [r.method for r in server.requests] == ["GET", "GET"]
+    assert server.sleeps == [0.5]
 
 
 async def test_the_list_skips_entries_whose_id_is_not_an_id():

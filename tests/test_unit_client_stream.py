@@ -167,6 +167,14 @@ async def test_the_done_marker_ends_a_stream_and_what_follows_is_not_read():
     assert info.value.partial["output"][0]["content"][0]["text"] == "partial"
 
 
+async def test_nothing_after_the_done_marker_is_read():
+    parts = (encode_sse(created()), b"data: [DONE]\n\n", encode_sse(completed("late")))
+    server = Server(lambda r: httpx.Response(200, headers=SSE, content=trickle(*parts)))
+    async with server.client() as client:
+        with pytest.raises(StreamInterrupted):
+            await events_of(client)
+
+
 async def test_a_lowercase_done_is_just_a_malformed_event():
     server = Server(streamed(created(), b"data: [done]\n\n", completed("x")))
     acc = StreamAccumulator(BODY)
@@ -349,8 +357,10 @@ async def test_a_wrapped_route_404_before_anything_was_created_is_a_missing_rout
         with pytest.raises(EndpointNotSupported) as info:
             await events_of(client)
         assert client.cannot("create")
-    assert str(info.value).startswith(
+    said = said.get("detail") or said.get("message")
+    assert str(info.value) == (
         f"this server ({HOST}) cannot create responses at this URL (no /v1/responses route: "
+        f"try the base URL without /v1): {said}"
     )
 
 
@@ -494,6 +504,14 @@ async def test_create_streamed_fills_the_given_accumulator():
             await client.create_streamed(BODY, accumulator=acc)
     assert acc.response_id == RID
     assert acc.partial()["output"][0]["content"][0]["text"] == "part"
+
+
+async def test_create_streamed_reads_the_request_it_was_given():
+    said = f"Response '{PREV}' not found"
+    server = Server(streamed({"type": "error", "message": said}))
+    async with server.client() as client:
+        with pytest.raises(PreviousResponseNotFound):
+            await client.create_streamed({**BODY, "previous_response_id": PREV})
 
 
 async def test_create_streamed_without_a_callback():

@@ -15,7 +15,7 @@ import email.utils
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -579,7 +579,7 @@ class ResponsesClient:
                 event = parse_event({"type": f"response.{_terminal_for(final)}", "response": final})
                 acc.feed(event)
                 yield event
-                self._raise_if_failed(event, acc)
+                self._raise_if_response_failed(event)
                 return
             decoder = SSEDecoder(self.max_event_bytes)
             chunks = response.aiter_bytes()
@@ -621,7 +621,7 @@ class ResponsesClient:
                         done = True
                         break
                     try:
-                        data = loads_clipped(message.data, "an event")
+                        data = loads_clipped(message.data)
                     except ValueError:  # TooDeep included: skipped, the stream goes on
                         acc.warnings.append(f"skipped a malformed event ({message.event})")
                         continue
@@ -644,31 +644,39 @@ class ResponsesClient:
             await response.aclose()
 
     def _raise_if_failed(self, event: StreamEvent, acc: StreamAccumulator) -> None:
+        """What a terminal event means when it is not a success: an `error` event or a
+        `response.failed`."""
         if isinstance(event, ErrorEvent):
-            message = self.redact(event.message)
-            previous = acc.request.get("previous_response_id")
-            if acc.response_id is None and previous_missing(
-                None, event.message, event.code, previous if isinstance(previous, str) else None
-            ):
-                # Llama Stack says "Response 'resp_…' not found" inside a 200 stream.
-                raise PreviousResponseNotFound(
-                    f"create: the previous response cannot be continued ({message})",
-                    code=event.code,
-                    status=404,
-                    detail=message,
-                )
-            if acc.response_id is None and bare_not_found(event.message):
-                raise self._unsupported("create", message)  # a wrapped route 404 (a proxy)
-            code = f" [{event.code}]" if event.code else ""
-            partial = acc.partial()
-            partial["status"] = "failed"
-            del partial["incomplete_details"]  # failed, not incomplete
-            partial["error"] = {"code": event.code or "error", "message": message}
-            raise StreamFailed(
-                f"the server reported an error{code}: {message}",
+            self._raise_error_event(event, acc)
+        self._raise_if_response_failed(event)
+
+    def _raise_error_event(self, event: ErrorEvent, acc: StreamAccumulator) -> NoReturn:
+        message = self.redact(event.message)
+        previous = acc.request.get("previous_response_id")
+        if acc.response_id is None and previous_missing(
+            None, event.message, event.code, previous if isinstance(previous, str) else None
+        ):
+            # Llama Stack says "Response 'resp_…' not found" inside a 200 stream.
+            raise PreviousResponseNotFound(
+                f"create: the previous response cannot be continued ({message})",
                 code=event.code,
-                partial=partial,
+                status=404,
+                detail=message,
             )
+        if acc.response_id is None and bare_not_found(event.message):
+            raise self._unsupported("create", message)  # a wrapped route 404 (a proxy)
+        code = f" [{event.code}]" if event.code else ""
+        partial = acc.partial()
+        partial["status"] = "failed"
+        del partial["incomplete_details"]  # failed, not incomplete
+        partial["error"] = {"code": event.code or "error", "message": message}
+        raise StreamFailed(
+            f"the server reported an error{code}: {message}",
+            code=event.code,
+            partial=partial,
+        )
+
+    def _raise_if_response_failed(self, event: StreamEvent) -> None:
         if isinstance(event, ResponseEvent) and event.type == "response.failed":
             error = event.response.get("error") or {}
             message = error.get("message") if isinstance(error, dict) else str(error)
