@@ -443,27 +443,29 @@ class ResponsesClient:
             )
         if not response.content.strip():
             return {}
-        try:
-            raw = loads_clipped(response.content)
-        except ValueError:
-            raw = None
-        if isinstance(raw, dict):
-            if raw.get("deleted") is False:
-                said = one_line(self.redact(json.dumps(raw, ensure_ascii=False)), 200)
-                raise ApiError(f"{what}: the server refused ({said})", status=status)
-            message = raw.get("message")
-            if (
-                raw.get("deleted") is True
-                or raw.get("id") == response_id
-                or (isinstance(message, str) and "delete" in message.lower())
-            ):
-                return raw
         snippet = one_line(self.redact(response.text), 120)
-        raise ApiError(
+        not_a_deletion = ApiError(
             f"{what}: the server answered {status} but not with a deletion ({snippet}); "
             "nothing was forgotten",
             status=status,
         )
+        try:
+            raw = loads_clipped(response.content)
+        except ValueError:
+            raise not_a_deletion from None
+        if not isinstance(raw, dict):
+            raise not_a_deletion
+        if raw.get("deleted") is False:
+            said = one_line(self.redact(json.dumps(raw, ensure_ascii=False)), 200)
+            raise ApiError(f"{what}: the server refused ({said})", status=status)
+        message = raw.get("message")
+        if (
+            raw.get("deleted") is True
+            or raw.get("id") == response_id
+            or (isinstance(message, str) and "delete" in message.lower())
+        ):
+            return raw
+        raise not_a_deletion
 
     async def list_input_items(self, response_id: str) -> list[dict[str, Any]]:
         """Every input item of a response, oldest first, across all pages.
