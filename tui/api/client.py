@@ -476,12 +476,9 @@ class ResponsesClient:
         self._check_unsupported("input_items")
         what = f"input items of {response_id}"
         items: list[dict[str, Any]] = []
-        after: str | None = None
+        params: dict[str, Any] = {"limit": 100, "order": "asc"}  # then "after" each page
         guard = _PageGuard(what, MAX_INPUT_PAGES, MAX_PAGING_SECONDS, self._clock)
         while True:
-            params: dict[str, Any] = {"limit": 100, "order": "asc"}
-            if after:
-                params["after"] = after
             try:
                 response = await self._send(
                     "GET",
@@ -509,6 +506,7 @@ class ResponsesClient:
             if not after:
                 break
             guard.next(data, after, len(items))
+            params["after"] = after
         return items
 
     async def list_responses(
