@@ -305,15 +305,6 @@ async def test_a_create_answer_is_read_whole_and_capped_too():
     assert str(info.value) == f"create: the server sent more than {len(body) - 1:,} bytes"
 
 
-async def test_the_default_body_cap_is_64_megabytes():
-    big = b" " * (64 * 1024 * 1024) + b"{}"
-    server = Server(lambda r: httpx.Response(200, content=pieces(big)))
-    async with server.client() as client:
-        with pytest.raises(ProtocolError) as info:
-            await client.retrieve(RID)
-    assert str(info.value) == f"{WHAT}: the server sent more than 64 MB"
-
-
 def exact_error_body(size: int) -> bytes:
     head = b'{"error": {"message": "too big"}, "pad": "'
     return head + b"x" * (size - len(head) - 2) + b'"}'
