@@ -15,7 +15,7 @@ import email.utils
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -88,10 +88,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except ValueError:
         pass
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(value)  # ValueError, never None (3.10+)
     except (TypeError, ValueError):
-        return None
-    if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
@@ -117,7 +115,10 @@ class ResponsesClient:
         env = os.environ if env is None else env
         self.profile = profile
         key = profile.api_key(env)  # MissingApiKey before anything is sent
-        headers = {"User-Agent": f"responses-tui/{__version__}", "Accept": "application/json"}
+        # Case-insensitive: a profile's `user-agent` replaces ours, it is not sent as well.
+        headers = httpx.Headers(
+            {"User-Agent": f"responses-tui/{__version__}", "Accept": "application/json"}
+        )
         headers.update(profile.resolved_headers(env))
         if key:
             headers["Authorization"] = f"Bearer {key}"
@@ -187,7 +188,7 @@ class ResponsesClient:
             text = f"{what}: cannot reach {self.host} (timed out while connecting)"
         elif isinstance(error, httpx.ConnectError):
             text = f"{what}: cannot reach {self.host} (connection refused or host unreachable)"
-        elif isinstance(error, httpx.TimeoutException):
+        elif isinstance(error, httpx.TimeoutException | TimeoutError):  # TimeoutError: deadline
             text = f"{what}: {self.host} did not answer in time (timed out)"
         else:
             text = f"{what}: the connection to {self.host} broke ({type(error).__name__})"
@@ -207,10 +208,10 @@ class ResponsesClient:
 
     def _unsupported(self, endpoint: str, detail: str = "") -> EndpointNotSupported:
         self.capabilities[endpoint] = False
-        words = ENDPOINT_WORDS.get(endpoint, endpoint)
+        words = ENDPOINT_WORDS[endpoint]
         hint = ""
         if endpoint == "create":
-            path = urlsplit(self.base_url).path.rstrip("/")
+            path = urlsplit(self.base_url).path  # base_url has no trailing slash
             other = "without /v1" if path.endswith("/v1") else "ending in /v1"
             hint = f" (no {path}/responses route: try the base URL {other})"
         said = f": {detail}" if detail else ""
@@ -222,14 +223,13 @@ class ResponsesClient:
         if self.cannot(endpoint):
             raise self._unsupported(endpoint)
 
-    def _route_or_raise(
-        self, error: ApiError, endpoint: str, target_id: str | None = None
-    ) -> ApiError:
+    def _route_or_raise(self, error: ApiError, endpoint: str) -> ApiError:
         """The error to raise for a failed call: EndpointNotSupported when a 404/405 says the
-        route does not exist, else the error itself."""
+        route does not exist, else the error itself (whether a 404 names the response or not
+        does not matter here: either way the route exists)."""
         if error.status not in (404, 405) or isinstance(error, PreviousResponseNotFound):
             return error
-        kind = not_found_kind(error.status, error.detail, target_id)
+        kind = not_found_kind(error.status, error.detail)
         if kind == "route" or (endpoint == "create" and bare_not_found(error.detail)):
             return self._unsupported(endpoint, error.detail or "")
         return error
@@ -255,7 +255,7 @@ class ResponsesClient:
         while True:
             request = self._http.build_request(method, path, json=json_body, params=params)
             try:
-                response, content = await self._exchange(request, what, stream=stream)
+                response = await self._exchange(request, what, stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 if attempt < self.max_retries:
                     await self._sleep(self._backoff(attempt))
@@ -281,17 +281,15 @@ class ResponsesClient:
                     continue
             raise error_for_status(
                 status,
-                content,
+                response.content,  # read (and cut) by _exchange
                 what=what,
                 secrets=self._secrets,
                 retry_after=retry_after,
                 sent_previous_id=sent_previous,
             )
 
-    async def _exchange(
-        self, request: httpx.Request, what: str, *, stream: bool
-    ) -> tuple[httpx.Response, bytes]:
-        """One attempt within `self.deadline`: the response and its body, read and capped (for
+    async def _exchange(self, request: httpx.Request, what: str, *, stream: bool) -> httpx.Response:
+        """One attempt within `self.deadline`: the response, its body read and capped (for
         `stream`, only an error's body is read: a 2xx comes back open, body unread). An
         attempt past the deadline is a NetworkError, not retried (the deadline is the answer)."""
         response: httpx.Response | None = None
@@ -299,36 +297,37 @@ class ResponsesClient:
             async with asyncio.timeout(self.deadline):
                 response = await self._http.send(request, stream=True)
                 if response.status_code >= 400:
-                    content = await self._read_body(response, what, MAX_ERROR_BODY_BYTES, cut=True)
+                    await self._read_body(response, MAX_ERROR_BODY_BYTES)  # cut, not refused
                     await response.aclose()
-                    return response, content
+                    return response
                 if stream:
-                    return response, b""
-                content = await self._read_body(response, what, self.max_body_bytes)
+                    return response
+                await self._read_body(response, self.max_body_bytes, refuse=what)
                 await response.aclose()
-                return response, content
-        except TimeoutError:
+                return response
+        except TimeoutError as error:
             if response is not None:
                 await response.aclose()
-            raise self._network_error(what, httpx.TimeoutException("deadline")) from None
+            raise self._network_error(what, error) from None
         except BaseException:
             if response is not None:
                 await response.aclose()
             raise
 
     async def _read_body(
-        self, response: httpx.Response, what: str, limit: int, *, cut: bool = False
+        self, response: httpx.Response, limit: int, *, refuse: str | None = None
     ) -> bytes:
         """The decoded body, read chunk by chunk (httpx decompresses each as it comes), never
-        more than `limit` bytes: past it, ProtocolError, or with `cut` the first `limit`
-        bytes. The body is kept on the response, so `.content`, `.text` and `.json()` work."""
+        more than `limit` bytes: past it, the first `limit` bytes, or with `refuse` (what the
+        call is) a ProtocolError. The body is kept on the response, so `.content`, `.text` and
+        `.json()` work."""
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
-                if not cut:
-                    raise ProtocolError(f"{what}: the server sent more than {_megabytes(limit)}")
+                if refuse is not None:
+                    raise ProtocolError(f"{refuse}: the server sent more than {_megabytes(limit)}")
                 chunks.append(chunk[: len(chunk) - (size - limit)])
                 break
             chunks.append(chunk)
@@ -341,9 +340,9 @@ class ResponsesClient:
         server answered with plain JSON)."""
         try:
             async with asyncio.timeout(self.deadline):
-                return await self._read_body(response, what, self.max_body_bytes)
-        except TimeoutError:
-            raise self._network_error(what, httpx.TimeoutException("deadline")) from None
+                return await self._read_body(response, self.max_body_bytes, refuse=what)
+        except TimeoutError as error:
+            raise self._network_error(what, error) from None
 
     def _json(self, response: httpx.Response, what: str) -> Any:
         """The body as JSON, nested at most `jsonlimits.MAX_DEPTH` deep (deeper parts cut)."""
@@ -397,7 +396,7 @@ class ResponsesClient:
         try:
             response = await self._send("GET", path, what=what)
         except ApiError as error:
-            raise self._route_or_raise(error, "retrieve", response_id) from None
+            raise self._route_or_raise(error, "retrieve") from None
         self.capabilities["retrieve"] = True
         return self._response_dict(response, what)
 
@@ -435,7 +434,7 @@ class ResponsesClient:
         or an HTML page (a login wall) is not a deletion: ApiError, nothing is forgotten."""
         status = response.status_code
         if not 200 <= status < 300:
-            where = response.headers.get("location", "")
+            where = response.headers.get("location")
             target = f" to {one_line(self.redact(where), 80)}" if where else ""
             raise ApiError(
                 f"{what}: the server answered {status}{target} instead of deleting "
@@ -444,27 +443,29 @@ class ResponsesClient:
             )
         if not response.content.strip():
             return {}
-        try:
-            raw = loads_clipped(response.content, what)
-        except ValueError:
-            raw = None
-        if isinstance(raw, dict):
-            if raw.get("deleted") is False:
-                said = one_line(self.redact(json.dumps(raw, ensure_ascii=False)), 200)
-                raise ApiError(f"{what}: the server refused ({said})", status=status)
-            message = raw.get("message")
-            if (
-                raw.get("deleted") is True
-                or raw.get("id") == response_id
-                or (isinstance(message, str) and "delete" in message.lower())
-            ):
-                return raw
         snippet = one_line(self.redact(response.text), 120)
-        raise ApiError(
+        not_a_deletion = ApiError(
             f"{what}: the server answered {status} but not with a deletion ({snippet}); "
             "nothing was forgotten",
             status=status,
         )
+        try:
+            raw = loads_clipped(response.content)
+        except ValueError:
+            raise not_a_deletion from None
+        if not isinstance(raw, dict):
+            raise not_a_deletion
+        if raw.get("deleted") is False:
+            said = one_line(self.redact(json.dumps(raw, ensure_ascii=False)), 200)
+            raise ApiError(f"{what}: the server refused ({said})", status=status)
+        message = raw.get("message")
+        if (
+            raw.get("deleted") is True
+            or raw.get("id") == response_id
+            or (isinstance(message, str) and "delete" in message.lower())
+        ):
+            return raw
+        raise not_a_deletion
 
     async def list_input_items(self, response_id: str) -> list[dict[str, Any]]:
         """Every input item of a response, oldest first, across all pages.
@@ -475,12 +476,9 @@ class ResponsesClient:
         self._check_unsupported("input_items")
         what = f"input items of {response_id}"
         items: list[dict[str, Any]] = []
-        after: str | None = None
+        params: dict[str, Any] = {"limit": 100, "order": "asc"}  # then "after" each page
         guard = _PageGuard(what, MAX_INPUT_PAGES, MAX_PAGING_SECONDS, self._clock)
         while True:
-            params: dict[str, Any] = {"limit": 100, "order": "asc"}
-            if after:
-                params["after"] = after
             try:
                 response = await self._send(
                     "GET",
@@ -489,7 +487,7 @@ class ResponsesClient:
                     params=params,
                 )
             except ApiError as error:
-                error = self._route_or_raise(error, "input_items", response_id)
+                error = self._route_or_raise(error, "input_items")
                 if isinstance(error, EndpointNotSupported):
                     raise error from None
                 if isinstance(error, NotFoundError) and not items:
@@ -508,6 +506,7 @@ class ResponsesClient:
             if not after:
                 break
             guard.next(data, after, len(items))
+            params["after"] = after
         return items
 
     async def list_responses(
@@ -580,7 +579,7 @@ class ResponsesClient:
                 event = parse_event({"type": f"response.{_terminal_for(final)}", "response": final})
                 acc.feed(event)
                 yield event
-                self._raise_if_failed(event, acc)
+                self._raise_if_response_failed(event)
                 return
             decoder = SSEDecoder(self.max_event_bytes)
             chunks = response.aiter_bytes()
@@ -622,7 +621,7 @@ class ResponsesClient:
                         done = True
                         break
                     try:
-                        data = loads_clipped(message.data, "an event")
+                        data = loads_clipped(message.data)
                     except ValueError:  # TooDeep included: skipped, the stream goes on
                         acc.warnings.append(f"skipped a malformed event ({message.event})")
                         continue
@@ -645,31 +644,39 @@ class ResponsesClient:
             await response.aclose()
 
     def _raise_if_failed(self, event: StreamEvent, acc: StreamAccumulator) -> None:
+        """What a terminal event means when it is not a success: an `error` event or a
+        `response.failed`."""
         if isinstance(event, ErrorEvent):
-            message = self.redact(event.message)
-            previous = acc.request.get("previous_response_id")
-            if acc.response_id is None and previous_missing(
-                None, event.message, event.code, previous if isinstance(previous, str) else None
-            ):
-                # Llama Stack says "Response 'resp_…' not found" inside a 200 stream.
-                raise PreviousResponseNotFound(
-                    f"create: the previous response cannot be continued ({message})",
-                    code=event.code,
-                    status=404,
-                    detail=message,
-                )
-            if acc.response_id is None and bare_not_found(event.message):
-                raise self._unsupported("create", message)  # a wrapped route 404 (a proxy)
-            code = f" [{event.code}]" if event.code else ""
-            partial = acc.partial("error")
-            partial["status"] = "failed"
-            partial.pop("incomplete_details", None)
-            partial["error"] = {"code": event.code or "error", "message": message}
-            raise StreamFailed(
-                f"the server reported an error{code}: {message}",
+            self._raise_error_event(event, acc)
+        self._raise_if_response_failed(event)
+
+    def _raise_error_event(self, event: ErrorEvent, acc: StreamAccumulator) -> NoReturn:
+        message = self.redact(event.message)
+        previous = acc.request.get("previous_response_id")
+        if acc.response_id is None and previous_missing(
+            None, event.message, event.code, previous if isinstance(previous, str) else None
+        ):
+            # Llama Stack says "Response 'resp_…' not found" inside a 200 stream.
+            raise PreviousResponseNotFound(
+                f"create: the previous response cannot be continued ({message})",
                 code=event.code,
-                partial=partial,
+                status=404,
+                detail=message,
             )
+        if acc.response_id is None and bare_not_found(event.message):
+            raise self._unsupported("create", message)  # a wrapped route 404 (a proxy)
+        code = f" [{event.code}]" if event.code else ""
+        partial = acc.partial()
+        partial["status"] = "failed"
+        del partial["incomplete_details"]  # failed, not incomplete
+        partial["error"] = {"code": event.code or "error", "message": message}
+        raise StreamFailed(
+            f"the server reported an error{code}: {message}",
+            code=event.code,
+            partial=partial,
+        )
+
+    def _raise_if_response_failed(self, event: StreamEvent) -> None:
         if isinstance(event, ResponseEvent) and event.type == "response.failed":
             error = event.response.get("error") or {}
             message = error.get("message") if isinstance(error, dict) else str(error)
