@@ -500,12 +500,13 @@ def test_every_schema_in_a_list_is_checked_not_only_the_first():
         ("a/b", (), "letters, digits, space _ . - (up to 48)"),
         ("gh", ("gh", "other"), "there is already a preset named 'gh'"),
         (" gh ", ["gh"], "there is already a preset named 'gh'"),
-        ("gh", iter(["x", "gh"]), "there is already a preset named 'gh'"),
+        # A one-shot iterator, made afresh for each run (a shared one is used up after one).
+        ("gh", lambda: iter(["x", "gh"]), "there is already a preset named 'gh'"),
         ("gh2", ("gh",), None),
     ],
 )
 def test_preset_name_rules(name, taken, message):
-    result = validate_preset(name, MCP, taken)
+    result = validate_preset(name, MCP, taken() if callable(taken) else taken)
     if message is None:
         assert result.errors == {} and result.tool is MCP
     else:
