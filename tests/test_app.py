@@ -706,6 +706,8 @@ async def test_model_text_is_never_markup_or_escapes(tmp_path):
         # The offline reply quotes the text back: the answer is shown inert too.
         from textual.widgets import Markdown
 
+        # The transcript is redrawn with the recorded reply after the send returns.
+        await wait_for(pilot, lambda: any(app.transcript.query(Markdown)))
         sources = [md.source for md in app.transcript.query(Markdown)]
         assert sources and all("\x1b" not in s and "\x9b" not in s for s in sources)
         assert any("[bold]x[/]" in s for s in sources)
