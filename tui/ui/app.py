@@ -183,6 +183,8 @@ class ResponsesApp(App[None]):
         self.sub_title = f"{self.profile.name} · {where} · {self.default_model}"
 
     async def _welcome(self) -> None:
+        if self.streaming or self.live_key is not None or self._latest_key() is not None:
+            return  # scheduled at start, it came after a first message: that one stays shown
         text = Text()
         text.append("No conversations yet.\n\n", style="bold")
         text.append("Type a message below and press ctrl+s to start one. ")
