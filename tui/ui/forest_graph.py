@@ -166,13 +166,6 @@ class ForestGraph(GraphView):
                 self.state.reveal(forest, key)
         self.relayout()
 
-    def reveal(self, key: Key, *, move: bool = True) -> None:  # type: ignore[override]
-        forest = self.index.forest(key[0])
-        if key not in forest:
-            return
-        self.state.reveal(forest, key)
-        self.relayout(keep=key if move else None)
-
     def add_response(self, key: Key, *, pending: bool = False) -> None:
         """A new turn (or one that changed): lay out again, keeping the cursor."""
         if pending:

@@ -164,13 +164,13 @@ class GraphView(ScrollView, can_focus=True):
         row = self.current_row
         return row.key if row is not None and row.kind == "turn" else None
 
-    def reveal(self, key: Key) -> None:
-        """Open whatever hides `key` and move the cursor to it."""
+    def reveal(self, key: Key, *, move: bool = True) -> None:
+        """Open whatever hides `key` and (unless `move` is False) move the cursor to it."""
         forest = self.forest_of(key)
         if key not in forest:
             return
         self.state.reveal(forest, key)
-        self.relayout(keep=key)
+        self.relayout(keep=key if move else None)
 
     # ------------------------------------------------------------ drawing
 
