@@ -119,7 +119,11 @@ def table(results: dict[str, dict[str, int | None]]) -> tuple[str, bool]:
 
 def survivors(results: dict[str, dict[str, int | None]], source: str) -> list[str]:
     codes = results.get(source, {})
-    return [name for name, code in codes.items() if code in LIVED and name not in EQUIVALENT]
+    return [
+        name
+        for name, code in codes.items()
+        if code is not None and code not in CAUGHT and name not in EQUIVALENT
+    ]
 
 
 def stale(results: dict[str, dict[str, int | None]]) -> list[str]:
@@ -134,7 +138,9 @@ def stale(results: dict[str, dict[str, int | None]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--survivors", metavar="FILE", help="list the mutants of FILE that lived")
+    parser.add_argument(
+        "--survivors", metavar="FILE", help="list the mutants of FILE that were not caught"
+    )
     args = parser.parse_args(argv)
     results = _results()
     if not results:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+from mutation_run import active_mutant, deadline, order, record_kill, time_limit
 
 # Read when textual is imported or an App is created: clear them before textual loads.
 for _var in ("NO_COLOR", "TEXTUAL_THEME"):
@@ -42,9 +44,35 @@ _APP_NAMES = {"run_test", "snap_compare"}
 _PROCESS_NAMES = {"subprocess", "Popen", "create_subprocess_exec", "multiprocessing"}
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Mark the tests that drive the app or start a process, so a run of the fast in-process
-    unit tests (the mutation run, README "Testing") can leave them out."""
+    unit tests (the mutation run, README "Testing") can leave them out; in a mutant's run,
+    put first the tests likeliest to catch it (tests/mutation_run.py)."""
+    mutant = active_mutant()
+    if not mutant:  # a mutant's run names its tests, chosen by a run that marked them
+        _mark(items)
+    else:
+        nodeids = order([item.nodeid for item in items], mutant, config.rootpath)
+        rank = {nodeid: place for place, nodeid in enumerate(nodeids)}
+        items.sort(key=lambda item: rank[item.nodeid])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if not active_mutant():
+        return (yield)
+    with deadline(time_limit(item.nodeid, item.config.rootpath)):
+        return (yield)
+
+
+def pytest_runtest_logreport(report):
+    mutant = active_mutant()
+    if mutant and report.failed:
+        # mutmut runs the tests from mutants/, the rootdir its stats are in.
+        record_kill(Path.cwd(), mutant, report.nodeid)
+
+
+def _mark(items):
     for item in items:
         function = getattr(item, "function", None)
         # A Hypothesis test is a wrapper: its own code is the test's.

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from ids import plain
 from loopback import serve
 
 from tui.api.profiles import resolve_profile
@@ -159,7 +160,7 @@ BAD_URLS = [
 ]
 
 
-@pytest.mark.parametrize("name", BAD_NAMES, ids=repr)
+@pytest.mark.parametrize("name", BAD_NAMES, ids=plain)
 def test_profiles_add_refuses_an_empty_or_control_character_name(name, capsys):
     code = main(["profiles", "add", name, "--base-url", "http://localhost:8321/v1"])
     assert code == 2
@@ -168,7 +169,7 @@ def test_profiles_add_refuses_an_empty_or_control_character_name(name, capsys):
         assert index.profiles() == []
 
 
-@pytest.mark.parametrize("url", BAD_URLS, ids=repr)
+@pytest.mark.parametrize("url", BAD_URLS, ids=plain)
 def test_profiles_add_refuses_an_empty_or_control_character_base_url(url, capsys):
     assert main(["profiles", "add", "lab", "--base-url", url]) == 2
     one_error_line(capsys.readouterr().err)

@@ -20,6 +20,7 @@ import pytest
 from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ids import plain
 from ui_helpers import SERVER, build, goto, key_of
 
 from tui.api.usage import MAX_TOKENS, NO_USAGE, Usage, parse_usage, response_usage
@@ -166,7 +167,7 @@ def test_usage_missing_or_not_an_object_is_empty():
         {"value": 1},
         None,
     ],
-    ids=repr,
+    ids=plain,
 )
 def test_usage_ignores_values_that_are_not_sane_counts(hostile):
     usage = {
@@ -560,7 +561,7 @@ STATUSES = [
 ]
 
 
-@pytest.mark.parametrize(("fields", "expected"), STATUSES, ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize(("fields", "expected"), STATUSES, ids=lambda v: plain(v, 30))
 async def test_the_transcript_shows_each_status_as_a_note(tmp_path, fields, expected):
     app, index, _ = build(tmp_path, demo=False)
     text = "" if fields["status"] in ("queued", "failed") else "Partial answer."

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from ids import plain
 
 from tui.store import lock as lock_module
 from tui.store.lock import IndexInUse, IndexLock
@@ -99,7 +100,7 @@ def test_only_the_first_32_bytes_of_the_lock_file_are_read_for_the_pid(tmp_path)
     assert f"(pid {'1' * 32})" in str(info.value)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a pid", b"12ab", b"-3", b"\xff\xfe1"], ids=repr)
+@pytest.mark.parametrize("content", [b"", b"not a pid", b"12ab", b"-3", b"\xff\xfe1"], ids=plain)
 def test_a_holder_without_a_readable_pid_is_not_named(tmp_path, content):
     fd = held_by_someone_else(tmp_path / "index.lock", content)
     try:

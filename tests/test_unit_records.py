@@ -7,6 +7,7 @@ import math
 import time
 
 import pytest
+from ids import plain
 
 from tui.store import records
 from tui.store.records import (
@@ -241,7 +242,7 @@ def test_odd_documents_intern_the_names_too():
         {"tool_labels": ["ok", 3]},
         {"tool_labels": {"a": 1}},
     ],
-    ids=lambda c: repr(c)[:40],
+    ids=lambda c: plain(c, 40),
 )
 def test_a_document_with_an_odd_value_is_cleaned_field_by_field(changes):
     summary = NodeSummary.from_doc(sane_doc(**changes))
@@ -286,7 +287,7 @@ def test_a_document_with_an_odd_value_is_cleaned_field_by_field(changes):
         ({"shard": True, "created_at": "x"}, "shard", 0),
         ({"shard": 9, "created_at": "x"}, "shard", 9),
     ],
-    ids=lambda v: repr(v)[:40],
+    ids=lambda v: plain(v, 40),
 )
 def test_what_each_odd_value_becomes(changes, field, expected):
     value = getattr(NodeSummary.from_doc(sane_doc(**changes)), field)
@@ -309,7 +310,7 @@ def test_an_odd_document_without_optional_fields_gets_the_defaults():
 @pytest.mark.parametrize(
     "changes",
     [{"id": ["r"]}, {"id": 5}, {"server": 1}, {"server": None, "id": "r"}, {"id": ""}],
-    ids=repr,
+    ids=plain,
 )
 def test_an_odd_document_whose_server_or_id_is_not_a_string_is_refused(changes):
     doc = sane_doc(created_at="x", **changes)
@@ -383,7 +384,7 @@ def test_odd_document_previews_and_labels_are_kept_verbatim_up_to_their_width():
         (None, 0.0),
         ([5], 0.0),
     ],
-    ids=repr,
+    ids=plain,
 )
 def test_clean_time(value, expected):
     cleaned = clean_time(value)
@@ -404,7 +405,7 @@ def test_clean_time(value, expected):
         ("2023-11-14", None, "unknown time"),
         (None, None, "unknown time"),
     ],
-    ids=repr,
+    ids=plain,
 )
 def test_utc_text(value, form, expected):
     assert (utc_text(value) if form is None else utc_text(value, form)) == expected
@@ -486,7 +487,7 @@ def test_status_words_default_to_a_node_with_a_known_parent():
         ({"status": "FAILED"}, Status.STORED),
         ({"status": "unknown"}, Status.STORED),
     ],
-    ids=repr,
+    ids=plain,
 )
 def test_derive_status(response, status):
     assert derive_status(response) is status
@@ -529,7 +530,7 @@ def message(text):
         ([{"type": "mcp_call", "name": "search"}], ""),
         ([], ""),
     ],
-    ids=repr,
+    ids=plain,
 )
 def test_output_preview(output, preview):
     assert output_preview({"output": output}) == preview
@@ -561,7 +562,7 @@ def test_output_preview_is_cut_to_the_preview_width():
         ({}, {LOGICAL_PARENT: "", "previous_response_id": "sent"}, None),
         ({}, {LOGICAL_PARENT: "logical"}, "logical"),
     ],
-    ids=repr,
+    ids=plain,
 )
 def test_parent_of(response, sent, parent):
     assert parent_of(response, sent) == parent

@@ -4,6 +4,7 @@ JSON-Schema check, the form helpers, and secrets filled only on the wire (tui.to
 from __future__ import annotations
 
 import pytest
+from ids import plain
 
 from tui.api import jsonlimits
 from tui.tools import (
@@ -356,7 +357,7 @@ def test_every_problem_of_an_mcp_tool_is_reported_at_once():
         ),
         ({"type": "web_search", "filters": {1, 2}}, {"json": "not serialisable as JSON"}),
     ],
-    ids=lambda v: repr(v)[:50],
+    ids=lambda v: plain(v, 50),
 )
 def test_tool_errors(tool, errors):
     assert errors_of(tool) == errors
@@ -379,7 +380,7 @@ def test_a_tool_that_refers_to_itself_is_not_serialisable():
         {"type": "web_search", "anything": [1, {"a": None}]},
         {"type": "code_interpreter", "container": {"type": "auto"}},
     ],
-    ids=lambda v: repr(v)[:50],
+    ids=lambda v: plain(v, 50),
 )
 def test_good_tools(tool):
     assert accepted(tool)
@@ -449,7 +450,7 @@ def test_good_tools(tool):
             "parameters.properties.a.items.properties.b.title: must be text",
         ),
     ],
-    ids=lambda v: repr(v)[:50],
+    ids=lambda v: plain(v, 50),
 )
 def test_check_json_schema(schema, problem):
     assert check_json_schema(schema) == problem
