@@ -256,9 +256,9 @@ async def child_session(
         base = statistics.median(idle)
         out["move_median"] = max(statistics.median(moves) - base, 0.0)
         out["move_worst"] = max(max(moves) - base, 0.0)
-        if app._refresh_timer is not None:
-            app._refresh_timer.stop()
-            app._refresh_timer = None
+        if app.conversation._refresh_timer is not None:
+            app.conversation._refresh_timer.stop()
+            app.conversation._refresh_timer = None
 
         # The move as the user sees it: cursor down, then the new transcript drawn, after the
         # app's real debounce.
@@ -307,7 +307,7 @@ async def child_session(
             best = 1e9
             for _ in range(3):
                 t = time.perf_counter()
-                app.searcher.filter_keys(query)
+                app.fulltext.searcher.filter_keys(query)
                 best = min(best, time.perf_counter() - t)
             worst = max(worst, best)
         out["search_worst"] = worst

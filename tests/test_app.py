@@ -30,7 +30,7 @@ async def test_first_run_is_empty_and_starts_a_conversation(tmp_path):
     app, index, _ = build(tmp_path, demo=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert app.mode == "new"
+        assert app.conversation.mode == "new"
         assert app.focused is app.composer.input
         assert "new conversation" in str(app.composer.target.render())
         await type_and_send(pilot, app, "Hello, offline world")
@@ -105,7 +105,7 @@ async def test_e_edits_a_turn_into_a_sibling(tmp_path):
         assert "editing" in str(app.composer.target.render())
         await type_and_send(pilot, app, "Add a day trip to Cascais on day two.")
         assert children_inputs(index, veg)[-1] == "Add a day trip to Cascais on day two."
-        assert app.mode == "reply"
+        assert app.conversation.mode == "reply"
     index.close()
 
 
@@ -115,7 +115,7 @@ async def test_escape_leaves_an_edit_without_sending(tmp_path):
         await goto(pilot, app, key_of(index, "Add a day trip to Sintra"))
         count = len(index)
         await pilot.press("e", "escape")
-        assert app.mode == "reply" and app.composer.text == ""
+        assert app.conversation.mode == "reply" and app.composer.text == ""
         assert app.focused is app.forest_view
         assert len(index) == count
     index.close()
@@ -167,9 +167,9 @@ async def test_streaming_shows_the_node_at_once_and_escape_keeps_the_partial(tmp
         await pilot.press("ctrl+s")
         for _ in range(100):
             await asyncio.sleep(0.05)
-            if app.live_key and len(app.transcript.live_text) > 40:
+            if app.conversation.live_key and len(app.transcript.live_text) > 40:
                 break
-        live = app.live_key
+        live = app.conversation.live_key
         assert live is not None
         # The tree has the node while the reply is still streaming.
         assert app.forest_view.node_for(live) is not None
@@ -424,7 +424,7 @@ async def test_filter_and_search_match_off_the_event_loop(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await app._build_search().wait()
         threads: list[bool] = []
-        searcher = app.searcher
+        searcher = app.fulltext.searcher
         matching, search = searcher.matching_keys, searcher.search
 
         def matching_spy(query):
@@ -586,16 +586,18 @@ async def test_slash_filters_the_forest_and_esc_gives_the_view_back(tmp_path):
 async def test_a_filter_result_overtaken_by_typing_is_dropped(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        app._apply_filter("port")
+        app.forest_pane.apply_filter("port")
         await settle(pilot, app)
         assert app.forest_view.filter_keys
-        app._apply_filter("")  # cleared while a slow "lisbon" result was still on its way
-        app._show_filter("lisbon", [key_of(index, "Which port wine")])
+        app.forest_pane.apply_filter(
+            ""
+        )  # cleared while a slow "lisbon" result was still on its way
+        app.forest_pane.show_filter("lisbon", [key_of(index, "Which port wine")])
         await pilot.pause()
         assert app.forest_view.filter_keys is None
         assert len(app.forest_view.conversations()) == 4
-        app._apply_filter("port wine")
-        app._show_filter("port", [])  # the earlier keystroke's result, arriving late
+        app.forest_pane.apply_filter("port wine")
+        app.forest_pane.show_filter("port", [])  # the earlier keystroke's result, arriving late
         assert app.forest_view.filter_keys != set()
         await settle(pilot, app)
         assert key_of(index, "Which port wine") in app.forest_view.filter_keys

@@ -70,7 +70,7 @@ async def test_an_unexpected_error_mid_send_is_one_line_and_the_app_goes_on(
         app.client.add_secrets([KEY, TOKEN])
         await pilot.pause()
         with monkeypatch.context() as patch:
-            patch.setattr("tui.ui.app.send_turn", failing_send)
+            patch.setattr("tui.ui.conversation_pane.send_turn", failing_send)
             app.composer.set_text("Hello before the disk fills")
             await pilot.press("ctrl+s")
             await settle(pilot, app, errors=1)
@@ -117,7 +117,7 @@ async def test_an_unexpected_error_in_a_handler_or_callback_keeps_the_app(tmp_pa
         secret_free(*shown)
         await pilot.press("n")  # the app still answers keys
         await pilot.pause()
-        assert app.mode == "new"
+        assert app.conversation.mode == "new"
     assert app.return_code in (None, 0)
     index.close()
 

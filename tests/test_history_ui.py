@@ -117,7 +117,7 @@ async def test_slash_filter_searches_full_text_and_highlights(tmp_path):
         await pilot.press(*"fingerprint")  # only in the answers, never in a preview
         await wait_idle(pilot, app)
         await pilot.pause()
-        assert app._search_ready
+        assert app.fulltext.ready
         shown = app.forest_view.conversations()
         assert len(shown) == 4  # every answer has one
         await pilot.press(*["backspace"] * 11, *"sintra")
@@ -375,23 +375,23 @@ async def test_ctrl_f_opens_at_once_and_fills_in_while_indexing(tmp_path, monkey
                 break
         screen = app.screen
         assert isinstance(screen, SearchScreen)
-        assert app._search_progress is not None, "built too fast"  # opened before complete
+        assert app.fulltext.progress is not None, "built too fast"  # opened before complete
         count = screen.query_one("#search-count")
         assert "indexing every turn" in str(count.render())
         await pilot.press(*"needle")
         for _ in range(400):
             await pilot.pause()
-            done = app._search_progress is None and screen._shown == "needle"
+            done = app.fulltext.progress is None and screen._shown == "needle"
             if done and "indexing" not in str(count.render()):
                 break
-        assert app._search_ready
+        assert app.fulltext.ready
         assert "200+ found" in str(count.render())  # every answer has one: the limit
         assert "indexing" not in str(count.render())
     index.close()
 
 
 async def test_typing_a_filter_does_not_restart_the_index_build(tmp_path, monkeypatch):
-    import tui.ui.app as app_module
+    import tui.fulltext as app_module
 
     app, index, _ = build(tmp_path)
     _many(index, 300)
@@ -409,9 +409,9 @@ async def test_typing_a_filter_does_not_restart_the_index_build(tmp_path, monkey
         await pilot.press("slash", *"needle 12")
         await wait_idle(pilot, app)
         assert len(built) == 1  # one build for all nine keystrokes
-        assert app._search_ready and not app._searcher_stale
+        assert app.fulltext.usable
         assert (SERVER, f"resp_many{12:027x}") in app.forest_view.filter_keys
-        assert app.forest_view.filter_keys == set(app.searcher.matching_keys("needle 12"))
+        assert app.forest_view.filter_keys == set(app.fulltext.searcher.matching_keys("needle 12"))
     index.close()
 
 
@@ -421,11 +421,11 @@ async def test_a_reply_sent_while_indexing_is_searchable(tmp_path, monkeypatch):
     _slow_updates(monkeypatch, 0.005)  # about 1.5 s to build
     async with app.run_test(size=SIZE) as pilot:
         app._ensure_search_index()
-        await wait_for(pilot, lambda: app._building is not None)
+        await wait_for(pilot, lambda: app.fulltext.building is not None)
         await goto(pilot, app, key_of(index, "Show a tiny example"))
         await pilot.press("enter")
         await type_and_send(pilot, app, "zebra crossing")
         await wait_idle(pilot, app)
-        assert app._search_ready
-        assert app.searcher.filter_keys("zebra") == {app.current}
+        assert app.fulltext.ready
+        assert app.fulltext.searcher.filter_keys("zebra") == {app.current}
     index.close()

@@ -14,12 +14,14 @@ from tui import config
 from tui.ui import keys
 from tui.ui.app import ResponsesApp
 from tui.ui.composer import ComposerInput
+from tui.ui.forest_graph import ForestGraph
 from tui.ui.graph_view import GraphView
 from tui.ui.screens import DeleteScreen, HelpScreen
 
 WIDGETS = {
-    ("tree", "app"): ResponsesApp,
+    ("app",): ResponsesApp,
     ("graph",): GraphView,
+    ("tree",): ForestGraph,
     ("composer",): ComposerInput,
 }
 
@@ -41,7 +43,9 @@ def test_every_binding_the_app_declares_comes_from_the_table():
 
 
 def test_no_key_means_two_things_in_one_place():
-    for scopes in WIDGETS:
+    # The forest graph has its own keys and GraphView's (inherited). A widget's key may shadow
+    # the App's on purpose (esc in the composer leaves it, and cancels a stream there too).
+    for scopes in [("app",), ("graph", "tree"), ("composer",)]:
         seen: dict[str, str] = {}
         for command in keys.by_scope(*scopes):
             for key in filter(None, command.keys.split(",")):
@@ -57,11 +61,25 @@ def test_every_widget_action_and_palette_entry_exists():
             name = command.run.removeprefix("app.")
             assert hasattr(target, f"action_{name}"), (cls, command.id)
     entries = keys.palette_entries({})
-    assert entries and len({action for _, _, action in entries}) == len(entries)
-    for _title, _keys, action in entries:
-        assert hasattr(ResponsesApp, f"action_{action}"), action
-    assert ("Delete this response", "d", "delete") in entries
-    assert ("Switch profile (server)", "palette", "switch_profile") in entries
+    assert entries and len({entry.action for entry in entries}) == len(entries)
+    for entry in entries:
+        target = ForestGraph if entry.on_forest else ResponsesApp
+        assert hasattr(target, f"action_{entry.action}"), entry
+        assert "." not in entry.action
+    assert keys.PaletteEntry("Delete this response", "d", "delete", False) in entries
+    assert keys.PaletteEntry("Go to the parent response", "p", "parent", True) in entries
+    assert (
+        keys.PaletteEntry("Switch profile (server)", "palette", "switch_profile", False) in entries
+    )
+
+
+def test_the_keys_on_the_highlighted_turn_are_the_graphs_and_run_the_apps_workflows():
+    bound = {binding.id: binding.action for binding in own_bindings(ForestGraph)}
+    assert bound["delete"] == "app.delete"
+    assert bound["parent"] == "parent"  # the graph's own move
+    assert "delete" not in {binding.id for binding in own_bindings(ResponsesApp)}
+    # No twin actions for "the same, but while typing".
+    assert not [name for name in dir(ResponsesApp) if name.endswith("_anywhere")]
 
 
 def test_the_help_lists_every_command_once_with_its_keys():
@@ -156,3 +174,39 @@ def test_the_readme_names_every_id_a_user_can_remap():
     section = section[: section.index("\n\n", section.index("The ids:"))]
     named = set(re.findall(r"`([a-z_]+)`", section[section.index("The ids:") :]))
     assert named == set(keys.remappable_ids())
+
+
+def _offered(screen) -> set[str]:
+    """The binding ids the footer of `screen` offers (shown and enabled)."""
+    return {
+        active.binding.id
+        for active in screen.active_bindings.values()
+        if active.binding.show and active.enabled
+    }
+
+
+async def test_the_forest_keys_apply_only_while_the_forest_has_the_focus(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        base = app.screen
+        assert app.focused is app.forest_view
+        assert {"delete", "edit", "reply_or_more", "help", "quit"} <= _offered(base)
+        # Typing: every letter is text, and the footer offers the composer's keys only.
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.focused, ComposerInput))
+        await pilot.press(*"dd", "y", "q", "question_mark")
+        await pilot.pause()
+        assert app.composer.text == "ddyq?"
+        offered = _offered(base)
+        assert "delete" not in offered and "quit" not in offered
+        assert {"submit", "help_composer"} <= offered
+        assert app.is_running and len(index) > 0 and isinstance(app.screen, type(base))
+        # A dialog in front: the footer beneath it offers none of the forest's keys.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.focused is app.forest_view)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeleteScreen))
+        offered = _offered(base)
+        assert not offered & {"delete", "edit", "reply_or_more", "parent", "filter"}, offered
+    index.close()

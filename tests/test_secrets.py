@@ -365,7 +365,7 @@ async def test_app_send_with_tool_screenshot_and_notifications(tmp_path, capsys,
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await pilot.pause()
             await pilot.press("n")
-            app.next_tools = [DOCS_TOOL]
+            app.conversation.next_tools = [DOCS_TOOL]
             app.composer.set_text("please search the docs")
             await pilot.press("ctrl+s")
             await settle(pilot, app)
@@ -410,7 +410,7 @@ async def test_app_send_failure_keeps_secrets_off_the_screen(status, capsys, log
             async with app.run_test(size=SIZE, notifications=True) as pilot:
                 await pilot.pause()
                 await pilot.press("n")
-                app.next_tools = [DOCS_TOOL]
+                app.conversation.next_tools = [DOCS_TOOL]
                 app.composer.set_text("please search")
                 await pilot.press("ctrl+s")
                 await settle(pilot, app)

@@ -224,13 +224,13 @@ def test_search_dialog_with_hits(snap_compare, tmp_path):
 def test_search_dialog_while_indexing(snap_compare, tmp_path):
     """Opened before the full-text index is complete: it says how far indexing got."""
     app, _index, _ = build(tmp_path)
-    app._search_progress = (3, 9)  # as if a build were under way
-    app._building = app.searcher
+    app.fulltext.progress = (3, 9)  # as if a build were under way
+    app.fulltext.building = app.fulltext.searcher
 
     async def run_before(pilot):
         from tui.ui.history_screens import SearchScreen
 
-        await pilot.app.push_screen(SearchScreen(pilot.app._current_searcher, lambda: (3, 9)))
+        await pilot.app.push_screen(SearchScreen(pilot.app.fulltext.current, lambda: (3, 9)))
         await pilot.pause()
         await pilot.pause()
 

@@ -249,7 +249,7 @@ async def test_a_missing_tool_secret_is_named_and_nothing_is_lost(tmp_path):
     save(index, "docs", DOCS)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.press("n")
-        app.next_tools = [DOCS]
+        app.conversation.next_tools = [DOCS]
         count = len(index)
         await type_and_send(pilot, app, "needs the token")
         assert app.composer.text == "needs the token"
@@ -265,7 +265,7 @@ async def test_mcp_approval_round_trip(tmp_path):
     app, index, _backend, wire = recording_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        app.next_tools = [GUARDED]
+        app.conversation.next_tools = [GUARDED]
         await type_and_send(pilot, app, "please search the runbooks")
         await pilot.pause()
         asked = app.current
@@ -292,7 +292,7 @@ async def test_mcp_denial_and_answer_later(tmp_path):
     app, index, _backend, wire = recording_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        app.next_tools = [GUARDED]
+        app.conversation.next_tools = [GUARDED]
         await type_and_send(pilot, app, "search for the outage")
         asked = app.current
         await pilot.press("escape")  # later
@@ -319,7 +319,7 @@ async def test_function_call_round_trip(tmp_path):
     app, index, _backend, wire = recording_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        app.next_tools = [WEATHER]
+        app.conversation.next_tools = [WEATHER]
         await type_and_send(pilot, app, "use get_weather for Lisbon")
         await pilot.pause()
         assert isinstance(app.screen, FunctionOutputScreen)
@@ -375,7 +375,7 @@ def test_transcript_with_tool_activity_snapshot(snap_compare, tmp_path):
         app.client = ResponsesClient(LOCAL, env={}, transport=OfflineTransport(backend))
         app.env = {"LAB_TOKEN": SECRET}
         await pilot.press("n")
-        app.next_tools = [DOCS]
+        app.conversation.next_tools = [DOCS]
         app.composer.set_text("search the docs for MarkdownStream")
         await pilot.press("ctrl+s")
         # The reply is recorded and the transcript redrawn with it (the tool entry included).

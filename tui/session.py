@@ -89,6 +89,11 @@ class Session:
     def server(self) -> str:
         return server_id(self.profile)
 
+    @property
+    def default_model(self) -> str:
+        """The model a new conversation is sent with ("?" when the profile names none)."""
+        return self.profile.default_model or "?"
+
     def profiles(self) -> dict[str, Profile]:
         return catalog(self.index).profiles
 

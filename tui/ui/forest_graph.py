@@ -6,6 +6,10 @@ under a heading with its profile names. A filter shows only the matching turns a
 above them, in the conversations that hold a match; the newest matches are opened, the rest
 stay one line each. Clearing the filter gives back the view from before it (`snapshot` and
 `restore`), cursor included.
+
+The keys that act on the highlighted turn ("tree" in `tui.ui.keys`) are bound here, so they
+apply only while the graph has the focus: moving to the parent or a sibling version is the
+graph's own; the rest (delete, export, rename, ...) run the App's dialog workflows.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tui.graph import GraphState, Row, hidden_below
 from tui.store.index import Index
 from tui.store.records import NodeSummary
 from tui.ui.graph_view import GraphView, Section
+from tui.ui.keys import bindings
 from tui.ui.labels import node_label
 
 Key = tuple[str, str]
@@ -48,6 +53,8 @@ class Line:
 
 class ForestGraph(GraphView):
     """Every conversation of the index (of one server, or all), as a graph."""
+
+    BINDINGS = bindings("tree")  # tui/ui/keys.py (the graph's own moves are GraphView's)
 
     def __init__(self, index: Index, server: str, clock: Callable[[], float], **kw: Any) -> None:
         self.index = index
@@ -184,6 +191,48 @@ class ForestGraph(GraphView):
         again; every other conversation and branch stays as it was opened."""
         self._pending.discard(anchor)
         self.relayout(keep=anchor if anchor in self.index.forest(anchor[0]) else parent)
+
+    # ------------------------------------------------------------ moving between versions
+
+    def action_parent(self) -> None:
+        key = self.current_key
+        parent = self._forest_of(key).parent(key) if key is not None else None
+        if parent is not None:
+            self.reveal(parent)
+
+    def action_prev_sibling(self) -> None:
+        self._sibling(-1)
+
+    def action_next_sibling(self) -> None:
+        self._sibling(+1)
+
+    def _sibling(self, step: int) -> None:
+        """Flip the nearest turn on the path that has versions (siblings) to the previous or
+        next one, in place: from that turn itself the cursor goes to the other version; from
+        a turn below it, to the newest end of the other version's branch, so the transcript
+        below follows the version shown (as a chat app's edit versions do)."""
+        current = self.current_key
+        if current is None:
+            return
+        forest = self._forest_of(current)
+        probe: Key | None = current
+        while probe is not None:
+            siblings = forest.siblings(probe)
+            if len(siblings) > 1:
+                if forest.parent(probe) is None:
+                    siblings = list(reversed(siblings))  # conversations are shown newest first
+                position = siblings.index(probe) + step
+                if not 0 <= position < len(siblings):
+                    self.app.bell()
+                    return
+                target = siblings[position]
+                if probe != current and forest.parent(probe) is not None:
+                    while children := forest.children(target):
+                        target = children[-1]  # the newest reply, down to the end
+                self.reveal(target)
+                return
+            probe = forest.parent(probe)
+        self.app.bell()
 
     # ------------------------------------------------------------ labels
 

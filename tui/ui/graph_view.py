@@ -247,6 +247,10 @@ class GraphView(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------ keys
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Off while another screen is in front (the footer under a dialog offers none).
+        return self.screen is self.app.screen
+
     def action_cursor_down(self) -> None:
         self.cursor += 1
 

@@ -5,11 +5,13 @@ listed in and where it applies. The App's, the forest's and the composer's `BIND
 footer labels, the help screen and the command palette are all built from it, and
 `tests/test_keys.py` checks that nothing is bound that the table does not declare.
 
-Scopes: "tree" keys are single keys that act on the highlighted turn (they are text while
-typing, so they do not apply then); "app" keys work anywhere, typing included; "graph" keys
-move and fold in the forest pane; "composer" keys act in the message box; "palette" actions
-have no key and are run from the command palette (ctrl+p); "textual" keys are Textual's own
-(listed for the help, bound by Textual).
+Scopes: "graph" keys move and fold in any branch graph (`GraphView`); "tree" keys act on the
+highlighted turn and are bound on the forest's graph (`ForestGraph`), so they apply only while
+it has the focus (never while typing), and run the App's action of the same name (the dialog
+workflows) unless the command names another; "app" keys work anywhere, typing included;
+"composer" keys act in the message box; "palette" actions have no key and are run from the
+command palette (ctrl+p); "textual" keys are Textual's own (listed for the help, bound by
+Textual).
 
 A user remaps a key in `$XDG_CONFIG_HOME/responses-tui/config.toml` (`tui.ui.config`): the
 binding id is the command's `id`, and the help shows the keys in force.
@@ -44,7 +46,15 @@ class Command:
 
     @property
     def run(self) -> str:
-        return self.action or self.id
+        """The action its binding runs, namespaced where it is not the binding widget's."""
+        if self.action:
+            return self.action
+        return f"app.{self.id}" if self.scope == "tree" else self.id
+
+    @property
+    def on_forest(self) -> bool:
+        """Whether the action is the forest graph's (the palette runs it there)."""
+        return self.scope == "graph" or (self.scope == "tree" and not self.run.startswith("app."))
 
     @property
     def help_line(self) -> str:
@@ -68,10 +78,10 @@ COMMANDS: tuple[Command, ...] = (
     C("first", "g,home", "first line", "Move", "graph", help="first / last line"),
     C("last", "G,end", "last line", "Move", "graph", help="first / last line"),
     C("prev_sibling", "left_square_bracket", "previous sibling branch", "Move", "tree",
-      needs_node=True, help="previous / next sibling branch"),
+      action="prev_sibling", help="previous / next sibling branch"),
     C("next_sibling", "right_square_bracket", "next sibling branch", "Move", "tree",
-      needs_node=True, help="previous / next sibling branch"),
-    C("parent", "p", "go to the parent response", "Move", "tree", needs_node=True),
+      action="next_sibling", help="previous / next sibling branch"),
+    C("parent", "p", "go to the parent response", "Move", "tree", action="parent"),
     C("filter", "slash", "filter the forest by text (esc clears)", "Move", "tree",
       footer="Filter"),
     C("search", "ctrl+f", "search every turn; enter jumps to the result", "Move", "app",
@@ -79,8 +89,8 @@ COMMANDS: tuple[Command, ...] = (
     # ---- Write
     C("reply_or_more", "enter", "reply from the highlighted response (a fork if it has replies)",
       "Write", "graph", footer="Reply", palette=False),
-    C("reply", "enter", "reply from the highlighted response (a fork if it has replies)",
-      "Write", "tree", needs_node=True),
+    C("reply", "", "reply from the highlighted response (a fork if it has replies)",
+      "Write", "palette", needs_node=True),
     C("new_conversation", "n", "new conversation", "Write", "tree", footer="New"),
     C("edit", "e", "edit this turn's input and send it as a sibling", "Write", "tree",
       footer="Edit", needs_node=True),
@@ -91,8 +101,8 @@ COMMANDS: tuple[Command, ...] = (
     C("leave", "escape", "leave the composer", "Write", "composer", footer="Back",
       palette=False),
     C("pick_tools", "T", "pick the tools for the next message", "Write", "tree"),
-    C("pick_tools_anywhere", "ctrl+t", "pick the tools for the next message", "Write",
-      "composer", footer="Tools", action="app.pick_tools_anywhere", palette=False),
+    C("pick_tools_composer", "ctrl+t", "pick the tools for the next message", "Write",
+      "composer", footer="Tools", action="app.pick_tools", palette=False),
     C("answer", "a", "answer a pending MCP approval or function call", "Write", "tree"),
     C("cancel_stream", "escape", "cancel a streaming reply (kept as partial), or the filter",
       "Write", "app", footer="Cancel"),
@@ -125,15 +135,15 @@ COMMANDS: tuple[Command, ...] = (
     # ---- App
     C("help", "question_mark", "help: all keys", "App", "tree", footer="Help",
       help="this help (f1 from anywhere, the composer too)"),
-    C("help_anywhere", "f1", "help: all keys", "App", "app", palette=False,
+    C("help_anywhere", "f1", "help: all keys", "App", "app", action="help", palette=False,
       help="this help (f1 from anywhere, the composer too)"),
     C("help_composer", "f1", "help: all keys", "App", "composer", footer="Help",
-      action="app.help_anywhere", palette=False,
+      action="app.help", palette=False,
       help="this help (f1 from anywhere, the composer too)"),
     C("quit", "q", "quit", "App", "tree", footer="Quit",
       help="quit (ctrl+q from anywhere, a dialog included)"),
-    C("quit_anywhere", "ctrl+q", "quit from anywhere", "App", "app", priority=True,
-      palette=False, help="quit (ctrl+q from anywhere, a dialog included)"),
+    C("quit_anywhere", "ctrl+q", "quit from anywhere", "App", "app", action="quit",
+      priority=True, palette=False, help="quit (ctrl+q from anywhere, a dialog included)"),
     C("command_palette", "ctrl+p", "command palette (every action)", "App", "textual",
       palette=False),
 )  # fmt: skip
@@ -159,8 +169,14 @@ def bindings(*scopes: Scope) -> list[Binding]:
     ]
 
 
-NEEDS_NODE = frozenset(command.run for command in COMMANDS if command.needs_node)
-TREE_ACTIONS = frozenset(command.run for command in by_scope("tree"))
+NEEDS_NODE = frozenset(
+    command.run.removeprefix("app.") for command in COMMANDS if command.needs_node
+)
+# The App's actions bound only on the forest graph: off while a dialog is in front (the footer
+# under it must not offer them); quit and help have keys that work in front of one too.
+FOREST_ACTIONS = frozenset(
+    command.run.removeprefix("app.") for command in by_scope("tree") if not command.on_forest
+) - {command.run for command in by_scope("app")}
 
 
 def show_keys(keys: str) -> str:
@@ -192,19 +208,35 @@ def help_sections(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, 
             text = show_keys(keys) if keys else "ctrl+p"
             if text not in shown:
                 shown.append(text)
-        sections.append((section, [("  ".join(keys), title) for title, keys in keys_of.items()]))
+        rows = []
+        for title, shown in keys_of.items():
+            if len(shown) > 1 and "ctrl+p" in shown:  # a key does it: no need for the palette
+                shown.remove("ctrl+p")
+            rows.append(("  ".join(shown), title))
+        sections.append((section, rows))
     return sections
 
 
-def palette_entries(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """(title, keys, action) for the command palette: every action it can run, once."""
+@dataclass(frozen=True, slots=True)
+class PaletteEntry:
+    title: str
+    keys: str  # as shown, or "palette" for an action with no key
+    action: str  # without a namespace: run on the App, or on the forest's graph
+    on_forest: bool
+
+
+def palette_entries(keymap: Mapping[str, str]) -> list[PaletteEntry]:
+    """The command palette's entries: every action it can run, once."""
     entries = []
     for command in COMMANDS:
         if not command.palette:
             continue
         keys = keys_in_force(command, keymap)
         title = command.title[0].upper() + command.title[1:]
-        entries.append((title, show_keys(keys) if keys else "palette", command.run))
+        action = command.run.removeprefix("app.")
+        entries.append(
+            PaletteEntry(title, show_keys(keys) if keys else "palette", action, command.on_forest)
+        )
     return entries
 
 

@@ -1,0 +1,421 @@
+"""The right pane: the transcript of the highlighted turn's path and the composer below it.
+
+It owns what is shown (following the forest's cursor, once it rests), what the next message
+replies to and carries (reply, new conversation, edit; the model and tools), and sending and
+streaming. Upward, with `tui.ui.messages`: a reply the server created (`TurnStarted`), a send
+that ended (`TurnEnded`), a turn the server no longer has (`AnchorLost`), and leaving the
+composer (`ComposerLeft`). The App calls down: `follow`, `reply`, `edit`, `regenerate`, ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+
+from tui.api import items
+from tui.api.errors import PreviousResponseNotFound
+from tui.api.events import ResponseEvent, StreamEvent, TextDelta
+from tui.gcpause import freeze_once
+from tui.ops.conversation import (
+    CannotSend,
+    TurnPlan,
+    failure_message,
+    plan_sibling,
+    plan_turn,
+    record_provisional,
+    replay_plan,
+    send_turn,
+    settings_of,
+)
+from tui.session import Session
+from tui.store.index import Index
+from tui.text import one_line
+from tui.tools import tool_label
+from tui.ui.composer import Composer, ComposerInput
+from tui.ui.labels import short_id
+from tui.ui.messages import AnchorLost, ComposerLeft, TurnEnded, TurnStarted
+from tui.ui.transcript import SHOWN_TURNS, Transcript
+
+Key = tuple[str, str]
+
+
+class ConversationPane(Vertical):
+    def __init__(
+        self,
+        index: Index,
+        session: Session,
+        clock: Callable[[], float],
+        *,
+        debounce: float,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.index = index
+        self.session = session
+        self.clock = clock
+        self.debounce = debounce
+        self.transcript = Transcript(id="transcript")
+        self.composer = Composer(id="composer")
+        self.current: Key | None = None  # the highlighted turn: shown, and replied to
+        self.mode = "reply"  # reply | new | edit
+        self.edit_target: Key | None = None
+        self.next_tools: list[dict[str, Any]] | None = None  # None: inherit from the parent
+        self.streaming = False
+        self.live_key: Key | None = None  # the reply streaming in, once the server made it
+        self._refresh_timer: Any = None
+        self._gc_settled = False
+
+    def compose(self) -> ComposeResult:
+        yield self.transcript
+        yield self.composer
+
+    # ------------------------------------------------------------ what is shown
+
+    def follow(self, key: Key) -> None:
+        """The forest's cursor is on `key`: show its path once the cursor rests."""
+        self.current = key
+        if self._refresh_timer is not None:  # a redraw for a line the cursor already left
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        if self.live_key is not None and key == self.live_key and self.streaming:
+            self.update_target()  # the live turn is on screen: keep it, do not redraw
+            return
+        if self.debounce <= 0:
+            self.call_later(self._show_current)
+        else:
+            # Holding an arrow key fires this on every line: redraw only when the cursor rests.
+            self._refresh_timer = self.set_timer(self.debounce, self._show_current)
+
+    async def _show_current(self) -> None:
+        self._refresh_timer = None
+        self.update_target()
+        if self.streaming:
+            # The transcript stays on the reply that is streaming in (the forest may still be
+            # browsed); it follows the cursor again when the reply ends.
+            return
+        await self.show_path(self.current)
+
+    def latest(self) -> Key | None:
+        latest = self.index.latest(self.session.server)
+        return latest.key if latest is not None else None
+
+    async def show_path(self, key: Key | None) -> None:
+        if key is None or self.index.get(*key) is None:
+            if self.latest() is None:
+                await self.welcome()
+            return
+        forest = self.index.forest(key[0])
+        path = forest.path_to_root(key)
+        shown_from = len(path) - SHOWN_TURNS  # older ones are only counted: no body needed
+        turns = []
+        for n, k in enumerate(path):
+            summary = self.index.get(*k)
+            if summary is None:
+                continue
+            body = self.index.load_body(*k) if n >= shown_from else {}
+            turns.append((summary, body, forest.is_orphan(k)))
+        places = {}
+        for k in path[1:]:  # a conversation's first turn has no versions, only neighbours
+            siblings = forest.siblings(k)
+            if len(siblings) > 1:
+                places[k] = (siblings.index(k) + 1, len(siblings))
+        await self.transcript.show(
+            turns,
+            now=self.clock(),
+            current=key,
+            below=self.below_note(key),
+            places=places,
+            title=self.index.title(*path[0]),
+        )
+        self._first_screen_shown()
+
+    def below_note(self, key: Key) -> str:
+        """What continues below the shown turn: the turns after it in its run (not the whole
+        run), and the fork the run ends in, if any."""
+        forest = self.index.forest(key[0])
+        children = forest.children(key)
+        if len(children) > 1:
+            return f"⑂ {len(children)} branches continue from here"
+        if not children:
+            return ""
+        run = forest.segment_of(key).keys
+        more = len(run) - 1 - run.index(key)
+        note = f"↓ continues for {more} more turn{'s' if more != 1 else ''} in this branch"
+        forks = len(forest.children(run[-1]))
+        return note + (f", then ⑂ {forks} branches" if forks > 1 else "")
+
+    async def welcome(self) -> None:
+        if self.streaming or self.live_key is not None or self.latest() is not None:
+            return  # scheduled at start, it came after a first message: that one stays shown
+        text = Text()
+        text.append("No conversations yet.\n\n", style="bold")
+        text.append("Type a message below and press ctrl+s to start one. ")
+        text.append(
+            "Every reply becomes a node in the tree on the left; reply to any node to fork "
+            "the conversation there. Press F1 (or ? outside the composer) for all keys.\n"
+        )
+        if self.session.profile.local:
+            text.append(
+                "\nThis is the built-in offline backend: replies are generated without a "
+                "model. Set FIREWORKS_API_KEY (or use --profile) to talk to a real one.",
+                style="dim",
+            )
+        await self.transcript.show_message(text)
+        self._first_screen_shown()
+
+    def _first_screen_shown(self) -> None:
+        """Once the first screen is up, everything built so far lives as long as the app:
+        take it out of the garbage collector's full passes (see tui.gcpause)."""
+        if not self._gc_settled:
+            self._gc_settled = True
+            self.call_after_refresh(freeze_once)
+
+    # ------------------------------------------------------------ what the next message is
+
+    def update_target(self) -> None:
+        """The composer's status line: what the next message replies to and carries."""
+        text = Text()
+        parent = self.reply_parent()
+        if self.mode == "edit" and self.edit_target is not None:
+            text.append("✎ editing ", style="bold yellow")
+            text.append(short_id(self.edit_target[1]), style="bold")
+            text.append(" → new sibling branch")
+        elif parent is None:
+            text.append("✚ new conversation", style="bold green")
+        else:
+            forest = self.index.forest(parent[0])
+            forks = len(forest.children(parent)) if parent in forest else 0
+            text.append("↳ reply to ", style="bold")
+            text.append(short_id(parent[1]), style="bold cyan")
+            if forks:
+                text.append(" · new branch", style="yellow")
+            _anchor, replay = replay_plan(self.index, parent[0], parent[1])
+            if replay:
+                text.append(
+                    f" · replays {len(replay)} turn{'s' if len(replay) != 1 else ''} as input "
+                    "(the server cannot continue it)",
+                    style="bold yellow",
+                )
+        model, tools = self.next_settings()
+        text.append(f"  ·  {one_line(model, 40)}", style="dim")
+        labels = ", ".join(tool_label(t) for t in tools) if tools else "none"
+        changed = " (changed)" if self.next_tools is not None else ""
+        text.append(f"  ·  tools: {one_line(labels, 60)}{changed}", style="dim")
+        self.composer.set_target(text)
+
+    def reply_parent(self) -> Key | None:
+        return None if self.mode == "new" else self.current
+
+    def next_settings(self) -> tuple[str, list[dict[str, Any]]]:
+        """The model and tools the next message will be sent with."""
+        source = self.edit_target if self.mode == "edit" else self.reply_parent()
+        inherited = settings_of(self.index, source[0], source[1]) if source is not None else {}
+        tools = self.next_tools if self.next_tools is not None else inherited.get("tools") or []
+        return str(inherited.get("model") or self.session.default_model), list(tools)
+
+    def set_tools(self, tools: list[dict[str, Any]]) -> None:
+        self.next_tools = tools
+        self.update_target()
+
+    def reply(self) -> None:
+        self.mode = "reply"
+        self.edit_target = None
+        self.update_target()
+        self.composer.input.focus()
+
+    def new_conversation(self) -> None:
+        self.mode = "new"
+        self.edit_target = None
+        self.update_target()
+        self.composer.input.focus()
+
+    def edit(self, key: Key) -> None:
+        """Put the input of `key` in the composer, to send as a sibling of it."""
+        recorded = self.index.load_body(*key).get("input")
+        self.mode = "edit"
+        self.edit_target = key
+        self.composer.set_text(items.input_text(recorded) if recorded is not None else "")
+        self.update_target()
+        self.composer.input.focus()
+
+    def regenerate(self, key: Key) -> None:
+        """Send the input of `key` again, as a sibling of it."""
+        try:
+            plan = plan_sibling(
+                self.index,
+                self.session.server,
+                key[1],
+                text=None,
+                default_model=self.session.default_model,
+            )
+        except CannotSend as error:
+            self.notify(str(error), severity="error", title="Cannot regenerate")
+            return
+        self.start_send(plan, items.input_text(plan.input_items), keep_text=True)
+
+    @on(ComposerInput.Submitted)
+    def _submitted(self, event: ComposerInput.Submitted) -> None:
+        event.stop()
+        text = event.text
+        server, model = self.session.server, self.session.default_model
+        try:
+            if self.mode == "edit" and self.edit_target is not None:
+                plan = plan_sibling(
+                    self.index,
+                    server,
+                    self.edit_target[1],
+                    text=text,
+                    default_model=model,
+                    tools=self.next_tools,
+                )
+            else:
+                parent = self.reply_parent()
+                plan = plan_turn(
+                    self.index,
+                    server,
+                    text=text,
+                    parent=parent[1] if parent else None,
+                    default_model=model,
+                    tools=self.next_tools,
+                )
+        except CannotSend as error:
+            self.notify(str(error), severity="warning")
+            return
+        self.start_send(plan, text, keep_text=False)
+
+    @on(ComposerInput.Leave)
+    def _leave_composer(self, event: ComposerInput.Leave) -> None:
+        event.stop()
+        if self.streaming:
+            self.cancel()
+            return
+        if self.mode == "edit":
+            self.mode = "reply"
+            self.edit_target = None
+            self.composer.set_text("")
+            self.update_target()
+        self.post_message(ComposerLeft())
+
+    # ------------------------------------------------------------ sending
+
+    def start_send(self, plan: TurnPlan, text: str, *, keep_text: bool) -> None:
+        if self.streaming:
+            self.notify("A reply is still streaming: esc cancels it.", severity="warning")
+            return
+        self.streaming = True
+        self.app.refresh_bindings()
+        self.composer.input.read_only = True
+        self._send_worker(plan, text, keep_text)
+
+    def cancel(self) -> None:
+        """Cancel the reply streaming in (the partial answer is kept, marked incomplete)."""
+        self.workers.cancel_group(self, "send")
+
+    @work(group="send", exclusive=True)
+    async def _send_worker(self, plan: TurnPlan, text: str, keep_text: bool) -> None:
+        server = self.session.server
+        if plan.parent:
+            await self.show_path((server, plan.parent))
+        else:
+            await self.transcript.show([], now=self.clock(), current=None)
+        await self.transcript.start_live(text, f"{plan.kind} · {plan.model}")
+        created = False
+
+        async def on_event(event: StreamEvent, _acc: Any) -> None:
+            nonlocal created
+            if isinstance(event, ResponseEvent) and event.type == "response.created":
+                created = True
+                self._on_created(plan, event.response, keep_text)
+            elif isinstance(event, TextDelta):
+                await self.transcript.live_delta(event.delta)
+
+        cancelled = False
+        result = None
+        try:
+            result = await send_turn(
+                self.session.client,
+                self.index,
+                plan,
+                server=server,
+                profile=self.session.profile.name,
+                on_event=on_event,
+                env=self.session.env,
+            )
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            self.streaming = False
+            self.composer.input.read_only = False
+            self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
+
+    def _on_created(self, plan: TurnPlan, response: dict[str, Any], keep_text: bool) -> None:
+        session = self.session
+        try:
+            summary = record_provisional(
+                self.index, session.server, session.profile.name, plan, response
+            )
+        except OSError:
+            return  # disk full or read-only: the final record says so, with the id
+        if summary is None:
+            return
+        self.live_key = summary.key
+        self.post_message(TurnStarted(summary.key))
+        self._continue_from_new_turn(keep_text)
+
+    def _continue_from_new_turn(self, keep_text: bool) -> None:
+        """The next message continues from the reply just made, as in any chat, with the
+        tools that reply was sent with (inherited from now on)."""
+        if not keep_text:
+            self.composer.set_text("")
+        self.composer.input.read_only = False
+        self.mode = "reply"
+        self.edit_target = None
+        self.next_tools = None
+
+    async def _after_send(
+        self,
+        plan: TurnPlan,
+        result: Any,
+        cancelled: bool,
+        created: bool,
+        text: str,
+        keep_text: bool,
+    ) -> None:
+        key = self.live_key
+        self.live_key = None
+        if key is None and result is not None and result.summary is not None:
+            # No `response.created` came (a server that answered the stream with plain
+            # JSON): the recorded turn is shown all the same.
+            key = result.summary.key
+            self._continue_from_new_turn(keep_text)
+        if cancelled:
+            await self.transcript.end_live(
+                "⚠ cancelled: the partial answer is kept, marked incomplete"
+            )
+            self.notify("Reply cancelled; the partial answer is kept.", severity="warning")
+        elif result is not None and result.error is not None:
+            await self.transcript.end_live()
+            message = failure_message(plan, result.error)
+            if isinstance(result.error, PreviousResponseNotFound) and plan.anchor:
+                self.post_message(AnchorLost((self.session.server, plan.anchor)))
+            self.notify(message, severity="error", title="Send failed", timeout=10, markup=False)
+            nothing_kept = not created or result.summary is None
+            if nothing_kept and not keep_text and not self.composer.text.strip():
+                # Nothing was created, or nothing could be recorded: the text stays yours.
+                self.composer.set_text(text)
+        else:
+            await self.transcript.end_live()
+        if key is not None:
+            self.current = key
+            self.post_message(TurnEnded(key, cancelled=cancelled))
+            await self.show_path(key)
+        elif self.current is not None:
+            await self.show_path(self.current)
+        self.update_target()
