@@ -58,7 +58,7 @@ async def test_lines_show_the_rails_and_the_cursor_moves_with_keys():
     app = Host(forest, GraphState(open={"a"}))
     async with app.run_test(size=(40, 10)) as pilot:
         await pilot.pause()
-        assert screen_lines(app) == ["● a", "● b", "● c", "├─● d", "│ ● e", "└─● f", "▸ x"]
+        assert screen_lines(app) == ["▾ a", "● b", "● c", "├─● d", "│ ● e", "└─● f", "▸ x"]
         view = app.query_one(GraphView)
         assert view.current_key == "a"
         await pilot.press("j", "j", "down")
@@ -93,7 +93,7 @@ async def test_h_closes_a_fork_and_the_conversation_l_opens_them_again():
         await pilot.press("h")
         assert view.current_key == "c"
         await pilot.press("h")  # c is a fork: it closes, the cursor stays on it
-        assert screen_lines(app) == ["● a", "● b", "▸ c", "▸ x"]
+        assert screen_lines(app) == ["▾ a", "● b", "▸ c", "▸ x"]
         assert view.current_key == "c"
         await pilot.press("l")
         assert len(view.rows) == 7 and view.current_key == "c"
@@ -109,7 +109,7 @@ async def test_a_folded_run_opens_with_l_on_its_fold_row():
     async with app.run_test(size=(40, 10)) as pilot:
         await pilot.pause()
         view = app.query_one(GraphView)
-        assert screen_lines(app) == ["● a", "┊ 8 more turns (l shows them)", "● j"]
+        assert screen_lines(app) == ["▾ a", "┊ 8 more turns (l shows them)", "● j"]
         await pilot.press("j", "l")
         assert len(view.rows) == 10 and view.current_key == "b"
         await pilot.press("h")  # the unfolded long run folds back, the cursor on its head
@@ -145,3 +145,14 @@ async def test_relayout_keeps_the_cursor_on_its_turn_and_reveal_opens_the_way():
         forest.remove("k")
         view.relayout()
         assert view.current_key == "j"
+
+
+async def test_each_open_conversation_starts_with_its_own_mark():
+    # Two open conversations without forks, one after the other, must not read as one run.
+    forest = build({"abc": None, "de": None})
+    app = Host(forest, GraphState(open={"a", "d"}))
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        assert screen_lines(app) == ["▾ a", "● b", "● c", "▾ d", "● e"]
+        await pilot.press("h")  # the first one closes: its mark says so
+        assert screen_lines(app) == ["▸ a", "▾ d", "● e"]

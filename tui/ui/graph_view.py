@@ -36,6 +36,7 @@ Section = tuple[Text | None, Forest, list[Key]]
 
 TURN = "● "
 CLOSED = "▸ "  # a closed conversation or fork: l opens it
+OPEN = "▾ "  # the first turn of an open conversation: where one ends and the next begins
 FOLD = "┊ "
 
 
@@ -201,7 +202,13 @@ class GraphView(ScrollView, can_focus=True):
             turns = "turn" if row.hidden == 1 else "turns"
             text.append(f"{row.hidden} more {turns} (l shows them)", style=fold)
         else:
-            text.append(CLOSED if row.closed else TURN, style="bold" if row.forks else "")
+            if row.closed:
+                mark = CLOSED
+            elif not row.prefix and self.forest_of(row.key).parent(row.key) is None:
+                mark = OPEN
+            else:
+                mark = TURN
+            text.append(mark, style="bold" if row.forks else "")
             room = max(1, width - text.cell_len)
             text.append_text(self.labeler(row, room))
         text.truncate(width, overflow="ellipsis")
