@@ -32,7 +32,7 @@ from tui.api.profiles import (
 )
 from tui.paths import backend_dir, index_dir
 from tui.store.lock import IndexInUse
-from tui.text import json_inert, one_line, sanitize
+from tui.text import one_line, sanitize
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
@@ -601,26 +601,16 @@ def find_server(index, profile: Profile, response_id: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tui.ops.export import (
-        export_json,
-        export_markdown,
-        export_tree_json,
-        export_tree_markdown,
-    )
+    from tui.ops.export import render_export
     from tui.store.atomic import write_private_file
 
     with open_index(reader=True) as index:
         profile = choose_profile(args, index)
         server = find_server(index, profile, args.id)
-        if args.tree:
-            render = export_tree_json if args.format == "json" else export_tree_markdown
-        else:
-            render = export_json if args.format == "json" else export_markdown
-        text = render(index, server, args.id)
-    # JSON keeps every byte (C1 and bidi characters as \\u escapes: the same document);
-    # Markdown on a terminal is neutralised like everything else the CLI prints.
-    if args.format == "json":
-        text = json_inert(text)
+        scope = "tree" if args.tree else "path"
+        text = render_export(index, server, args.id, scope=scope, fmt=args.format)
+    # JSON is inert already (the same document); Markdown on a terminal is neutralised like
+    # everything else the CLI prints.
     if args.output:
         write_private_file(args.output, text.encode("utf-8"))
         _say(f"wrote {args.output}", file=sys.stderr)

@@ -23,7 +23,7 @@ from tui.api.errors import (
     StreamFailed,
     StreamInterrupted,
 )
-from tui.api.events import StreamEvent
+from tui.api.events import ResponseEvent, StreamEvent
 from tui.api.items import normalize_input, output_items, response_text, safe_id, tool_list
 from tui.store.index import Index
 from tui.store.records import LOGICAL_PARENT, NodeSummary, Status, derive_status
@@ -410,11 +410,14 @@ async def send_turn(
     server: str,
     profile: str,
     on_event: Callable[[StreamEvent, StreamAccumulator], Any] | None = None,
+    on_created: Callable[[NodeSummary], Any] | None = None,
     accumulator: StreamAccumulator | None = None,
     env: Mapping[str, str] | None = None,
 ) -> TurnResult:
     """Stream the turn; record the result, or the partial answer when the stream breaks,
-    fails or is cancelled (marked incomplete). Nothing that arrived is lost.
+    fails or is cancelled (marked incomplete). Nothing that arrived is lost: the turn is
+    recorded as soon as the server creates it (`record_provisional`, then `on_created`), so a
+    process killed mid-answer leaves it in the forest, marked incomplete.
 
     Tool placeholders (`${VAR}`) are filled from `env` only in the body that goes on the
     wire; those values are added to the client's redaction list and scrubbed before storing.
@@ -431,8 +434,18 @@ async def send_turn(
             return TurnResult(None, None, error=ApiError(str(error)))
         client.add_secrets(tool_secrets)
         secrets = client.secrets()  # the key, header values and the tool secrets
+    provisional = False
     try:
         async for event in client.stream(wire, acc):
+            if (
+                not provisional
+                and isinstance(event, ResponseEvent)
+                and event.type == "response.created"
+            ):
+                provisional = True
+                summary = _record_created(index, server, profile, plan, event.response, secrets)
+                if summary is not None and on_created is not None:
+                    on_created(summary)
             if on_event is not None:
                 result = on_event(event, acc)
                 if asyncio.iscoroutine(result):
@@ -509,15 +522,35 @@ def _record_partial(
     )
 
 
+def _record_created(
+    index: Index,
+    server: str,
+    profile: str,
+    plan: TurnPlan,
+    response: dict[str, Any],
+    secrets: list[str],
+) -> NodeSummary | None:
+    try:
+        return record_provisional(index, server, profile, plan, response, secrets)
+    except OSError:
+        return None  # disk full or read-only: the final record says so, with the id
+
+
 def record_provisional(
-    index: Index, server: str, profile: str, plan: TurnPlan, response: dict[str, Any]
+    index: Index,
+    server: str,
+    profile: str,
+    plan: TurnPlan,
+    response: dict[str, Any],
+    secrets: list[str] | None = None,
 ) -> NodeSummary | None:
     """The record of a turn the server has just created (`response.created`), before its
     answer: in the forest at once, under the parent we sent, marked incomplete until the
-    stream ends. None when the server's id is not an id."""
+    stream ends, scrubbed of `secrets` like the final record. None when the server's id is
+    not an id."""
     if not safe_id(response.get("id")):
         return None
-    provisional = {**response, "previous_response_id": plan.parent}
+    provisional = {**scrub(response, secrets or []), "previous_response_id": plan.parent}
     provisional.setdefault("model", plan.model)
     return index.add_response(
         provisional,

@@ -21,7 +21,7 @@ from typing import Any
 from tui.api import items
 from tui.store.index import Index
 from tui.store.records import utc_text
-from tui.text import sanitize
+from tui.text import json_inert, sanitize
 from tui.turn_meta import meta_line, source_lines, status_note
 
 EXPORT_FORMAT = "responses-tui.export"
@@ -96,6 +96,21 @@ def _entry(record: dict[str, Any]) -> dict[str, Any]:
 
 def _dump(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_export(index: Index, server: str, response_id: str, *, scope: str, fmt: str) -> str:
+    """What `responses-tui export` and the app's export dialog both write: the path to
+    `response_id` or its whole conversation (`scope` "path" | "tree"), as Markdown or JSON
+    (`fmt` "md" | "json"). JSON has the characters a terminal would act on written as
+    `\\uXXXX` escapes (the same document), so it is safe to print as well as to import."""
+    render = {
+        ("path", "md"): export_markdown,
+        ("path", "json"): export_json,
+        ("tree", "md"): export_tree_markdown,
+        ("tree", "json"): export_tree_json,
+    }[(scope, fmt)]
+    text = render(index, server, response_id)
+    return json_inert(text) if fmt == "json" else text
 
 
 def export_json(index: Index, server: str, response_id: str) -> str:

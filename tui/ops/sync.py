@@ -26,8 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinydb import Query
-
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, EndpointNotSupported, NotFoundError, PagingStopped
 from tui.ops.bounded import each_bounded, in_order
@@ -37,7 +35,6 @@ from tui.store.records import Status
 from tui.tools import scrub
 
 PAGE_SIZE = 100
-SYNC_TABLE = "sync"
 
 # What the server should still have: these are re-checked, or marked missing when unlisted.
 _SERVER_HELD = (Status.STORED, Status.INCOMPLETE, Status.FAILED)
@@ -64,20 +61,12 @@ class SyncReport:
 
 def sync_watermark(index: Index, server: str) -> str | None:
     """The newest response id the last complete sync of `server` saw, if any."""
-    assert index._catalog is not None
-    doc = index._catalog.table(SYNC_TABLE).get(Query().sync == server)
-    newest = doc.get("newest") if isinstance(doc, dict) else None
-    return newest if isinstance(newest, str) and newest else None
+    return index.sync_watermark(server)
 
 
 def set_sync_watermark(index: Index, server: str, newest: str | None) -> None:
     """Remember `newest` for the next sync of `server` (None forgets it: a full sync next)."""
-    assert index._catalog is not None
-    table = index._catalog.table(SYNC_TABLE)
-    if newest is None:
-        table.remove(Query().sync == server)
-    else:
-        table.upsert({"sync": server, "newest": newest}, Query().sync == server)
+    index.set_sync_watermark(server, newest)
 
 
 # ------------------------------------------------------------------ sync

@@ -640,6 +640,24 @@ class Index:
         assert self._catalog is not None
         return bool(self._catalog.table("profiles").remove(Query().name == name))
 
+    # ------------------------------------------------------------ sync watermarks
+
+    def sync_watermark(self, server: str) -> str | None:
+        """The newest response id the last complete sync of `server` saw, if any."""
+        assert self._catalog is not None
+        doc = self._catalog.table("sync").get(Query().sync == server)
+        newest = doc.get("newest") if isinstance(doc, dict) else None
+        return newest if isinstance(newest, str) and newest else None
+
+    def set_sync_watermark(self, server: str, newest: str | None) -> None:
+        """Remember `newest` for the next sync of `server` (None forgets it)."""
+        assert self._catalog is not None
+        table = self._catalog.table("sync")
+        if newest is None:
+            table.remove(Query().sync == server)
+        else:
+            table.upsert({"sync": server, "newest": newest}, Query().sync == server)
+
     def presets(self) -> list[dict[str, Any]]:
         assert self._catalog is not None
         return [dict(p) for p in self._catalog.table("presets").all()]

@@ -32,7 +32,7 @@ from tui.ops.conversation import (
     plan_followup,
 )
 from tui.ops.deleter import delete_responses, subtree_ids
-from tui.ops.export import export_markdown
+from tui.ops.export import export_markdown, render_export
 from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
 from tui.paths import config_file
@@ -468,16 +468,9 @@ class ResponsesApp(App[None]):
         self.push_screen(ExportScreen(key[1], Path.cwd()), chosen)
 
     def _export(self, key: Key, choice: dict[str, Any]) -> None:
-        from tui.ops import export as exporting
-
-        render = {
-            ("path", "md"): exporting.export_markdown,
-            ("path", "json"): exporting.export_json,
-            ("tree", "md"): exporting.export_tree_markdown,
-            ("tree", "json"): exporting.export_tree_json,
-        }[(choice["scope"], choice["format"])]
         try:
-            text = render(self.index, key[0], key[1])
+            scope, fmt = choice["scope"], choice["format"]
+            text = render_export(self.index, key[0], key[1], scope=scope, fmt=fmt)
             write_private_file(choice["path"], text.encode("utf-8"))
         except OSError as error:
             self.notify(f"Export failed: {error}", severity="error", markup=False)

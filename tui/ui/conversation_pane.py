@@ -28,13 +28,13 @@ from tui.ops.conversation import (
     failure_message,
     plan_sibling,
     plan_turn,
-    record_provisional,
     replay_plan,
     send_turn,
     settings_of,
 )
 from tui.session import Session
 from tui.store.index import Index
+from tui.store.records import NodeSummary
 from tui.text import one_line
 from tui.tools import tool_label
 from tui.ui.composer import Composer, ComposerInput
@@ -331,9 +331,14 @@ class ConversationPane(Vertical):
             nonlocal created
             if isinstance(event, ResponseEvent) and event.type == "response.created":
                 created = True
-                self._on_created(plan, event.response, keep_text)
             elif isinstance(event, TextDelta):
                 await self.transcript.live_delta(event.delta)
+
+        def on_created(summary: NodeSummary) -> None:
+            """Recorded (by ops, as the CLI's sends are): in the forest at once."""
+            self.live_key = summary.key
+            self.post_message(TurnStarted(summary.key))
+            self._continue_from_new_turn(keep_text)
 
         cancelled = False
         result = None
@@ -345,6 +350,7 @@ class ConversationPane(Vertical):
                 server=server,
                 profile=self.session.profile.name,
                 on_event=on_event,
+                on_created=on_created,
                 env=self.session.env,
             )
         except asyncio.CancelledError:
@@ -354,20 +360,6 @@ class ConversationPane(Vertical):
             self.streaming = False
             self.composer.input.read_only = False
             self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
-
-    def _on_created(self, plan: TurnPlan, response: dict[str, Any], keep_text: bool) -> None:
-        session = self.session
-        try:
-            summary = record_provisional(
-                self.index, session.server, session.profile.name, plan, response
-            )
-        except OSError:
-            return  # disk full or read-only: the final record says so, with the id
-        if summary is None:
-            return
-        self.live_key = summary.key
-        self.post_message(TurnStarted(summary.key))
-        self._continue_from_new_turn(keep_text)
 
     def _continue_from_new_turn(self, keep_text: bool) -> None:
         """The next message continues from the reply just made, as in any chat, with the
