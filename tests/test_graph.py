@@ -182,6 +182,7 @@ def test_property_the_graph_and_the_forest_agree(refs, fold_over, data):
         parent = forest.parent(key)
         row = by_key[key]
         assert len(row.prefix) == 2 * row.depth
+        assert row.first == (key in roots)  # a conversation's first turn says so, no other
         if parent is None:
             assert row.depth == 0 and row.prefix == ""
             continue

@@ -16,7 +16,7 @@ one row per conversation.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from tui.forest import Forest
@@ -40,6 +40,7 @@ class Row:
     `place` is (n, of) among its siblings where it has any; `forks` the number of branches
     when the turn is a fork; `hidden` how many turns this row stands for but does not show
     (a closed conversation or fork: the turns below it; a fold row: the turns it folds).
+    `first`: the first turn of a conversation (where one ends and the next begins).
     """
 
     key: Key
@@ -50,6 +51,7 @@ class Row:
     forks: int = 0
     hidden: int = 0
     closed: bool = False
+    first: bool = False
 
 
 @dataclass
@@ -98,7 +100,7 @@ def conversation_rows(
     only the lines on screen can do for those lines alone (`hidden_below`)."""
     if root not in state.open:
         hidden = len(forest.descendants(root)) if count_closed else -1
-        return [Row(root, "turn", "", 0, hidden=hidden, closed=True)]
+        return [Row(root, "turn", "", 0, hidden=hidden, closed=True, first=True)]
     rows: list[Row] = []
     # Each entry: a branch's first turn, the rails before it, its connector.
     stack: list[tuple[Key, str, str]] = [(root, "", "")]
@@ -120,27 +122,16 @@ def conversation_rows(
                 rows.append(Row(keys[0], "fold", after, depth, hidden=len(keys) - 2))
                 continue
             place = _place(forest, key) if i == 0 else None
-            rows.append(Row(key, "turn", prefix, depth, place=place))
+            rows.append(Row(key, "turn", prefix, depth, place=place, first=key == root))
         tail = keys[-1]
         branches = forest.children(tail)
         if len(branches) < 2:
             continue
         if tail in state.closed:
             hidden = sum(1 + len(forest.descendants(b)) for b in branches)
-            rows[-1] = Row(
-                tail,
-                "turn",
-                rows[-1].prefix,
-                depth,
-                place=rows[-1].place,
-                forks=len(branches),
-                hidden=hidden,
-                closed=True,
-            )
+            rows[-1] = replace(rows[-1], forks=len(branches), hidden=hidden, closed=True)
             continue
-        rows[-1] = Row(
-            tail, "turn", rows[-1].prefix, depth, place=rows[-1].place, forks=len(branches)
-        )
+        rows[-1] = replace(rows[-1], forks=len(branches))
         if shown is not None:
             branches = [b for b in branches if b in shown]
         for n, branch in reversed(list(enumerate(branches))):

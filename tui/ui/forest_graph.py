@@ -268,30 +268,24 @@ class ForestGraph(GraphView):
             label.highlight_words(self.highlight, style="bold reverse", case_sensitive=False)
         return label
 
+    def _line(self, row: Row) -> Line:
+        return Line(row.key, row, self.label_for(row.key, row=row, width=max(20, self.size.width)))
+
     def node_for(self, key: Key) -> Line | None:
         """The shown line of `key` (None when it is not shown)."""
         line = self.row_of(key)
-        if line is None:
-            return None
-        row = self.rows[line]
-        return Line(key, row, self.label_for(key, row=row, width=max(20, self.size.width)))
+        return self._line(self.rows[line]) if line is not None else None
 
     def lines(self) -> list[Line]:
         """Every shown turn, top to bottom."""
-        width = max(20, self.size.width)
-        return [
-            Line(row.key, row, self.label_for(row.key, row=row, width=width))
-            for row in self.rows
-            if row.kind == "turn"
-        ]
+        return [self._line(row) for row in self.rows if row.kind == "turn"]
 
     def conversations(self) -> list[Key]:
         """The conversations shown, top to bottom (their first turns)."""
         return [
             row.key
             for row in self.rows
-            if row.kind == "turn" and row.depth == 0 and row.prefix == "" and self._is_root(row)
+            if row.kind == "turn"
+            and not row.prefix
+            and self._forest_of(row.key).parent(row.key) is None
         ]
-
-    def _is_root(self, row: Row) -> bool:
-        return self.index.forest(row.key[0]).parent(row.key) is None

@@ -204,7 +204,7 @@ class GraphView(ScrollView, can_focus=True):
         else:
             if row.closed:
                 mark = CLOSED
-            elif not row.prefix and self.forest_of(row.key).parent(row.key) is None:
+            elif row.first:
                 mark = OPEN
             else:
                 mark = TURN
