@@ -27,7 +27,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _SECRETISH = re.compile(r"(?i)authorization|token|secret|key|password|cookie")
-JSON_TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
+# A tuple, not a set: a schema's "type" may be any JSON value, and `in` must not hash it.
+JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 
 
 class ToolError(ValueError):

@@ -269,7 +269,8 @@ def validate_export(document: object) -> tuple[int, str, list[dict[str, Any]]]:
         if entry.get("request") is not None and not isinstance(entry["request"], dict):
             raise ValueError(f"{where}: its request is not an object")
         status = entry.get("status")
-        if status is not None and status not in {str(s) for s in Status}:
+        # A list, not a set: `in` must not hash a status that is a list or an object.
+        if status is not None and status not in [str(s) for s in Status]:
             raise ValueError(f"{where}: unknown status {status!r}")
         profile = entry.get("profile")
         if profile is not None and profile != "":
