@@ -6,11 +6,13 @@ sequences in it are shown as the characters they are.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from tui.store.records import NodeSummary, Status, clean_time
 from tui.text import one_line
 
+READABLE = 12  # cells of what was said worth more than the details at the line's end
 MARKERS = {
     Status.NOT_STORED: ("◌", "not stored", "yellow"),
     Status.DELETED: ("✗", "deleted", "red"),
@@ -79,6 +81,9 @@ def node_label(
         prefix.append("↥ ", style="red")
     if label is not None:
         prefix.append(f"★ {label} " if label else "★ ", style="bold magenta")
+    # Details, most important first; when the line is short they go from the end, whole (a
+    # cut "now" would read "no"), so that what was said keeps room to be read; the place
+    # among versions (2/3) always stays.
     details = []
     if place is not None:
         details.append(f"{place[0]}/{place[1]}")  # one of several versions of this turn
@@ -89,11 +94,19 @@ def node_label(
     if node.has_tools:
         details.append("⚙")
     age = relative_time(node.created_at, now)
-    suffix = "  " + " · ".join([*details, age])
+
+    def fits(parts: list[str], room: int) -> bool:
+        return width - prefix.cell_len - cell_len("  " + " · ".join(parts)) >= room
+
+    parts = [*details, age]
     if show_model and node.model:
-        with_model = "  " + " · ".join([*details, short_model(node.model), age])
-        if width - prefix.cell_len - len(with_model) >= 18:
-            suffix = with_model
+        with_model = [*details, short_model(node.model), age]
+        if fits(with_model, 18):
+            parts = with_model
+    keep = 1 if place is not None else 0  # the place among versions stays, however short
+    while len(parts) > keep and not fits(parts, READABLE):
+        parts.pop()
+    suffix = "  " + " · ".join(parts) if parts else ""
     said = node.input_preview if node.input_recorded else ""
     style = ""
     if title:
@@ -101,7 +114,7 @@ def node_label(
     elif not said:
         said = node.output_preview or "(input not recorded)"
         style = "italic"
-    room = max(6, width - prefix.cell_len - len(suffix))
+    room = max(1, width - prefix.cell_len - cell_len(suffix))
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append_text(prefix)
     text.append(one_line(said, room), style=style)
