@@ -100,3 +100,38 @@ async def test_versions_show_their_place_and_brackets_flip_them_in_place(tmp_pat
         await pilot.press("right_square_bracket")
         await settle(pilot, app)
         assert app.current == (SERVER, second[0]) and header_places(app) == ["‹ 2/3 ›"]
+
+
+async def test_a_single_move_redraws_at_once_and_a_held_key_when_it_rests(tmp_path, monkeypatch):
+    import asyncio
+
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.debounce = 5.0  # far longer than the test: only the leading edge can redraw
+        pane = app.conversation
+        shows: list[tuple[str, str]] = []
+        real_show = pane.show_path
+
+        async def counting(key):
+            shows.append(key)
+            await real_show(key)
+
+        monkeypatch.setattr(pane, "show_path", counting)
+        pane._last_follow = -1e9  # the cursor has rested long
+        app.forest_view.action_cursor_down()
+        one = app.forest_view.current_key
+        for _ in range(100):  # well under the 5 s debounce
+            await asyncio.sleep(0.02)
+            if shows:
+                break
+        assert shows == [one]
+        assert app.transcript.path_keys[-1] == one
+        # Moves faster than the debounce (a held key): none redrawn until the cursor rests.
+        app.forest_view.action_cursor_down()
+        app.forest_view.action_cursor_down()
+        await pilot.pause()
+        await asyncio.sleep(0.2)
+        assert shows == [one]
+        assert pane._refresh_timer is not None  # the redraw waits for the rest
+    index.close()

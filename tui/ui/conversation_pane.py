@@ -10,6 +10,7 @@ composer (`ComposerLeft`). The App calls down: `follow`, `reply`, `edit`, `regen
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,7 @@ class ConversationPane(Vertical):
         self.streaming = False
         self.live_key: Key | None = None  # the reply streaming in, once the server made it
         self._refresh_timer: Any = None
+        self._last_follow = -1e9  # when the cursor last moved (monotonic seconds)
         self._gc_settled = False
 
     def compose(self) -> ComposeResult:
@@ -78,15 +80,19 @@ class ConversationPane(Vertical):
     # ------------------------------------------------------------ what is shown
 
     def follow(self, key: Key) -> None:
-        """The forest's cursor is on `key`: show its path once the cursor rests."""
+        """The forest's cursor is on `key`: show its path at once after a single move, or
+        once the cursor rests when moves come faster than the debounce (a held key)."""
         self.current = key
+        now = time.monotonic()
+        single = now - self._last_follow >= self.debounce
+        self._last_follow = now
         if self._refresh_timer is not None:  # a redraw for a line the cursor already left
             self._refresh_timer.stop()
             self._refresh_timer = None
         if self.live_key is not None and key == self.live_key and self.streaming:
             self.update_target()  # the live turn is on screen: keep it, do not redraw
             return
-        if self.debounce <= 0:
+        if self.debounce <= 0 or single:
             self.call_later(self._show_current)
         else:
             # Holding an arrow key fires this on every line: redraw only when the cursor rests.
