@@ -43,6 +43,7 @@ BODY_CACHE_SHARDS = 8
 SCHEMA_VERSION = 1
 _PROFILE_FIELDS = ("name", "base_url", "api_key_env", "headers", "default_model")
 NAME_CHARS = 80  # a title or a label is one line of at most this many characters
+_DOC_NUMBER_MAX = (1 << 32) - 1  # what `Index._seq` keeps of a document number
 
 
 def clean_name(text: str) -> str:
@@ -396,7 +397,12 @@ class Index:
             self._write_body(existing.shard, key, body)
             self._nodes_table(existing.shard).update(summary.to_doc(), doc_ids=[self._doc_ids[key]])
         self._nodes[key] = summary
-        self._forest_add(summary, fresh=existing is None or existing.parent != summary.parent)
+        # The forest takes it again when where it sits may have changed: its parent or its time.
+        moved = existing is None or (existing.parent, existing.created_at) != (
+            summary.parent,
+            summary.created_at,
+        )
+        self._forest_add(summary, fresh=moved)
         return summary
 
     def add_many(
@@ -486,7 +492,10 @@ class Index:
         return (node.created_at, self._seq(node), node.id)
 
     def _seq(self, node: NodeSummary) -> int:
-        return (node.shard << 32) | self._doc_ids[node.key]
+        """The order recorded: shard, then document number within it. A number past 32 bits
+        (a hand-edited file) counts as the largest, so it cannot reach into the shard's bits
+        and sort a response after those of later shards."""
+        return (node.shard << 32) | min(self._doc_ids[node.key], _DOC_NUMBER_MAX)
 
     def latest(self, server: str | None = None) -> NodeSummary | None:
         """The newest response (of one server), without sorting them all."""
