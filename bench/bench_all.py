@@ -299,10 +299,12 @@ async def child_session(
         pages = []
         for _ in range(40):
             t = time.perf_counter()
-            await pilot.press("pagedown")
+            tree.action_page_down()
+            await pilot.pause()
             pages.append(time.perf_counter() - t)
-        out["scroll_median"] = statistics.median(pages)
-        out["scroll_worst"] = max(pages)
+        # Over an idle refresh, as the cursor moves above.
+        out["scroll_median"] = max(statistics.median(pages) - base, 0.0)
+        out["scroll_worst"] = max(max(pages) - base, 0.0)
         out["scroll_lines"] = len(tree.rows)
         if app.conversation._refresh_timer is not None:
             app.conversation._refresh_timer.stop()
@@ -626,7 +628,8 @@ ROWS: list[Row] = [
     ),
     Row("jump to first / last line (g, G), worst", ("jump_worst",), ms),
     Row(
-        "scroll the fully unfolded graph a page per key (pagedown), median / worst frame of 40",
+        "scroll the fully unfolded graph a page per key (page down; over an idle refresh), "
+        "median / worst of 40",
         ("scroll_median", "scroll_worst"),
         ms,
         "< 16 ms",

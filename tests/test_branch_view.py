@@ -135,3 +135,41 @@ async def test_a_single_move_redraws_at_once_and_a_held_key_when_it_rests(tmp_pa
         assert shows == [one]
         assert pane._refresh_timer is not None  # the redraw waits for the rest
     index.close()
+
+
+async def test_moving_along_a_branch_keeps_the_turns_both_paths_share(tmp_path):
+    from tui.ui.transcript import RICH_TURNS, Turn
+
+    app, index, _ = build(tmp_path, demo=False)
+    ids = run(index, *(f"step {n}" for n in range(1, 12)))
+    fork = run(index, "other way", parent=ids[6])
+    async with app.run_test(size=(110, 34)) as pilot:
+
+        def turns() -> list[Turn]:
+            return [w for w in app.transcript.children if isinstance(w, Turn)]
+
+        def shown() -> list[str]:
+            return [w.summary.id for w in turns()]
+
+        await goto(pilot, app, (SERVER, ids[8]))
+        await settle(pilot, app)
+        before = {w.summary.id: w for w in turns()}
+        assert shown() == ids[9 - RICH_TURNS : 9]
+        await goto(pilot, app, (SERVER, ids[9]))  # one down
+        await settle(pilot, app)
+        assert shown() == ids[10 - RICH_TURNS : 10]
+        after = {w.summary.id: w for w in turns()}
+        # The shared turns are the same widgets, but the one that was current is drawn anew.
+        for rid in ids[10 - RICH_TURNS : 8]:
+            assert after[rid] is before[rid]
+        assert after[ids[8]] is not before[ids[8]]
+        assert [w.current for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
+        classes = [sorted(w.classes) for w in app.transcript.children]
+        assert "older" in classes[0] and "below" in classes[-1]  # around the turns, in order
+        # Up one, then across to the other branch: the same result as a fresh drawing.
+        await goto(pilot, app, (SERVER, fork[0]))
+        await settle(pilot, app)
+        assert shown() == [*ids[8 - RICH_TURNS : 7], fork[0]]
+        assert [w.current for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
+        assert all(w.place == ((2, 2) if w.summary.id == fork[0] else None) for w in turns()[-1:])
+    index.close()

@@ -290,6 +290,7 @@ class Transcript(VerticalScroll):
         self._busy = asyncio.Lock()
         self._flush_scheduled = False
         self._live_closed = False
+        self._shown_as: tuple[Any, ...] | None = None  # what show() drew last
 
     async def show(
         self,
@@ -305,41 +306,106 @@ class Transcript(VerticalScroll):
         a turn's (n, of) among its siblings, shown in its header as `‹ n/of ›`. `title`: the
         conversation's, shown above it."""
         async with self._busy:
-            await self.remove_children()
+            shown_as = (
+                tuple((summary, orphan) for summary, _body, orphan in turns),
+                current,
+                below,
+                tuple(sorted((places or {}).items())),
+                title,
+            )
+            if shown_as == self._shown_as and self._live is None and self._stream is None:
+                return  # already on screen as it is: keep it, and where the user scrolled to
+            self._shown_as = shown_as
+            older, recent = turns[:-RICH_TURNS], turns[-RICH_TURNS:]
+            wanted = [
+                (summary, body, orphan, (places or {}).get(summary.key), summary.key == current)
+                for summary, body, orphan in recent
+            ]
+            kept = self._reusable(wanted)
+            if kept:
+                # Moving along a branch: the turns both paths share stay as they are (their
+                # Markdown is not parsed again); the rest around them is replaced.
+                keep = set(map(id, kept))
+                await self.remove_children([w for w in self.children if id(w) not in keep])
+            else:
+                await self.remove_children()
             self._live = None
             self._stream = None
-            widgets: list[Any] = []
+            first = [s.key for s in (w.summary for w in kept)][:1]
+            head: list[Any] = []
+            tail: list[Any] = []
             if title:
-                widgets.append(Static(Text(title, style="bold"), classes="conversation-title"))
-            older, recent = turns[:-RICH_TURNS], turns[-RICH_TURNS:]
+                head.append(Static(Text(title, style="bold"), classes="conversation-title"))
             if older:
                 # One widget for all older turns: a 1,000-turn path costs one text layout, not
                 # thousands of widgets.
-                widgets.append(Static(older_turns_text(older, now), classes="older"))
-            for summary, body, orphan in recent:
-                widgets.append(
-                    Turn(
-                        summary,
-                        body,
-                        now=now,
-                        rich=True,
-                        current=summary.key == current,
-                        orphan=orphan,
-                        place=(places or {}).get(summary.key),
-                    )
+                head.append(Static(older_turns_text(older, now), classes="older"))
+            kept_keys = {w.summary.key for w in kept}
+            before_kept = True
+            for summary, body, orphan, place, is_current in wanted:
+                if summary.key in kept_keys:
+                    before_kept = False
+                    continue
+                turn = Turn(
+                    summary,
+                    body,
+                    now=now,
+                    rich=True,
+                    current=is_current,
+                    orphan=orphan,
+                    place=place,
                 )
+                (head if before_kept and first else tail).append(turn)
             if below:
-                widgets.append(Static(Text(below, style="dim italic"), classes="below"))
-            if not widgets:
-                widgets.append(Static(Text(""), classes="below"))
+                tail.append(Static(Text(below, style="dim italic"), classes="below"))
+            if not head and not tail and not kept:
+                tail.append(Static(Text(""), classes="below"))
             self.path_keys = [t[0].key for t in turns]
-            await self.mount_all(widgets)
+            if kept:
+                if head:
+                    await self.mount_all(head, before=kept[0])
+                if tail:
+                    await self.mount_all(tail, after=kept[-1])
+            else:
+                await self.mount_all(head + tail)
             # The height is not final here: each Markdown parses its text in a thread and
             # mounts its blocks later, and once the path overflows, the scrollbar that appears
             # narrows the text and re-wraps it. A one-off scroll_end() landed a line short
             # under load (a flaky snapshot). Anchored, the view stays at the end through every
             # re-layout until the user scrolls (which releases the anchor).
             self.anchor()
+
+    def _reusable(self, wanted: list[tuple[Any, ...]]) -> list[Turn]:
+        """The turns on screen that the new path shows exactly as they are (same record, same
+        place, same current mark), when they are one unbroken run in both; else none. Moving
+        one turn down a branch keeps all but the turn that was current."""
+        if self._live is not None or self._stream is not None:
+            return []
+        shown = [w for w in self.children if isinstance(w, Turn)]
+        if not shown or any(w.has_class("-live") for w in shown):
+            return []
+        index = {w.summary.key: n for n, w in enumerate(shown)}
+        kept: list[Turn] = []
+        positions: list[tuple[int, int]] = []
+        for n, (summary, _body, orphan, place, is_current) in enumerate(wanted):
+            at = index.get(summary.key)
+            if at is None:
+                continue
+            widget = shown[at]
+            if (widget.summary, widget.orphan, widget.place, widget.current) != (
+                summary,
+                orphan,
+                place,
+                is_current,
+            ) or not widget.rich:
+                continue  # the same turn drawn differently (it was the current one): anew
+            kept.append(widget)
+            positions.append((n, at))
+        if not kept:
+            return []
+        first_new, first_old = positions[0]
+        unbroken = all(p == (first_new + k, first_old + k) for k, p in enumerate(positions))
+        return kept if unbroken else []
 
     # Textual's anchor keeps the bottom of the content at the bottom of the view even when
     # the content is shorter than the view: it scrolls to a negative offset and a short path
@@ -364,6 +430,7 @@ class Transcript(VerticalScroll):
 
     async def show_message(self, text: Text) -> None:
         async with self._busy:
+            self._shown_as = None
             await self.remove_children()
             self.path_keys = []
             await self.mount(Static(text, classes="welcome"))
@@ -373,6 +440,7 @@ class Transcript(VerticalScroll):
     async def start_live(self, user_text: str, target: str) -> None:
         """Show the user's message and an empty reply that fills as deltas arrive."""
         async with self._busy:
+            self._shown_as = None  # the path below the live turn is drawn anew after it
             self._live_closed = False
             head = Text("● sending… ", style="bold cyan")
             head.append(one_line(target, 60), style="dim")
