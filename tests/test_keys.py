@@ -16,13 +16,40 @@ from tui.ui.app import ResponsesApp
 from tui.ui.composer import ComposerInput
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.graph_view import GraphView
-from tui.ui.screens import DeleteScreen, HelpScreen
+from tui.ui.history_screens import ExportScreen, ImportScreen, ProfileScreen, SearchScreen
+from tui.ui.name_screens import LabelsScreen, NameScreen
+from tui.ui.screens import DeleteScreen, HelpScreen, ProgressScreen
+from tui.ui.tools_screen import (
+    ApprovalScreen,
+    FunctionOutputScreen,
+    PresetForm,
+    ToolPicker,
+    ToolsScreen,
+)
 
+DIALOGS = [
+    NameScreen,
+    LabelsScreen,
+    ImportScreen,
+    ExportScreen,
+    SearchScreen,
+    ProfileScreen,
+    DeleteScreen,
+    ProgressScreen,
+    HelpScreen,
+    PresetForm,
+    ToolsScreen,
+    ToolPicker,
+    ApprovalScreen,
+    FunctionOutputScreen,
+]
+# Where each scope is bound; a dialog's "scope" is its class name (the `where` of its keys).
 WIDGETS = {
     ("app",): ResponsesApp,
     ("graph",): GraphView,
     ("tree",): ForestGraph,
     ("composer",): ComposerInput,
+    **{(cls.__name__,): cls for cls in DIALOGS},
 }
 
 
@@ -42,10 +69,31 @@ def test_every_binding_the_app_declares_comes_from_the_table():
         assert ids == {c.id for c in keys.by_scope(*scopes) if c.keys}, cls
 
 
+def test_every_dialog_key_is_bound_on_a_dialog_and_only_there():
+    dialogs = {cls.__name__ for cls in DIALOGS}
+    for command in keys.by_scope("dialog"):
+        assert command.where and set(command.where) <= dialogs, command.id
+        assert command.section == "Dialogs" and not command.palette, command.id
+    assert all(not c.where for c in keys.COMMANDS if c.scope != "dialog")
+    # Not remappable (a dialog names its keys on its buttons), and not in the palette.
+    assert not set(keys.remappable_ids()) & {c.id for c in keys.by_scope("dialog")}
+    actions = {entry.action for entry in keys.palette_entries({})}
+    assert not actions & {"cancel", "close", "later", "save", "done", "send", "toggle_raw"}
+
+
+def test_no_module_but_keys_constructs_a_binding():
+    ui = Path(keys.__file__).resolve().parent
+    sources = [path for path in ui.rglob("*.py") if path.name != "keys.py"]
+    assert len(sources) > 10
+    for path in sources:
+        assert not re.search(r"\bBinding\(", path.read_text("utf-8")), path.name
+
+
 def test_no_key_means_two_things_in_one_place():
     # The forest graph has its own keys and GraphView's (inherited). A widget's key may shadow
     # the App's on purpose (esc in the composer leaves it, and cancels a stream there too).
-    for scopes in [("app",), ("graph", "tree"), ("composer",)]:
+    # A dialog's keys are its own (a modal screen: the keys under it do not apply).
+    for scopes in [("app",), ("graph", "tree"), ("composer",), *[(c.__name__,) for c in DIALOGS]]:
         seen: dict[str, str] = {}
         for command in keys.by_scope(*scopes):
             for key in filter(None, command.keys.split(",")):
@@ -58,7 +106,7 @@ def test_every_widget_action_and_palette_entry_exists():
     for scopes, cls in WIDGETS.items():
         for command in keys.by_scope(*scopes):
             target = ResponsesApp if command.run.startswith("app.") else cls
-            name = command.run.removeprefix("app.")
+            name = command.run.removeprefix("app.").split("(")[0]  # answer(True) -> answer
             assert hasattr(target, f"action_{name}"), (cls, command.id)
     entries = keys.palette_entries({})
     assert entries and len({entry.action for entry in entries}) == len(entries)
@@ -94,6 +142,9 @@ def test_the_help_lists_every_command_once_with_its_keys():
     assert rows["previous / next sibling branch"] == "[  ]"
     assert rows["cancel a streaming reply (kept as partial), or the filter"] == "esc"
     assert rows["switch profile (server)"] == "ctrl+p"
+    assert rows[keys.CLOSE] == "esc  ?  q"
+    assert rows["approval: approve / deny (esc: decide later)"] == "y  n"
+    assert rows["delete dialog: delete everywhere / forget locally"] == "s  f"
     remapped = dict((w, s) for _, r in keys.help_sections({"delete": "ctrl+k"}) for s, w in r)
     assert remapped["delete this response"] == "ctrl+k"
 

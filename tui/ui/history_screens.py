@@ -9,7 +9,6 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -26,12 +25,13 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from tui.text import sanitize
+from tui.ui.keys import bindings
 
 
 class ImportScreen(ModalScreen[list[str] | None]):
     """Ask for response ids to import (space or comma separated)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("ImportScreen")  # tui/ui/keys.py
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -68,10 +68,7 @@ class ImportScreen(ModalScreen[list[str] | None]):
 class ExportScreen(ModalScreen[dict[str, Any] | None]):
     """Choose what to export (this path or the whole conversation), the format and the file."""
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "export", "Export", priority=True),
-    ]
+    BINDINGS = bindings("ExportScreen")  # tui/ui/keys.py
 
     def __init__(self, response_id: str, directory: Path) -> None:
         super().__init__(classes="modal")
@@ -139,10 +136,7 @@ PROGRESS_EVERY = 0.4  # seconds between progress updates while the index is bein
 class SearchScreen(ModalScreen[tuple[str, str] | None]):
     """Full-text search over every turn; enter jumps to the highlighted result."""
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Close"),
-        Binding("down", "focus_results", "Results", show=False),
-    ]
+    BINDINGS = bindings("SearchScreen")  # tui/ui/keys.py
 
     def __init__(
         self,
@@ -248,7 +242,7 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
 class ProfileScreen(ModalScreen[str | None]):
     """Switch to another profile (server); the place in each one is remembered."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("ProfileScreen")  # tui/ui/keys.py
 
     def __init__(self, rows: list[tuple[str, str, bool]], current: str) -> None:
         super().__init__(classes="modal")

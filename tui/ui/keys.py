@@ -11,10 +11,17 @@ it has the focus (never while typing), and run the App's action of the same name
 workflows) unless the command names another; "app" keys work anywhere, typing included;
 "composer" keys act in the message box; "palette" actions have no key and are run from the
 command palette (ctrl+p); "textual" keys are Textual's own (listed for the help, bound by
-Textual).
+Textual); "dialog" keys are a dialog's own: `where` names the screens (class names) that bind
+one, each builds its `BINDINGS` with `bindings("ItsClassName")`, and the help lists them under
+"Dialogs". They are never in the palette (they apply only inside their dialog). No module but
+this one constructs a `Binding`.
 
 A user remaps a key in `$XDG_CONFIG_HOME/responses-tui/config.toml` (`tui.ui.config`): the
-binding id is the command's `id`, and the help shows the keys in force.
+binding id is the command's `id`, and the help shows the keys in force. The dialog keys are not
+remappable: they are the usual answers of a dialog (esc, ctrl+s, y / n), and each dialog names
+them in its own buttons and hints ("Delete everywhere (s)", "Cancel (esc)", "ctrl+s sends"),
+which a remap would make wrong. Their ids are unique all the same: Textual applies a keymap by
+binding id on every screen, so an id a user remaps must not also name a dialog's key.
 """
 
 from __future__ import annotations
@@ -26,8 +33,8 @@ from typing import Literal
 from textual.binding import Binding
 from textual.keys import format_key
 
-Scope = Literal["tree", "app", "graph", "composer", "palette", "textual"]
-SECTIONS = ("Move", "Write", "Manage", "App")
+Scope = Literal["tree", "app", "graph", "composer", "palette", "textual", "dialog"]
+SECTIONS = ("Move", "Write", "Manage", "App", "Dialogs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class Command:
     priority: bool = False
     palette: bool = True
     help: str = ""  # the help line, where several commands share one ("previous / next line")
+    where: tuple[str, ...] = ()  # a "dialog" command: the screens (class names) that bind it
 
     @property
     def run(self) -> str:
@@ -61,7 +69,29 @@ class Command:
         return self.help or self.title
 
 
-C = Command
+def dialog(
+    id: str,
+    keys: str,
+    title: str,
+    where: str,
+    action: str,
+    *,
+    footer: str = "",
+    priority: bool = False,
+    help: str = "",
+) -> Command:
+    """A dialog's key: bound on the screens `where` names (space-separated class names)."""
+    return Command(
+        id, keys, title, "Dialogs", "dialog", footer=footer, action=action, priority=priority,
+        palette=False, help=help, where=tuple(where.split()),
+    )  # fmt: skip
+
+
+C, D = Command, dialog
+CLOSE = "cancel or close a dialog (q: tool presets and help, ?: help)"
+CONFIRM = "confirm: export, save the preset, send the function output"
+APPROVAL = "approval: approve / deny (esc: decide later)"
+PRESETS = "tool presets: add / edit / duplicate / delete"
 UPDOWN = "previous / next line"
 FOLDS = "fold / unfold (h goes up to what folds, l down to the first turn below)"
 COMMANDS: tuple[Command, ...] = (
@@ -146,15 +176,68 @@ COMMANDS: tuple[Command, ...] = (
       priority=True, palette=False, help="quit (ctrl+q from anywhere, a dialog included)"),
     C("command_palette", "ctrl+p", "command palette (every action)", "App", "textual",
       palette=False),
+    # ---- Dialogs: each applies only on the screens it names; not remappable. A dialog's footer
+    # lists its keys in this order.
+    D("search_close", "escape", "close the search", "SearchScreen", "cancel", footer="Close",
+      help=CLOSE),
+    D("search_results", "down", "to the results", "SearchScreen", "focus_results",
+      help="search: from the query down to the results"),
+    D("help_close", "escape", "close the help", "HelpScreen", "close", footer="Close",
+      help=CLOSE),
+    D("help_close_question", "question_mark", "close the help", "HelpScreen", "close",
+      help=CLOSE),
+    D("delete_cancel", "escape", "cancel: delete nothing", "DeleteScreen", "dismiss_none",
+      footer="Cancel", help=CLOSE),
+    D("delete_on_server", "s", "delete on the server", "DeleteScreen", "choose('server')",
+      help="delete dialog: delete everywhere / forget locally"),
+    D("forget_locally", "f", "forget locally", "DeleteScreen", "choose('local')",
+      help="delete dialog: delete everywhere / forget locally"),
+    D("preset_save", "ctrl+s", "save the preset", "PresetForm", "save", footer="Save",
+      priority=True, help=CONFIRM),
+    D("preset_raw", "ctrl+r", "raw JSON", "PresetForm", "toggle_raw", footer="Raw JSON",
+      priority=True, help="preset form: switch between the form and raw JSON"),
+    D("picker_done", "ctrl+s", "use the ticked tools", "ToolPicker", "done",
+      footer="Use these", priority=True, help="tool picker: use the ticked tools"),
+    D("picker_done_enter", "enter", "use the ticked tools", "ToolPicker", "done",
+      priority=True, help="tool picker: use the ticked tools"),
+    D("approve", "y", "approve", "ApprovalScreen", "answer(True)", footer="Approve",
+      help=APPROVAL),
+    D("deny", "n", "deny", "ApprovalScreen", "answer(False)", footer="Deny",
+      help=APPROVAL),
+    D("send_output", "ctrl+s", "send the function output", "FunctionOutputScreen", "send",
+      footer="Send output", priority=True, help=CONFIRM),
+    D("tools_add", "a", "add a preset", "ToolsScreen", "add", footer="Add", help=PRESETS),
+    D("tools_edit", "e", "edit the preset", "ToolsScreen", "edit", footer="Edit", help=PRESETS),
+    D("tools_edit_enter", "enter", "edit the preset", "ToolsScreen", "edit", help=PRESETS),
+    D("tools_duplicate", "c", "duplicate the preset", "ToolsScreen", "duplicate",
+      footer="Duplicate", help=PRESETS),
+    D("tools_delete", "d", "delete the preset", "ToolsScreen", "delete", footer="Delete",
+      help=PRESETS),
+    D("dialog_cancel", "escape", "cancel", "NameScreen LabelsScreen ImportScreen ExportScreen "
+      "ProfileScreen ProgressScreen PresetForm ToolPicker", "cancel", footer="Cancel",
+      help=CLOSE),
+    D("export_save", "ctrl+s", "export", "ExportScreen", "export", footer="Export",
+      priority=True, help=CONFIRM),
+    D("tools_back", "escape", "back from the tool presets", "ToolsScreen", "close",
+      footer="Back", help=CLOSE),
+    D("answer_later", "escape", "decide later", "ApprovalScreen FunctionOutputScreen", "later",
+      footer="Later", help=CLOSE),
+    D("close_q", "q", "close", "ToolsScreen HelpScreen", "close", help=CLOSE),
 )  # fmt: skip
 
 
-def by_scope(*scopes: Scope) -> list[Command]:
-    return [command for command in COMMANDS if command.scope in scopes]
+def by_scope(*scopes: str) -> list[Command]:
+    """The commands of these scopes, or of the dialogs named (by class name)."""
+    return [
+        command
+        for command in COMMANDS
+        if command.scope in scopes or not set(scopes).isdisjoint(command.where)
+    ]
 
 
-def bindings(*scopes: Scope) -> list[Binding]:
-    """The `BINDINGS` of a widget that owns these scopes (ids set, so a keymap applies)."""
+def bindings(*scopes: str) -> list[Binding]:
+    """The `BINDINGS` of a widget that owns these scopes, or of the dialog screen named (by its
+    class name), ids set so a keymap applies."""
     return [
         Binding(
             command.keys,
@@ -229,7 +312,7 @@ def palette_entries(keymap: Mapping[str, str]) -> list[PaletteEntry]:
     """The command palette's entries: every action it can run, once."""
     entries = []
     for command in COMMANDS:
-        if not command.palette:
+        if not command.palette or command.scope == "dialog":
             continue
         keys = keys_in_force(command, keymap)
         title = command.title[0].upper() + command.title[1:]
@@ -241,5 +324,6 @@ def palette_entries(keymap: Mapping[str, str]) -> list[PaletteEntry]:
 
 
 def remappable_ids() -> list[str]:
-    """The ids `[keys]` in config.toml may name: every key the app itself binds."""
-    return [c.id for c in COMMANDS if c.keys and c.scope not in ("textual", "palette")]
+    """The ids `[keys]` in config.toml may name: every key the app itself binds, but a
+    dialog's (see the module's docstring)."""
+    return [c.id for c in COMMANDS if c.keys and c.scope not in ("textual", "palette", "dialog")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
@@ -13,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from tui.store.index import NAME_CHARS
 from tui.text import one_line
+from tui.ui.keys import bindings
 
 Key = tuple[str, str]
 
@@ -21,7 +21,7 @@ class NameScreen(ModalScreen[str | None]):
     """Ask for a name: a title or a label. Enter (or Save) gives the text, which may be empty;
     esc (or Cancel) gives None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("NameScreen")  # tui/ui/keys.py
 
     def __init__(self, heading: str, hint: str, value: str = "", placeholder: str = "") -> None:
         super().__init__(classes="modal")
@@ -60,7 +60,7 @@ class NameScreen(ModalScreen[str | None]):
 class LabelsScreen(ModalScreen[Key | None]):
     """Every labelled turn: enter jumps to one."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("LabelsScreen")  # tui/ui/keys.py
 
     def __init__(self, labels: list[tuple[Key, str, str]]) -> None:
         """`labels`: (key, label, what the turn says), oldest first."""

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, ProgressBar, Static
 
 from tui.text import one_line
-from tui.ui.keys import help_sections
+from tui.ui.keys import bindings, help_sections
 
 
 @dataclass(frozen=True)
@@ -30,11 +29,7 @@ class DeletePlan:
 class DeleteScreen(ModalScreen[str | None]):
     """Says exactly what goes; answers "server", "local" or None."""
 
-    BINDINGS = [
-        Binding("escape", "dismiss_none", "Cancel"),
-        Binding("s", "choose('server')", "Delete on server", show=False),
-        Binding("f", "choose('local')", "Forget locally", show=False),
-    ]
+    BINDINGS = bindings("DeleteScreen")  # tui/ui/keys.py
 
     def __init__(self, plan: DeletePlan) -> None:
         super().__init__(classes="modal")
@@ -93,7 +88,7 @@ class ProgressScreen(ModalScreen[None]):
     With `group`, esc cancels the app's workers of that group (the operation) and closes the
     dialog with a note that it was cancelled: a stuck server can always be left."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("ProgressScreen")  # tui/ui/keys.py
 
     def __init__(
         self,
@@ -140,11 +135,7 @@ class ProgressScreen(ModalScreen[None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("question_mark", "close", "Close", show=False),
-        Binding("q", "close", "Close", show=False),
-    ]
+    BINDINGS = bindings("HelpScreen")  # tui/ui/keys.py
 
     def __init__(self) -> None:
         super().__init__(classes="modal")

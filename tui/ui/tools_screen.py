@@ -14,7 +14,6 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
@@ -49,6 +48,7 @@ from tui.tools import (
     tool_label,
     validate_preset,
 )
+from tui.ui.keys import bindings
 
 KIND_LABELS = [
     ("MCP server (streamable HTTP)", "mcp"),
@@ -72,11 +72,7 @@ DEFAULT_PARAMETERS = '{\n  "type": "object",\n  "properties": {},\n  "required":
 class PresetForm(ModalScreen[Preset | None]):
     """Add or edit one preset. Returns the valid preset, or None when cancelled."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("ctrl+r", "toggle_raw", "Raw JSON", priority=True),
-        Binding("escape", "cancel", "Cancel"),
-    ]
+    BINDINGS = bindings("PresetForm")  # tui/ui/keys.py
 
     def __init__(self, preset: Preset | None, taken: set[str]) -> None:
         super().__init__(classes="modal")
@@ -421,15 +417,7 @@ def _json_or_error(text: str) -> tuple[Any, str | None]:
 class ToolsScreen(Screen[None]):
     """The saved presets: add, edit, duplicate, delete."""
 
-    BINDINGS = [
-        Binding("a", "add", "Add"),
-        Binding("e", "edit", "Edit"),
-        Binding("enter", "edit", "Edit", show=False),
-        Binding("c", "duplicate", "Duplicate"),
-        Binding("d", "delete", "Delete"),
-        Binding("escape", "close", "Back"),
-        Binding("q", "close", "Back", show=False),
-    ]
+    BINDINGS = bindings("ToolsScreen")  # tui/ui/keys.py
 
     def __init__(self, index: Index) -> None:
         super().__init__()
@@ -555,11 +543,7 @@ class ToolsScreen(Screen[None]):
 class ToolPicker(ModalScreen[list[dict[str, Any]] | None]):
     """Choose the tools for the next message: saved presets plus the ones this branch has."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "done", "Use these", priority=True),
-        Binding("enter", "done", "Use these", show=False, priority=True),
-        Binding("escape", "cancel", "Cancel"),
-    ]
+    BINDINGS = bindings("ToolPicker")  # tui/ui/keys.py
 
     def __init__(self, presets: list[Preset], current: list[dict[str, Any]]) -> None:
         super().__init__(classes="modal")
@@ -613,11 +597,7 @@ class ToolPicker(ModalScreen[list[dict[str, Any]] | None]):
 class ApprovalScreen(ModalScreen[bool | None]):
     """An MCP server wants to run a tool: approve or deny (None: decide later)."""
 
-    BINDINGS = [
-        Binding("y", "answer(True)", "Approve"),
-        Binding("n", "answer(False)", "Deny"),
-        Binding("escape", "later", "Later"),
-    ]
+    BINDINGS = bindings("ApprovalScreen")  # tui/ui/keys.py
 
     def __init__(self, request: dict[str, Any]) -> None:
         super().__init__(classes="modal")
@@ -650,10 +630,7 @@ class ApprovalScreen(ModalScreen[bool | None]):
 class FunctionOutputScreen(ModalScreen[str | None]):
     """The model called a function: the user types what it returns."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send output", priority=True),
-        Binding("escape", "later", "Later"),
-    ]
+    BINDINGS = bindings("FunctionOutputScreen")  # tui/ui/keys.py
 
     def __init__(self, call: dict[str, Any]) -> None:
         super().__init__(classes="modal")
