@@ -261,3 +261,32 @@ async def test_the_forest_keys_apply_only_while_the_forest_has_the_focus(tmp_pat
         offered = _offered(base)
         assert not offered & {"delete", "edit", "reply_or_more", "parent", "filter"}, offered
     index.close()
+
+
+async def test_keys_typed_ahead_go_where_the_key_before_them_sent_the_focus(tmp_path):
+    # Over SSH keys arrive in bursts: "/lisbon" must filter (not open the import dialog on i),
+    # and enter followed at once by "do it" must be text (not d: delete, o, ...).
+    from textual import events
+
+    app, index, _ = build(tmp_path)
+
+    def burst(keys: str) -> None:
+        for key in keys:
+            name = {"/": "slash", "\r": "enter", " ": "space"}.get(key, key)
+            char = None if key == "\r" else key
+            app.post_message(events.Key(name, char))
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.focused is app.forest_view
+        burst("/lisbon")
+        await settle(pilot, app)
+        assert app.filter_input.value == "lisbon"
+        assert not isinstance(app.screen, DeleteScreen) and app.screen is app.screen_stack[0]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.focused is app.forest_view)
+        burst("\rdo it")
+        await settle(pilot, app)
+        assert app.composer.text == "do it"
+        assert app.screen is app.screen_stack[0]
+    index.close()

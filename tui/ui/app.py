@@ -44,6 +44,7 @@ from tui.tools import Preset, env_refs
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
+from tui.ui.focus import focus_now
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.forest_pane import ForestPane
 from tui.ui.history_screens import (
@@ -244,7 +245,7 @@ class ResponsesApp(App[None]):
 
     @on(ComposerLeft)
     def _composer_left(self) -> None:
-        self.forest_view.focus()
+        focus_now(self.forest_view)
 
     async def show_path(self, key: Key | None) -> None:
         await self.conversation.show_path(key)
@@ -263,6 +264,11 @@ class ResponsesApp(App[None]):
             in_text = isinstance(self.focused, ComposerInput | Input)
             return bool(self.streaming) or (self.forest_pane.filtering and not in_text)
         return True
+
+    def reply_to(self, key: Key) -> None:
+        """Write a reply to `key` (enter on the forest)."""
+        self.current = key
+        self.action_reply()
 
     def action_reply(self) -> None:
         if self._ensure_server(self.current):
@@ -788,6 +794,23 @@ class ResponsesApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
+
+    def _on_key(self, event: events.Key) -> None:
+        """A key reaches the App after the focused widget and its parents passed on it, and
+        here its binding runs. A printable key that arrives while a text box has the focus
+        did not come from that box (it would have typed it): it was on its way to the graph
+        when the key before it (/, enter, n, e) moved the focus to the box. It is the box's:
+        typed ahead over a slow link, "/lisbon" filters and "enter, do it" replies, instead
+        of importing (i) or deleting (d). Not with a dialog in front: its keys are its own."""
+        focused = self.focused
+        if (
+            event.is_printable
+            and isinstance(focused, Input | ComposerInput)
+            and self.screen is self.screen_stack[0]
+        ):
+            event.prevent_default()  # not App._on_key: no binding runs for it here
+            focused.post_message(events.Key(event.key, event.character))
+        # Otherwise Textual goes on to App._on_key (every class's handler runs, in order).
 
     # ------------------------------------------------------------ unexpected errors
     #

@@ -39,6 +39,7 @@ from tui.store.records import NodeSummary
 from tui.text import one_line
 from tui.tools import tool_label
 from tui.ui.composer import Composer, ComposerInput
+from tui.ui.focus import focus_now
 from tui.ui.labels import short_id
 from tui.ui.messages import AnchorLost, ComposerLeft, TurnEnded, TurnStarted
 from tui.ui.transcript import SHOWN_TURNS, Transcript
@@ -233,13 +234,13 @@ class ConversationPane(Vertical):
         self.mode = "reply"
         self.edit_target = None
         self.update_target()
-        self.composer.input.focus()
+        focus_now(self.composer.input)  # what is typed right after is the message's
 
     def new_conversation(self) -> None:
         self.mode = "new"
         self.edit_target = None
         self.update_target()
-        self.composer.input.focus()
+        focus_now(self.composer.input)  # what is typed right after is the message's
 
     def edit(self, key: Key) -> None:
         """Put the input of `key` in the composer, to send as a sibling of it."""
@@ -248,7 +249,7 @@ class ConversationPane(Vertical):
         self.edit_target = key
         self.composer.set_text(items.input_text(recorded) if recorded is not None else "")
         self.update_target()
-        self.composer.input.focus()
+        focus_now(self.composer.input)  # what is typed right after is the message's
 
     def regenerate(self, key: Key) -> None:
         """Send the input of `key` again, as a sibling of it."""

@@ -192,6 +192,16 @@ class ForestGraph(GraphView):
         self._pending.discard(anchor)
         self.relayout(keep=anchor if anchor in self.index.forest(anchor[0]) else parent)
 
+    def action_reply_or_more(self) -> None:
+        """enter: reply to the turn (the App's workflow, run at once rather than by message,
+        so that the words typed right after enter reach the composer it focuses)."""
+        key = self.current_key
+        reply_to = getattr(self.app, "reply_to", None)
+        if key is None or reply_to is None:
+            super().action_reply_or_more()
+        else:
+            reply_to(key)
+
     # ------------------------------------------------------------ moving between versions
 
     def action_parent(self) -> None:

@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 
 from tui.fulltext import FullText
 from tui.store.index import Index
+from tui.ui.focus import focus_now
 from tui.ui.forest_graph import ForestGraph, Snapshot
 from tui.ui.graph_view import GraphView
 from tui.ui.messages import FullTextWanted, ReplyAsked, TurnHighlighted
@@ -85,7 +86,7 @@ class ForestPane(Vertical):
 
     def open_filter(self) -> None:
         self.filter_input.display = True
-        self.filter_input.focus()
+        focus_now(self.filter_input)  # the letters typed right after / are the filter's
 
     @property
     def filtering(self) -> bool:
