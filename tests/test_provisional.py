@@ -111,3 +111,56 @@ async def test_the_app_and_the_cli_export_the_same_bytes(tmp_path, isolated_env)
         assert (tmp_path / f"app-{scope}.{fmt}").read_bytes() == by_cli.read_bytes(), scope
         if fmt == "json":
             assert b"\\u009b31m" in by_cli.read_bytes() and b"\x9b" not in by_cli.read_bytes()
+
+
+async def test_only_the_first_created_event_is_recorded_and_under_the_sending_profile(tmp_path):
+    # A server that says "created" twice, or "in progress" first: one provisional record,
+    # made from the created event, filed under the profile that sent it.
+    in_progress = {"type": "response.in_progress", "response": created()["response"]}
+    again = created()
+    again["response"] = {**again["response"], "model": "echoed-again"}
+    server = Server(sse(in_progress, created(), again, delta("x"), completed()))
+    started, seen = [], []
+    with Index.open(tmp_path / "index") as index:
+        plan = plan_turn(index, SERVER, text="hi", parent=None, default_model="m")
+
+        def on_event(event, _acc):
+            if isinstance(event, TextDelta) and not seen:
+                seen.append(index.get(SERVER, RID))
+
+        async with server.client() as client:
+            await send_turn(
+                client,
+                index,
+                plan,
+                server=SERVER,
+                profile="unit",
+                on_event=on_event,
+                on_created=started.append,
+            )
+        assert len(started) == 1
+        assert seen[0].profile == "unit" and seen[0].model != "echoed-again"
+
+
+def test_a_markdown_export_is_not_written_as_json_escapes(tmp_path):
+    from tui.ops.export import export_markdown, render_export
+
+    with Index.open(tmp_path / "index") as index:
+        response = {
+            "id": RID,
+            "object": "response",
+            "created_at": 1_700_000_000,
+            "status": "completed",
+            "model": "m",
+            "output": [
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": "one\u2028two"}],
+                }
+            ],
+        }
+        index.add_response(response, server=SERVER, profile="unit")
+        markdown = render_export(index, SERVER, RID, scope="path", fmt="md")
+        assert markdown == export_markdown(index, SERVER, RID) and "\u2028" in markdown
+        assert "\\u2028" in render_export(index, SERVER, RID, scope="path", fmt="json")
