@@ -164,3 +164,22 @@ def test_a_markdown_export_is_not_written_as_json_escapes(tmp_path):
         markdown = render_export(index, SERVER, RID, scope="path", fmt="md")
         assert markdown == export_markdown(index, SERVER, RID) and "\u2028" in markdown
         assert "\\u2028" in render_export(index, SERVER, RID, scope="path", fmt="json")
+
+
+async def test_a_partial_with_no_created_event_before_it_keeps_the_input_and_request(tmp_path):
+    # No "created" came (a server that starts with "in progress"), then the stream broke: the
+    # partial is the first record of the turn, and carries what we sent.
+    in_progress = {"type": "response.in_progress", "response": created()["response"]}
+    server = Server(sse(in_progress, delta("par")))
+    started = []
+    with Index.open(tmp_path / "index") as index:
+        plan = plan_turn(index, SERVER, text="the question", parent=None, default_model="m")
+        async with server.client() as client:
+            result = await send_turn(
+                client, index, plan, server=SERVER, profile="unit", on_created=started.append
+            )
+        assert started == [] and result.error is not None
+        body = index.load_body(SERVER, RID)
+        assert body["input"] == plan.input_items
+        assert body["request"] == plan.request
+        assert index.get(SERVER, RID).status == Status.INCOMPLETE
