@@ -289,6 +289,7 @@ async def child_session(
         # Scroll the fully unfolded graph (every conversation open, every run unfolded) a page
         # per key, the transcript's redraw debounced away: the graph's own cost per frame.
         forest = index.forest(SERVER)
+        before_scroll = tree.snapshot()
         tree.state.open = set(forest.roots())
         tree.state.unfolded = set(forest.segments())
         tree.relayout()
@@ -306,6 +307,7 @@ async def child_session(
         out["scroll_median"] = max(statistics.median(pages) - base, 0.0)
         out["scroll_worst"] = max(max(pages) - base, 0.0)
         out["scroll_lines"] = len(tree.rows)
+        tree.restore(before_scroll)  # the rest of the session as a user has it: mostly closed
         if app.conversation._refresh_timer is not None:
             app.conversation._refresh_timer.stop()
             app.conversation._refresh_timer = None

@@ -159,10 +159,18 @@ async def test_moving_along_a_branch_keeps_the_turns_both_paths_share(tmp_path):
         await settle(pilot, app)
         assert shown() == ids[10 - RICH_TURNS : 10]
         after = {w.summary.id: w for w in turns()}
-        # The shared turns are the same widgets, but the one that was current is drawn anew.
-        for rid in ids[10 - RICH_TURNS : 8]:
+        # The shared turns are the same widgets (the one that was current loses its mark).
+        for rid in ids[10 - RICH_TURNS : 9]:
             assert after[rid] is before[rid]
-        assert after[ids[8]] is not before[ids[8]]
+        assert [w.current for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
+        assert [w.has_class("-current") for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
+        heads = [str(w.query_one(".turn-head").render()) for w in turns()]
+        assert [h.startswith("●") for h in heads] == [False] * (RICH_TURNS - 1) + [True]
+        # Back up one: nothing new is drawn, the mark moves up.
+        await goto(pilot, app, (SERVER, ids[8]))
+        await settle(pilot, app)
+        assert [w.summary.id for w in turns()] == ids[9 - RICH_TURNS : 9]
+        assert all(w is after[w.summary.id] for w in turns()[1:])
         assert [w.current for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
         classes = [sorted(w.classes) for w in app.transcript.children]
         assert "older" in classes[0] and "below" in classes[-1]  # around the turns, in order

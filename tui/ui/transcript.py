@@ -120,8 +120,8 @@ class Turn(Vertical):
         self.orphan = orphan
         self.place = place
 
-    def compose(self) -> ComposeResult:
-        summary, response = self.summary, _response(self.body)
+    def _head(self) -> Text:
+        summary = self.summary
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append("● " if self.current else "  ", style="bold")
         when = relative_time(summary.created_at, self.now)
@@ -133,7 +133,18 @@ class Turn(Vertical):
         words = status_words(summary, self.orphan)
         if words:
             head.append("  " + ", ".join(words), style="yellow")
-        yield Static(head, classes="turn-head")
+        return head
+
+    def set_current(self, current: bool) -> None:
+        """Mark it as the highlighted turn, or not: only its first line is drawn again."""
+        if current != self.current:
+            self.current = current
+            self.set_class(current, "-current")
+            self.query_one(".turn-head", Static).update(self._head())
+
+    def compose(self) -> ComposeResult:
+        summary, response = self.summary, _response(self.body)
+        yield Static(self._head(), classes="turn-head")
         meta = meta_line(response)
         if meta:
             yield TurnMeta(Text(meta), classes="turn-meta")
@@ -362,6 +373,8 @@ class Transcript(VerticalScroll):
                 tail.append(Static(Text(""), classes="below"))
             self.path_keys = [t[0].key for t in turns]
             if kept:
+                for widget in kept:
+                    widget.set_current(widget.summary.key == current)
                 if head:
                     await self.mount_all(head, before=kept[0])
                 if tail:
@@ -376,9 +389,9 @@ class Transcript(VerticalScroll):
             self.anchor()
 
     def _reusable(self, wanted: list[tuple[Any, ...]]) -> list[Turn]:
-        """The turns on screen that the new path shows exactly as they are (same record, same
-        place, same current mark), when they are one unbroken run in both; else none. Moving
-        one turn down a branch keeps all but the turn that was current."""
+        """The turns on screen that the new path shows as they are (same record, same place;
+        the current mark moves), when they are one unbroken run in both; else none. Moving one
+        turn down a branch draws one new turn; moving up, none."""
         if self._live is not None or self._stream is not None:
             return []
         shown = [w for w in self.children if isinstance(w, Turn)]
@@ -387,18 +400,17 @@ class Transcript(VerticalScroll):
         index = {w.summary.key: n for n, w in enumerate(shown)}
         kept: list[Turn] = []
         positions: list[tuple[int, int]] = []
-        for n, (summary, _body, orphan, place, is_current) in enumerate(wanted):
+        for n, (summary, _body, orphan, place, _current) in enumerate(wanted):
             at = index.get(summary.key)
             if at is None:
                 continue
             widget = shown[at]
-            if (widget.summary, widget.orphan, widget.place, widget.current) != (
+            if (widget.summary, widget.orphan, widget.place) != (
                 summary,
                 orphan,
                 place,
-                is_current,
             ) or not widget.rich:
-                continue  # the same turn drawn differently (it was the current one): anew
+                continue  # the same turn drawn differently: anew
             kept.append(widget)
             positions.append((n, at))
         if not kept:
