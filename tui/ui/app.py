@@ -53,7 +53,7 @@ from tui.ui.history_screens import (
     ProfileScreen,
     SearchScreen,
 )
-from tui.ui.keys import FOREST_ACTIONS, NEEDS_NODE, bindings, remappable_ids
+from tui.ui.keys import FOREST, FOREST_ACTIONS, NEEDS_NODE, bindings, remappable_ids
 from tui.ui.messages import (
     AnchorLost,
     ComposerLeft,
@@ -254,9 +254,8 @@ class ResponsesApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         in_front = self.screen is not self.screen_stack[0]
-        if in_front and (
-            action in FOREST_ACTIONS or action in ("search", "switch_profile", "toggle_servers")
-        ):
+        from_forest = action in FOREST_ACTIONS or parameters[:1] == (FOREST,)
+        if in_front and (from_forest or action in ("search", "switch_profile", "toggle_servers")):
             return False  # another screen (tools, a dialog) is in front
         if action in NEEDS_NODE and self.current is None:
             return None
@@ -570,7 +569,12 @@ class ResponsesApp(App[None]):
             sanitize(message, multiline=True), title=sanitize(title, multiline=False), **kwargs
         )
 
-    def action_help(self) -> None:
+    async def action_quit(self, where: str = "") -> None:
+        """q on the forest (`where` is "forest"), ctrl+q anywhere."""
+        self.exit()
+
+    def action_help(self, where: str = "") -> None:
+        """? on the forest (`where` is "forest"), f1 anywhere."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -164,13 +164,13 @@ COMMANDS: tuple[Command, ...] = (
       "palette"),
     # ---- App
     C("help", "question_mark", "help: all keys", "App", "tree", footer="Help",
-      help="this help (f1 from anywhere, the composer too)"),
+      action="app.help('forest')", help="this help (f1 from anywhere, the composer too)"),
     C("help_anywhere", "f1", "help: all keys", "App", "app", action="help", palette=False,
       help="this help (f1 from anywhere, the composer too)"),
     C("help_composer", "f1", "help: all keys", "App", "composer", footer="Help",
       action="app.help", palette=False,
       help="this help (f1 from anywhere, the composer too)"),
-    C("quit", "q", "quit", "App", "tree", footer="Quit",
+    C("quit", "q", "quit", "App", "tree", footer="Quit", action="app.quit('forest')",
       help="quit (ctrl+q from anywhere, a dialog included)"),
     C("quit_anywhere", "ctrl+q", "quit from anywhere", "App", "app", action="quit",
       priority=True, palette=False, help="quit (ctrl+q from anywhere, a dialog included)"),
@@ -255,11 +255,13 @@ def bindings(*scopes: str) -> list[Binding]:
 NEEDS_NODE = frozenset(
     command.run.removeprefix("app.") for command in COMMANDS if command.needs_node
 )
-# The App's actions bound only on the forest graph: off while a dialog is in front (the footer
-# under it must not offer them); quit and help have keys that work in front of one too.
+# The App's actions bound on the forest graph: off while a dialog is in front (the footer
+# under it must not offer them). Quit and help have keys that work in front of one too (f1,
+# ctrl+q): the forest's q and ? name themselves with a parameter, `quit('forest')`.
 FOREST_ACTIONS = frozenset(
     command.run.removeprefix("app.") for command in by_scope("tree") if not command.on_forest
 ) - {command.run for command in by_scope("app")}
+FOREST = "forest"  # the parameter of an App action bound on the forest
 
 
 def show_keys(keys: str) -> str:
@@ -316,7 +318,7 @@ def palette_entries(keymap: Mapping[str, str]) -> list[PaletteEntry]:
             continue
         keys = keys_in_force(command, keymap)
         title = command.title[0].upper() + command.title[1:]
-        action = command.run.removeprefix("app.")
+        action = command.run.removeprefix("app.").split("(", 1)[0]  # the forest's parameter off
         entries.append(
             PaletteEntry(title, show_keys(keys) if keys else "palette", action, command.on_forest)
         )
