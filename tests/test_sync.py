@@ -13,7 +13,7 @@ from tui.api.errors import AuthError
 from tui.api.profiles import resolve_profile
 from tui.local.transport import OfflineTransport
 from tui.ops.connect import make_client, offline_backend, server_id
-from tui.ops.sync import set_sync_watermark, sync, sync_watermark
+from tui.ops.sync import sync
 from tui.store.index import Index
 from tui.store.records import Status
 
@@ -108,7 +108,7 @@ async def test_first_sync_pulls_everything_with_input_items(index, backend, coun
         [r2["id"], fork["id"]]
     )
     assert counting.counts == Counter({"list": 1, "input_items": 5})
-    assert sync_watermark(index, SERVER) == lone["id"]
+    assert index.sync_watermark(SERVER) == lone["id"]
     assert (5, None) in calls and (5, 5) in calls
 
 
@@ -125,7 +125,7 @@ async def test_second_sync_adds_only_what_is_new(index, backend, counting):
             assert not report.complete  # stopped at the watermark
             # One list page, input items for the two new ones, nothing re-fetched.
             assert counting.counts == Counter({"list": 1, "input_items": 2})
-            assert sync_watermark(index, SERVER) == r4["id"]
+            assert index.sync_watermark(SERVER) == r4["id"]
 
             counting.counts.clear()
             report = await sync(client, index, server=SERVER, profile="local")
@@ -192,7 +192,7 @@ async def test_a_lost_watermark_means_a_full_listing(index, backend):
     assert report.complete
     assert report.new == [r3["id"]]
     assert report.missing == [r2["id"]]
-    assert sync_watermark(index, SERVER) == r3["id"]
+    assert index.sync_watermark(SERVER) == r3["id"]
 
 
 async def test_not_stored_and_deleted_are_left_alone(index, backend):
@@ -240,20 +240,20 @@ async def test_a_failed_input_fetch_skips_the_response_and_keeps_the_watermark(i
     assert report.new == [r1["id"]]
     assert "disk on fire" in report.failed[r2["id"]]
     assert index.get(SERVER, r2["id"]) is None
-    assert sync_watermark(index, SERVER) is None  # the next sync lists it again
+    assert index.sync_watermark(SERVER) is None  # the next sync lists it again
     async with syncing_client(OfflineTransport(backend)) as client:
         report = await sync(client, index, server=SERVER, profile="local")
     assert report.new == [r2["id"]] and report.failed == {}
 
 
 async def test_watermarks_are_per_server(index):
-    set_sync_watermark(index, "a", "resp_1")
-    set_sync_watermark(index, "b", "resp_2")
-    set_sync_watermark(index, "a", "resp_3")
-    assert sync_watermark(index, "a") == "resp_3"
-    assert sync_watermark(index, "b") == "resp_2"
-    set_sync_watermark(index, "a", None)
-    assert sync_watermark(index, "a") is None
+    index.set_sync_watermark("a", "resp_1")
+    index.set_sync_watermark("b", "resp_2")
+    index.set_sync_watermark("a", "resp_3")
+    assert index.sync_watermark("a") == "resp_3"
+    assert index.sync_watermark("b") == "resp_2"
+    index.set_sync_watermark("a", None)
+    assert index.sync_watermark("a") is None
 
 
 async def test_a_failing_listing_propagates(index):
@@ -355,7 +355,7 @@ async def test_recheck_without_a_list_endpoint(index):
     assert after[not_stored] == Status.NOT_STORED and after[deleted] == Status.DELETED
     assert all(after[rid] == Status.MISSING for rid in gone)
     assert calls[0] == (0, 10) and calls[-1] == (10, 10)
-    assert sync_watermark(index, SERVER) is None
+    assert index.sync_watermark(SERVER) is None
 
 
 async def test_recheck_concurrency_of_one_is_sequential(index):

@@ -13,9 +13,7 @@ from tui.api.profiles import Profile
 from tui.ops.sync import (
     PAGE_SIZE,
     SyncReport,
-    set_sync_watermark,
     sync,
-    sync_watermark,
 )
 from tui.store.index import Index
 from tui.store.records import Status
@@ -157,17 +155,17 @@ def known(index: Index, rid: str, n: int = 0, status: Status | None = None) -> N
 
 
 def test_watermark_round_trip_per_server(index):
-    assert sync_watermark(index, SERVER) is None
-    set_sync_watermark(index, SERVER, "resp_a")
-    set_sync_watermark(index, "other", "resp_b")
-    assert sync_watermark(index, SERVER) == "resp_a"
-    set_sync_watermark(index, SERVER, "resp_c")
-    assert sync_watermark(index, SERVER) == "resp_c"
-    assert sync_watermark(index, "other") == "resp_b"
-    set_sync_watermark(index, "other", None)
-    assert sync_watermark(index, "other") is None
-    assert sync_watermark(index, SERVER) == "resp_c"
-    set_sync_watermark(index, "never", None)  # forgetting what was never there is fine
+    assert index.sync_watermark(SERVER) is None
+    index.set_sync_watermark(SERVER, "resp_a")
+    index.set_sync_watermark("other", "resp_b")
+    assert index.sync_watermark(SERVER) == "resp_a"
+    index.set_sync_watermark(SERVER, "resp_c")
+    assert index.sync_watermark(SERVER) == "resp_c"
+    assert index.sync_watermark("other") == "resp_b"
+    index.set_sync_watermark("other", None)
+    assert index.sync_watermark("other") is None
+    assert index.sync_watermark(SERVER) == "resp_c"
+    index.set_sync_watermark("never", None)  # forgetting what was never there is fine
 
 
 def test_a_damaged_watermark_counts_as_none(index):
@@ -175,9 +173,9 @@ def test_a_damaged_watermark_counts_as_none(index):
     table.insert({"sync": SERVER, "newest": ""})
     table.insert({"sync": "b", "newest": 42})
     table.insert({"sync": "c"})
-    assert sync_watermark(index, SERVER) is None
-    assert sync_watermark(index, "b") is None
-    assert sync_watermark(index, "c") is None
+    assert index.sync_watermark(SERVER) is None
+    assert index.sync_watermark("b") is None
+    assert index.sync_watermark("c") is None
 
 
 # ------------------------------------------------------------------ listing servers
@@ -199,7 +197,7 @@ async def test_a_first_sync_adds_everything_oldest_first_with_inputs(index):
     # The listing counts up with no total, then the input fetches count to theirs.
     assert calls == [(1, None), (2, None), (3, None), (1, 3), (2, 3), (3, 3)]
     assert server.limits == [str(PAGE_SIZE)]
-    assert sync_watermark(index, SERVER) == "resp_c"
+    assert index.sync_watermark(SERVER) == "resp_c"
 
 
 async def test_the_page_size_is_the_callers_and_paging_goes_to_the_end(index):
@@ -230,7 +228,7 @@ async def test_a_second_sync_stops_at_the_watermark(index):
     assert report.missing == []
     # One page with c, one with b (the watermark): a is not read, nothing is retrieved.
     assert server.asked == [("list", ""), ("list", "resp_c"), ("input_items", "resp_c")]
-    assert sync_watermark(index, SERVER) == "resp_c"
+    assert index.sync_watermark(SERVER) == "resp_c"
 
 
 async def test_nothing_new_keeps_the_watermark_where_it_is(index):
@@ -239,7 +237,7 @@ async def test_nothing_new_keeps_the_watermark_where_it_is(index):
     await run(server, index)
     report = await run(server, index)
     assert report.new == [] and report.complete is False
-    assert sync_watermark(index, SERVER) == "resp_a"
+    assert index.sync_watermark(SERVER) == "resp_a"
 
 
 async def test_a_full_sync_ignores_the_watermark(index):
@@ -252,7 +250,7 @@ async def test_a_full_sync_ignores_the_watermark(index):
     assert report.complete
     assert report.missing == ["resp_old"]
     assert status(index, "resp_old") == Status.MISSING
-    assert sync_watermark(index, SERVER) == "resp_b"
+    assert index.sync_watermark(SERVER) == "resp_b"
 
 
 async def test_an_empty_listing_is_complete_and_checks_what_is_known(index):
@@ -267,7 +265,7 @@ async def test_an_empty_listing_is_complete_and_checks_what_is_known(index):
     assert report.unlisted_found == ["resp_y"]
     assert status(index, "resp_x") == Status.MISSING
     assert status(index, "resp_y") == Status.STORED
-    assert sync_watermark(index, SERVER) is None
+    assert index.sync_watermark(SERVER) is None
 
 
 async def test_unlisted_ones_are_checked_one_by_one_in_index_order(index):
@@ -295,7 +293,7 @@ async def test_unlisted_ones_are_checked_one_by_one_in_index_order(index):
     assert status(index, "resp_5") == Status.DELETED
     assert status(index, "resp_6") == Status.MISSING
     assert report.warnings == [] and report.failed == {}
-    assert sync_watermark(index, SERVER) == "resp_new"
+    assert index.sync_watermark(SERVER) == "resp_new"
 
 
 async def test_another_servers_responses_are_not_checked(index):
@@ -338,7 +336,7 @@ async def test_an_unlisted_response_the_server_cannot_check_is_left_with_a_warni
     assert report.missing == [] and report.unlisted_found == []
     assert status(index, "resp_k") == Status.STORED
     assert report.new == ["resp_a"]
-    assert sync_watermark(index, SERVER) is None  # a warning: the next sync looks again
+    assert index.sync_watermark(SERVER) is None  # a warning: the next sync looks again
 
 
 async def test_an_unlisted_response_that_fails_to_retrieve_is_reported(index):
@@ -349,7 +347,7 @@ async def test_an_unlisted_response_that_fails_to_retrieve_is_reported(index):
     report = await run(server, index)
     assert report.failed == {"resp_k": "retrieve resp_k: server error 500: disk on fire (resp_k)"}
     assert status(index, "resp_k") == Status.STORED
-    assert sync_watermark(index, SERVER) is None
+    assert index.sync_watermark(SERVER) is None
 
 
 async def test_a_failed_input_fetch_leaves_the_response_for_next_time(index):
@@ -363,7 +361,7 @@ async def test_a_failed_input_fetch_leaves_the_response_for_next_time(index):
         "resp_a": "input items of resp_a: server error 500: disk on fire (resp_a)"
     }
     assert index.get(SERVER, "resp_a") is None
-    assert sync_watermark(index, SERVER) is None
+    assert index.sync_watermark(SERVER) is None
 
 
 async def test_a_response_gone_before_its_input_is_fetched_has_none_recorded(index):
@@ -393,7 +391,7 @@ async def test_a_server_without_input_items_is_asked_once(index):
     assert [a for a in server.asked if a[0] == "input_items"] == [("input_items", "resp_a")]
     assert not any(n.input_recorded for n in index.nodes(SERVER))
     assert report.failed == {} and report.warnings == []
-    assert sync_watermark(index, SERVER) == "resp_c"
+    assert index.sync_watermark(SERVER) == "resp_c"
 
 
 async def test_a_whole_conversation_of_input_is_trimmed_to_each_turns_own(index):
@@ -474,7 +472,7 @@ async def test_listed_items_whose_id_is_not_an_id_are_skipped_and_said(index):
     assert first.warnings == ["skipped 1 listed response whose id is not an id"]
     assert second.warnings == ["skipped 2 listed responses whose id is not an id"]
     assert first.new == ["resp_a"]
-    assert sync_watermark(index, SERVER) is None
+    assert index.sync_watermark(SERVER) is None
 
 
 async def test_a_listing_that_pages_forever_is_stopped_and_incomplete(index):
@@ -494,7 +492,7 @@ async def test_a_listing_that_pages_forever_is_stopped_and_incomplete(index):
     assert calls[:4] == [(1, None), (2, None), (2, None), (2, None)]
     assert [a for a in server.asked if a[0] == "retrieve"] == []  # incomplete: none checked
     assert status(index, "resp_k") == Status.STORED
-    assert sync_watermark(index, SERVER) is None
+    assert index.sync_watermark(SERVER) is None
 
 
 async def test_the_watermark_is_the_newest_listed_even_when_already_known(index):
@@ -504,7 +502,7 @@ async def test_the_watermark_is_the_newest_listed_even_when_already_known(index)
     known(index, "resp_b", 5)
     report = await run(server, index)
     assert report.new == ["resp_a"]
-    assert sync_watermark(index, SERVER) == "resp_b"
+    assert index.sync_watermark(SERVER) == "resp_b"
 
 
 async def test_a_listing_failure_propagates(index):
@@ -553,7 +551,7 @@ async def test_recheck_marks_gone_restores_back_and_reports_failures(index):
     assert status(index, "resp_3") == Status.STORED
     assert status(index, "resp_6") == Status.INCOMPLETE
     assert status(index, "resp_7") == Status.STORED
-    assert sync_watermark(index, SERVER) is None
+    assert index.sync_watermark(SERVER) is None
 
 
 async def test_recheck_leaves_other_servers_alone(index):

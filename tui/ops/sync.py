@@ -56,19 +56,6 @@ class SyncReport:
     warnings: list[str] = field(default_factory=list)  # e.g. why paging stopped
 
 
-# ------------------------------------------------------------------ watermark
-
-
-def sync_watermark(index: Index, server: str) -> str | None:
-    """The newest response id the last complete sync of `server` saw, if any."""
-    return index.sync_watermark(server)
-
-
-def set_sync_watermark(index: Index, server: str, newest: str | None) -> None:
-    """Remember `newest` for the next sync of `server` (None forgets it: a full sync next)."""
-    index.set_sync_watermark(server, newest)
-
-
 # ------------------------------------------------------------------ sync
 
 
@@ -124,7 +111,7 @@ async def _sync_listed(
     rejected_before: int,
 ) -> SyncReport:
     report = SyncReport(listed=True)
-    watermark = None if full else sync_watermark(index, server)
+    watermark = None if full else index.sync_watermark(server)
     listed: set[str] = set()
     fresh: list[dict[str, Any]] = []  # not in the index, newest first
     newest: str | None = None
@@ -175,7 +162,7 @@ async def _sync_listed(
         await _confirm_unlisted(client, index, server, unlisted, report, concurrency=concurrency)
     if not report.failed and not report.warnings:
         # A response we could not add is retried next time: keep the older watermark.
-        set_sync_watermark(index, server, newest)
+        index.set_sync_watermark(server, newest)
     return report
 
 
