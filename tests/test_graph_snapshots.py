@@ -8,8 +8,7 @@ change with `pytest tests/test_graph_snapshots.py --snapshot-update` and read th
 
 from __future__ import annotations
 
-from textual.widgets import Markdown
-from ui_helpers import LOCAL, SERVER, _run, build, wait_for
+from ui_helpers import LOCAL, SERVER, _run, build, show_turn, wait_for
 
 from tui.ops.connect import make_client
 from tui.ops.conversation import plan_turn, record
@@ -109,39 +108,13 @@ def forest_app(tmp_path, script: Script):
     return app, index, {name: (SERVER, rid) for name, rid in ids.items()}
 
 
-async def _goto(pilot, key) -> None:
-    """Move the graph's cursor to `key` (opening what hides it) and wait until its path is
-    shown: the cursor's line drawn, every Markdown block mounted and the transcript scrolled
-    to the very end (it follows the end while the layout settles)."""
-    app = pilot.app
-    view = app.forest_view
-    view.reveal(key)
-    transcript = app.transcript
-
-    def settled() -> bool:
-        return (
-            app.current == key
-            and view.current_key == key
-            and view.has_focus
-            and bool(transcript.path_keys)
-            and transcript.path_keys[-1] == key
-            and not transcript._busy.locked()
-            and all(md.is_mounted for md in transcript.query(Markdown))
-            and transcript.scroll_y == transcript.max_scroll_y
-        )
-
-    await wait_for(pilot, settled)
-    await pilot.pause()
-    await wait_for(pilot, settled)  # still true after a refresh: nothing was left to lay out
-
-
 def test_graph_fork_at_root(snap_compare, tmp_path):
     """The first turn has two replies: the graph splits right under it, `├─` and `└─`,
     each branch going on one level deeper (`│` beside the first while the second is to come)."""
     app, _index, keys = forest_app(tmp_path, FORK_AT_ROOT)
 
     async def run_before(pilot):
-        await _goto(pilot, keys["temples2"])
+        await show_turn(pilot, keys["temples2"])
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
@@ -151,7 +124,7 @@ def test_graph_fork_in_mid_run(snap_compare, tmp_path):
     app, _index, keys = forest_app(tmp_path, FORK_MID_RUN)
 
     async def run_before(pilot):
-        await _goto(pilot, keys["b5"])
+        await show_turn(pilot, keys["b5"])
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
@@ -162,7 +135,7 @@ def test_graph_fork_of_a_fork(snap_compare, tmp_path):
     app, _index, keys = forest_app(tmp_path, FORK_OF_FORK)
 
     async def run_before(pilot):
-        await _goto(pilot, keys["ab"])
+        await show_turn(pilot, keys["ab"])
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
@@ -172,7 +145,7 @@ def test_graph_long_run_folded(snap_compare, tmp_path):
     app, _index, keys = forest_app(tmp_path, LONG_RUN)
 
     async def run_before(pilot):
-        await _goto(pilot, keys["s30"])
+        await show_turn(pilot, keys["s30"])
         view = pilot.app.forest_view
         await wait_for(pilot, lambda: [row.kind for row in view.rows] == ["turn", "fold", "turn"])
 
@@ -184,7 +157,7 @@ def test_graph_sibling_place_2_of_3(snap_compare, tmp_path):
     app, _index, keys = forest_app(tmp_path, THREE_VERSIONS)
 
     async def run_before(pilot):
-        await _goto(pilot, keys["v2"])
+        await show_turn(pilot, keys["v2"])
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
@@ -199,7 +172,7 @@ def test_graph_titles_and_labels(snap_compare, tmp_path):
     index.set_label(*keys["n2"], "")
 
     async def run_before(pilot):
-        await _goto(pilot, keys["n3"])
+        await show_turn(pilot, keys["n3"])
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
@@ -212,7 +185,7 @@ def _rich_forest(tmp_path):
     async def run_before(pilot):
         # Open the long run and the three versions too, then put the cursor in the trip.
         for name in ("s30", "v2", "budget2"):
-            await _goto(pilot, keys[name])
+            await show_turn(pilot, keys[name])
 
     return app, run_before
 

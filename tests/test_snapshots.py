@@ -9,32 +9,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from textual.widgets import Markdown
-from ui_helpers import LOCAL, SERVER, build, key_of, wait_for
+from ui_helpers import LOCAL, SERVER, build, key_of, show_turn, wait_for
 
 from tui.api.client import ResponsesClient
-
-
-async def _goto(pilot, key) -> None:
-    """Move to `key` and wait until its path is shown: every Markdown block mounted and the
-    transcript scrolled to the very end (it follows the end while the layout settles)."""
-    app = pilot.app
-    app.forest_view.reveal(key)
-    transcript = app.transcript
-
-    def settled() -> bool:
-        return (
-            app.current == key
-            and bool(transcript.path_keys)
-            and transcript.path_keys[-1] == key
-            and not transcript._busy.locked()
-            and all(md.is_mounted for md in transcript.query(Markdown))
-            and transcript.scroll_y == transcript.max_scroll_y
-        )
-
-    await wait_for(pilot, settled)
-    await pilot.pause()
-    await wait_for(pilot, settled)  # still true after a refresh: nothing was left to lay out
 
 
 def test_empty_first_run(snap_compare, tmp_path):
@@ -46,7 +23,7 @@ def test_branched_conversation(snap_compare, tmp_path):
     app, index, _ = build(tmp_path)
 
     async def run_before(pilot):
-        await _goto(pilot, key_of(index, "Add a day trip to Sintra"))
+        await show_turn(pilot, key_of(index, "Add a day trip to Sintra"))
 
     assert snap_compare(app, terminal_size=(110, 34), run_before=run_before)
 
@@ -55,7 +32,7 @@ def test_layout_80x24(snap_compare, tmp_path):
     app, index, _ = build(tmp_path)
 
     async def run_before(pilot):
-        await _goto(pilot, key_of(index, "Which port wine"))
+        await show_turn(pilot, key_of(index, "Which port wine"))
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -64,7 +41,7 @@ def test_large_terminal(snap_compare, tmp_path):
     app, index, _ = build(tmp_path)
 
     async def run_before(pilot):
-        await _goto(pilot, key_of(index, "Now a budget version"))
+        await show_turn(pilot, key_of(index, "Now a budget version"))
 
     assert snap_compare(app, terminal_size=(200, 60), run_before=run_before)
 
@@ -102,7 +79,7 @@ def test_streaming_reply_in_progress(snap_compare, tmp_path):
     app, index, _ = build(tmp_path, client=client)
 
     async def run_before(pilot):
-        await _goto(pilot, key_of(index, "Show a tiny example"))
+        await show_turn(pilot, key_of(index, "Show a tiny example"))
         await pilot.press("enter")
         await pilot.pause()
         pilot.app.composer.set_text("So what does the GIL protect?")
@@ -120,7 +97,7 @@ def test_delete_modal(snap_compare, tmp_path):
     app, index, _ = build(tmp_path)
 
     async def run_before(pilot):
-        await _goto(pilot, key_of(index, "Make it vegetarian"))
+        await show_turn(pilot, key_of(index, "Make it vegetarian"))
         await pilot.press("d")
         await pilot.pause()
 
@@ -145,7 +122,7 @@ def test_error_toast(snap_compare, tmp_path):
     app, index, _ = build(tmp_path, client=client)
 
     async def run_before(pilot):
-        await _goto(pilot, key_of(index, "Show a tiny example"))
+        await show_turn(pilot, key_of(index, "Show a tiny example"))
         await pilot.press("enter")
         await pilot.pause()
         pilot.app.composer.set_text("This text survives the failure")

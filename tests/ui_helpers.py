@@ -101,3 +101,31 @@ async def wait_for(pilot: Any, predicate: Any, timeout: float = 20.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"not true after {timeout} s: {predicate}")
         await asyncio.sleep(0.005)
+
+
+async def show_turn(pilot: Any, key: tuple[str, str]) -> None:
+    """Move the graph's cursor to `key` and wait until its path is shown as a snapshot wants
+    it: the cursor on it with the graph focused, every Markdown block mounted and the
+    transcript scrolled to the very end (it follows the end while the layout settles)."""
+    from textual.widgets import Markdown
+
+    app = pilot.app
+    view = app.forest_view
+    view.reveal(key)
+    transcript = app.transcript
+
+    def settled() -> bool:
+        return (
+            app.current == key
+            and view.current_key == key
+            and view.has_focus
+            and bool(transcript.path_keys)
+            and transcript.path_keys[-1] == key
+            and not transcript._busy.locked()
+            and all(md.is_mounted for md in transcript.query(Markdown))
+            and transcript.scroll_y == transcript.max_scroll_y
+        )
+
+    await wait_for(pilot, settled)
+    await pilot.pause()
+    await wait_for(pilot, settled)  # still true after a refresh: nothing was left to lay out
