@@ -181,3 +181,67 @@ async def test_moving_along_a_branch_keeps_the_turns_both_paths_share(tmp_path):
         assert [w.current for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
         assert all(w.place == ((2, 2) if w.summary.id == fork[0] else None) for w in turns()[-1:])
     index.close()
+
+
+async def test_a_new_path_is_painted_in_one_frame_once_it_is_all_there(tmp_path):
+    # No frame is painted while the transcript swaps its turns: the old ones removed and the
+    # new ones not yet mounted (or their answers still empty) would flash for a frame.
+    app, index, _ = build(tmp_path, demo=False)
+    first = run(index, *(f"step {n}" for n in range(8)))
+    other = run(index, *(f"other {n}" for n in range(8)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto(pilot, app, (SERVER, first[-1]))
+        await settle(pilot, app)
+        painted: list[int] = []
+        display = app._display
+
+        def counting(screen, update):
+            painted.append(len(app.transcript.path_keys))
+            return display(screen, update)
+
+        app._display = counting
+        await app.conversation.show_path((SERVER, other[-1]))
+        assert painted == []
+        await pilot.pause()
+        assert painted and app.transcript.path_keys[-1] == (SERVER, other[-1])
+    index.close()
+
+
+async def test_a_short_path_after_a_long_one_is_shown_from_its_top(tmp_path):
+    # After a path that overflowed and was scrolled to its end, a path that fits is at the
+    # top in the same layout pass that places it (else one frame shows it scrolled off).
+    app, index, _ = build(tmp_path, demo=False)
+    long = run(index, *(f"step {n} " + "word " * 200 for n in range(8)))
+    short = run(index, "short one")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto(pilot, app, (SERVER, long[-1]))
+        await settle(pilot, app)
+        transcript = app.transcript
+        assert transcript.scroll_y > 0
+        await app.conversation.show_path((SERVER, short[0]))
+        assert transcript.scroll_y > 0  # not laid out yet
+        transcript.arrange(transcript.size)  # what the compositor calls first
+        assert transcript.scroll_y == 0
+        await settle(pilot, app)
+        assert transcript.scroll_y == 0
+    index.close()
+
+
+async def test_the_text_keeps_its_width_when_a_path_starts_to_overflow(tmp_path):
+    # The scrollbar's column is kept free: a path that overflows is not wrapped one column
+    # narrower a frame after it was drawn (every line of it re-wrapped, one more layout).
+    from textual.widgets import Markdown
+
+    app, index, _ = build(tmp_path, demo=False)
+    short = run(index, "short one")
+    long = run(index, *(f"step {n} " + "word " * 200 for n in range(8)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto(pilot, app, (SERVER, short[0]))
+        await settle(pilot, app)
+        narrow = app.transcript.query_one(Markdown).content_region.width
+        await goto(pilot, app, (SERVER, long[-1]))
+        await settle(pilot, app)
+        assert app.transcript.max_scroll_y > 0
+        widths = {m.content_region.width for m in app.transcript.query(Markdown)}
+        assert widths == {narrow}
+    index.close()

@@ -156,3 +156,29 @@ async def test_each_open_conversation_starts_with_its_own_mark():
         assert screen_lines(app) == ["▾ a", "● b", "● c", "▾ d", "● e"]
         await pilot.press("h")  # the first one closes: its mark says so
         assert screen_lines(app) == ["▸ a", "▾ d", "● e"]
+
+
+async def test_a_cursor_move_draws_only_the_line_left_and_the_line_reached():
+    # A cursor move used to throw every drawn line away and draw the whole view again
+    # (a labeler call per line on screen, per key).
+    forest = build({"abcdefghij": None})
+    app = Host(forest, GraphState(open={"a"}, unfolded={"a"}))
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        view = app.query_one(GraphView)
+        drawn: list[int] = []
+        original = view._draw
+
+        def draw(line: int, width: int, at_cursor: bool):
+            drawn.append(line)
+            return original(line, width, at_cursor)
+
+        view._draw = draw  # type: ignore[method-assign]
+        view.action_cursor_down()
+        await pilot.pause()
+        assert sorted(drawn) == [0, 1]
+        drawn.clear()
+        view.action_cursor_up()
+        await pilot.pause()
+        assert sorted(drawn) == []  # both lines drawn before, in these states: from the cache
+        assert screen_lines(app)[0].endswith("a")

@@ -227,9 +227,11 @@ class GraphView(ScrollView, can_focus=True):
         if new != self.cursor:
             self.cursor = new
             return
-        self._line_cache.clear()
+        # Only the line left and the line reached change (the cache knows the cursor line
+        # apart); a scroll, if the cursor left the view, redraws the whole view itself.
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True)
-        self.refresh()
+        self.refresh_line(old)
+        self.refresh_line(new)
         key = self.current_key
         if key is not None and key != self._highlighted:
             self._highlighted = key

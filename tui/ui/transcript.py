@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -332,61 +333,76 @@ class Transcript(VerticalScroll):
                 (summary, body, orphan, (places or {}).get(summary.key), summary.key == current)
                 for summary, body, orphan in recent
             ]
-            kept = self._reusable(wanted)
-            if kept:
-                # Moving along a branch: the turns both paths share stay as they are (their
-                # Markdown is not parsed again); the rest around them is replaced.
-                keep = set(map(id, kept))
-                await self.remove_children([w for w in self.children if id(w) not in keep])
-            else:
-                await self.remove_children()
-            self._live = None
-            self._stream = None
-            first = [s.key for s in (w.summary for w in kept)][:1]
-            head: list[Any] = []
-            tail: list[Any] = []
-            if title:
-                head.append(Static(Text(title, style="bold"), classes="conversation-title"))
-            if older:
-                # One widget for all older turns: a 1,000-turn path costs one text layout, not
-                # thousands of widgets.
-                head.append(Static(older_turns_text(older, now), classes="older"))
-            kept_keys = {w.summary.key for w in kept}
-            before_kept = True
-            for summary, body, orphan, place, is_current in wanted:
-                if summary.key in kept_keys:
-                    before_kept = False
-                    continue
-                turn = Turn(
-                    summary,
-                    body,
-                    now=now,
-                    rich=True,
-                    current=is_current,
-                    orphan=orphan,
-                    place=place,
-                )
-                (head if before_kept and first else tail).append(turn)
-            if below:
-                tail.append(Static(Text(below, style="dim italic"), classes="below"))
-            if not head and not tail and not kept:
-                tail.append(Static(Text(""), classes="below"))
-            self.path_keys = [t[0].key for t in turns]
-            if kept:
-                for widget in kept:
-                    widget.set_current(widget.summary.key == current)
-                if head:
-                    await self.mount_all(head, before=kept[0])
-                if tail:
-                    await self.mount_all(tail, after=kept[-1])
-            else:
-                await self.mount_all(head + tail)
-            # The height is not final here: each Markdown parses its text in a thread and
-            # mounts its blocks later, and once the path overflows, the scrollbar that appears
-            # narrows the text and re-wraps it. A one-off scroll_end() landed a line short
-            # under load (a flaky snapshot). Anchored, the view stays at the end through every
-            # re-layout until the user scrolls (which releases the anchor).
-            self.anchor()
+            with self.app.batch_update():
+                # One frame for the whole change, painted when it is done: none shows the
+                # old turns gone and the new ones not yet there.
+                await self._replace(turns, older, wanted, now, current, below, title)
+
+    async def _replace(
+        self,
+        turns: list[tuple[NodeSummary, dict[str, Any], bool]],
+        older: list[tuple[NodeSummary, dict[str, Any], bool]],
+        wanted: list[tuple[Any, ...]],
+        now: float,
+        current: tuple[str, str] | None,
+        below: str,
+        title: str | None,
+    ) -> None:
+        kept = self._reusable(wanted)
+        if kept:
+            # Moving along a branch: the turns both paths share stay as they are (their
+            # Markdown is not parsed again); the rest around them is replaced.
+            keep = set(map(id, kept))
+            await self.remove_children([w for w in self.children if id(w) not in keep])
+        else:
+            await self.remove_children()
+        self._live = None
+        self._stream = None
+        first = [s.key for s in (w.summary for w in kept)][:1]
+        head: list[Any] = []
+        tail: list[Any] = []
+        if title:
+            head.append(Static(Text(title, style="bold"), classes="conversation-title"))
+        if older:
+            # One widget for all older turns: a 1,000-turn path costs one text layout, not
+            # thousands of widgets.
+            head.append(Static(older_turns_text(older, now), classes="older"))
+        kept_keys = {w.summary.key for w in kept}
+        before_kept = True
+        for summary, body, orphan, place, is_current in wanted:
+            if summary.key in kept_keys:
+                before_kept = False
+                continue
+            turn = Turn(
+                summary,
+                body,
+                now=now,
+                rich=True,
+                current=is_current,
+                orphan=orphan,
+                place=place,
+            )
+            (head if before_kept and first else tail).append(turn)
+        if below:
+            tail.append(Static(Text(below, style="dim italic"), classes="below"))
+        if not head and not tail and not kept:
+            tail.append(Static(Text(""), classes="below"))
+        self.path_keys = [t[0].key for t in turns]
+        if kept:
+            for widget in kept:
+                widget.set_current(widget.summary.key == current)
+            if head:
+                await self.mount_all(head, before=kept[0])
+            if tail:
+                await self.mount_all(tail, after=kept[-1])
+        else:
+            await self.mount_all(head + tail)
+        # The height is not final here: each Markdown parses its text in a thread and
+        # mounts its blocks later, and once the path overflows, the scrollbar that appears
+        # narrows the text and re-wraps it. A one-off scroll_end() landed a line short
+        # under load (a flaky snapshot). Anchored, the view stays at the end through every
+        # re-layout until the user scrolls (which releases the anchor).
+        self.anchor()
 
     def _reusable(self, wanted: list[tuple[Any, ...]]) -> list[Turn]:
         """The turns on screen that the new path shows as they are (same record, same place;
@@ -438,6 +454,13 @@ class Transcript(VerticalScroll):
     def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
         arrangement = super().arrange(size, optimal)
         self._content_bottom = arrangement.spatial_map.total_region.bottom
+        view = self.container_size.height - self.scrollbar_size_horizontal
+        if self._anchor_wanted and self._content_bottom <= view and self.scroll_y:
+            # A path that fits, after a longer one: at the top in this same layout pass, as
+            # the anchor does for one that overflows (else one frame shows it scrolled off).
+            self.set_reactive(Widget.scroll_y, 0)
+            self.set_reactive(Widget.scroll_target_y, 0)
+            self.vertical_scrollbar._reactive_position = 0
         return arrangement
 
     async def show_message(self, text: Text) -> None:
