@@ -212,6 +212,16 @@ class Frames:
         return max((w for t, w in self.work if t >= since), default=0.0)
 
 
+def send_key(app: Any, key: str, character: str | None = None) -> None:
+    """A key as the terminal driver sends it (the App's input handling, bindings and all);
+    not `pilot.press`, which then waits and paints a frame itself."""
+    from textual import events
+
+    event = events.Key(key, character)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
 def _screen_lines(app: Any) -> list[str]:
     update = app.screen._compositor.render_full_update()
     return ["".join(strip.text for strip in line) for line in update.strips]
@@ -406,6 +416,7 @@ async def child_session(
         # app's real debounce: from the key to the first frame whose transcript text is the
         # one it settles on (the scrollbar's thumb may follow a frame later).
         app.debounce = debounce
+        tree.focus()
         await pilot.pause()
         redraws = []
         with Frames(app) as frames:
@@ -414,7 +425,7 @@ async def child_session(
                 before = app.transcript.path_keys
                 await asyncio.sleep(debounce)  # single moves, as a user pressing a key
                 t = time.perf_counter()
-                tree.action_cursor_down() if n % 2 == 0 else tree.action_cursor_up()
+                send_key(app, "down" if n % 2 == 0 else "up")
                 await frames.settle()
                 shown = frames.shown_at(t)
                 if app.transcript.path_keys == before or shown is None:
@@ -445,16 +456,25 @@ async def child_session(
         app.debounce = 10.0
         await pilot.pause()
         pages = []
+        handled: list[float] = []  # the key's action, timed
+        page_down = tree.action_page_down
+
+        def timed_page_down() -> None:
+            started = time.perf_counter()
+            page_down()
+            handled.append(time.perf_counter() - started)
+
+        tree.action_page_down = timed_page_down  # type: ignore[method-assign]
         with Frames(app) as frames:
             await frames.settle()
             for _ in range(40):
                 # A frame's cost: the key handled (cursor and scroll moved) plus the screen
                 # update that draws the new page.
                 t = time.perf_counter()
-                tree.action_page_down()
-                handled = time.perf_counter() - t
+                send_key(app, "pagedown")
                 await frames.settle(quiet=0.05)
-                pages.append(handled + frames.longest_work(t))
+                pages.append(handled[-1] + frames.longest_work(t))
+        del tree.action_page_down
         out["scroll_median"] = statistics.median(pages)
         out["scroll_worst"] = max(pages)
         out["scroll_lines"] = len(tree.rows)
@@ -501,9 +521,12 @@ async def child_session(
         app.action_filter()
         await pilot.pause()
         with StallMeter() as meter:
+            typed = ""
             for query in ("q", "qu", "question", "question 42", "question 4242"):
                 t = time.perf_counter()
-                app.filter_input.value = query  # as typed: through the app's real debounce
+                for char in query[len(typed) :]:  # typed: keys, through the real debounce
+                    send_key(app, "space" if char == " " else char, char)
+                typed = query
                 while app.forest_view.highlight != query.split() and time.perf_counter() < t + 60:
                     await asyncio.sleep(0.005)
                 await pilot.pause()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -29,6 +30,15 @@ def isolated_env(tmp_path, monkeypatch):
     home = tmp_path / "rtui-home"
     monkeypatch.setenv("RESPONSES_TUI_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def collector_thresholds():
+    """An app under test sets the process's collector policy (tui.gcpause): the next test
+    starts from CPython's again, full collections included."""
+    saved = gc.get_threshold()
+    yield
+    gc.set_threshold(*saved)
 
 
 def _names(code) -> set[str]:

@@ -74,16 +74,75 @@ def test_freeze_long_lived_collects_garbage_first():
     assert gone() is None  # collected, not frozen
 
 
-def test_the_app_process_gets_a_big_young_generation():
-    from tui.gcpause import YOUNG_GENERATION, tune_for_interaction
+def test_the_app_process_runs_small_young_collections_and_no_full_ones_of_its_own():
+    from tui.gcpause import MIDDLE_GENERATION, NEVER, YOUNG_GENERATION, tune_for_interaction
 
-    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    tune_for_interaction()
+    assert gc.get_threshold() == (YOUNG_GENERATION, MIDDLE_GENERATION, NEVER)
+    assert 700 < YOUNG_GENERATION <= 5_000  # a few ms per young collection, not 15-37
+    assert NEVER > 10**8
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _middle_collections(count: int) -> None:
+    for _ in range(count):
+        gc.collect(1)  # each one counts towards the next full collection
+
+
+def test_the_idle_collector_runs_a_full_collection_once_the_user_has_stopped():
+    import weakref
+
+    from tui.gcpause import IDLE_AFTER, IdleCollector
+
+    clock = Clock()
+    collector = IdleCollector(clock)
+    gc.collect()
+    assert collector.tick(busy=False) is False  # nothing pending since the last one
+    gc.disable()  # only the collector's own collections from here
     try:
-        gc.set_threshold(700, 10, 10)
-        tune_for_interaction()
-        assert gc.get_threshold() == (YOUNG_GENERATION, 20, 10)
-        gc.set_threshold(100_000, 30, 5)
-        tune_for_interaction()  # never lowers what someone set higher
-        assert gc.get_threshold() == (100_000, 30, 5)
+
+        class Cycle:
+            pass
+
+        a, b = Cycle(), Cycle()
+        a.other, b.other = b, a
+        _middle_collections(1)  # the cycle is now older than the middle generation
+        gone = weakref.ref(a)
+        del a, b
+        collector.activity()
+        clock.now += IDLE_AFTER / 2
+        assert collector.tick(busy=False) is False  # the user is at it
+        clock.now += IDLE_AFTER / 2
+        assert collector.tick(busy=True) is False  # a reply is streaming
+        assert gone() is not None
+        assert collector.tick(busy=False) is True
+        assert gone() is None
+        assert gc.get_count()[2] == 0
     finally:
-        gc.set_threshold(*saved)
+        gc.enable()
+
+
+def test_the_idle_collector_runs_one_anyway_after_many_middle_collections():
+    from tui.gcpause import FULL_AT_THE_LATEST, IdleCollector
+
+    clock = Clock()
+    collector = IdleCollector(clock)
+    gc.collect()
+    gc.disable()
+    try:
+        _middle_collections(FULL_AT_THE_LATEST - 1)
+        collector.activity()
+        assert collector.tick(busy=True) is False
+        _middle_collections(1)
+        assert collector.tick(busy=True) is True  # busy all along: garbage stays bounded
+        assert gc.get_count()[2] == 0
+    finally:
+        gc.enable()

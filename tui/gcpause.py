@@ -36,19 +36,56 @@ def gc_paused(size: Callable[[], int]) -> Iterator[None]:
 
 _frozen_once = False
 
-YOUNG_GENERATION = 50_000  # allocations between young collections (CPython's default: 700)
+# The app's collector (`tune_for_interaction`, `IdleCollector`). Measured with bench/run at
+# 1,000 and 10,000 responses, against CPython's automatic policy with a 50,000 young
+# generation: the longest frame while paging through the graph 46-50 ms -> 14-18 ms, a
+# stream's longest stall 64-69 ms -> 32-37 ms, a delete's up to 503 ms -> 29-32 ms.
+YOUNG_GENERATION = 3_000  # allocations between young collections (CPython's default: 700)
+MIDDLE_GENERATION = 10  # young collections between middle ones
+NEVER = 1 << 30  # the full collection's own threshold: the app runs it (IdleCollector)
+IDLE_AFTER = 1.0  # seconds without a key, a click or a stream before a full collection
+FULL_AT_THE_LATEST = 50  # middle collections after which a full one runs, idle or not
 
 
 def tune_for_interaction() -> None:
-    """A bigger young generation for the app's process. With CPython's 700, the objects of a
-    frame being rendered (strips, segments, a Markdown re-parse) survive two young
-    collections, get promoted, and pile up until a full collection walks everything: while a
-    reply streamed at 500 deltas/s that was every ~0.4 s, and 50-220 ms each as the session
-    grew. With 50,000 they die young: over the same benchmark session, one full collection
-    instead of 25, and the stream's longest loop stall fell from 220 ms to ~40 ms. Costs a
-    few MB more of not-yet-collected garbage."""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, YOUNG_GENERATION), max(middle, 20), old)
+    """The app's policy: small, cheap young and middle collections (a few ms each: the
+    cost of a collection is the objects it walks), and full collections when the user is
+    not looking (`IdleCollector`) instead of whenever CPython's counters say so. A full
+    collection walks everything created since the first screen (`freeze_once`): 30-250 ms
+    with a session's widgets, caches and garbage, a visible stall mid-scroll or mid-stream
+    when it came on its own. With CPython's 700 and automatic full collections, the objects
+    of a frame survived two young collections and piled up into full collections every
+    ~0.4 s while a reply streamed; a 50,000 young generation avoided those, but then each
+    young collection walked 50,000 objects, 15-37 ms, in the middle of a frame."""
+    gc.set_threshold(YOUNG_GENERATION, MIDDLE_GENERATION, NEVER)
+
+
+class IdleCollector:
+    """Runs the full collections that `tune_for_interaction` took away from CPython: once the
+    user has done nothing for `IDLE_AFTER` seconds (no key, no click, no reply streaming),
+    or, whatever the user does, once `FULL_AT_THE_LATEST` middle collections have passed
+    since the last full one (so a long stream or a long session of keys cannot let garbage
+    grow without bound). The app calls `activity` on input and `tick` a few times a
+    second."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.last_activity = clock()
+
+    def activity(self) -> None:
+        self.last_activity = self.clock()
+
+    def tick(self, busy: bool) -> bool:
+        """A full collection now if one is due; `busy`: a reply is streaming. True when it
+        ran."""
+        pending = gc.get_count()[2]  # middle collections since the last full one
+        if pending == 0:
+            return False
+        idle = not busy and self.clock() - self.last_activity >= IDLE_AFTER
+        if idle or pending >= FULL_AT_THE_LATEST:
+            gc.collect()
+            return True
+        return False
 
 
 def freeze_long_lived() -> None:

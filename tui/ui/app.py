@@ -23,7 +23,7 @@ from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError, redact
 from tui.api.profiles import Profile
 from tui.fulltext import FullText
-from tui.gcpause import tune_for_interaction
+from tui.gcpause import IdleCollector, tune_for_interaction
 from tui.local.server import OfflineBackend
 from tui.ops.conversation import (
     approval_items,
@@ -106,6 +106,7 @@ class ResponsesApp(App[None]):
             index, self.session, clock, debounce=debounce, id="right"
         )
         self.unexpected_errors: list[BaseException] = []  # reported and survived
+        self.collector = IdleCollector(time.monotonic)  # full collections when idle
         self._guarded = False  # the app's handlers are guarded once it has mounted
         self._crash_lines: list[str] = []
 
@@ -186,6 +187,7 @@ class ResponsesApp(App[None]):
 
     def on_mount(self) -> None:
         tune_for_interaction()
+        self.set_interval(0.25, lambda: self.collector.tick(busy=self.streaming))
         self._set_title()
         if self.keymap:
             self.set_keymap(self.keymap)
@@ -798,6 +800,11 @@ class ResponsesApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.activity()  # no full collection while the user is at it
+        await super().on_event(event)
 
     def _on_key(self, event: events.Key) -> None:
         """A key reaches the App after the focused widget and its parents passed on it, and

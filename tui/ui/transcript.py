@@ -29,7 +29,7 @@ from tui.turn_meta import StatusNote, meta_line, source_lines, status_note
 from tui.ui.labels import relative_time, short_id
 
 RICH_TURNS = 6
-LIVE_FLUSH = 1 / 30  # seconds between Markdown updates while a reply streams
+LIVE_FLUSH = 1 / 60  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
 SHOWN_TURNS = RICH_TURNS + OLDER_SHOWN  # turns whose bodies the transcript reads
