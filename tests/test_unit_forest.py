@@ -312,7 +312,7 @@ def test_the_oldest_node_of_a_cycle_is_the_cut_wherever_the_walk_enters():
 # ------------------------------------------------------------------ add
 
 
-@pytest.mark.parametrize("warmed", [False, True])
+@pytest.mark.parametrize("warmed", [False, True, "one"])
 @pytest.mark.parametrize(
     "ref",
     [
@@ -334,7 +334,9 @@ def test_the_oldest_node_of_a_cycle_is_the_cut_wherever_the_walk_enters():
 def test_adding_a_new_node_matches_a_fresh_build(ref, warmed):
     refs = chain_refs()
     forest = Forest.build(refs.values())
-    if warmed:
+    if warmed == "one":
+        forest.segment_of("f")  # one conversation segmented, the others not yet
+    elif warmed:
         warm(forest)
     forest.add(ref)
     refs[ref.key] = ref
@@ -443,12 +445,14 @@ def test_a_new_node_naming_a_parent_that_closes_a_cycle_is_cut():
 # ------------------------------------------------------------------ remove
 
 
-@pytest.mark.parametrize("warmed", [False, True])
+@pytest.mark.parametrize("warmed", [False, True, "one"])
 @pytest.mark.parametrize("key", list("abcdefgh"))
 def test_removing_any_node_matches_a_fresh_build(key, warmed):
     refs = chain_refs()
     forest = Forest.build(refs.values())
-    if warmed:
+    if warmed == "one":
+        forest.segment_of("f")  # one conversation segmented, the others not yet
+    elif warmed:
         warm(forest)
     forest.remove(key)
     del refs[key]
@@ -595,3 +599,17 @@ def test_replacing_or_adopting_rebuilds(monkeypatch):
     forest.add(NodeRef("zz", None, 0.1))  # the parent an orphan waits for
     forest.remove("c")  # children become orphans
     assert len(calls) == 3
+
+
+def test_a_segment_asked_for_segments_its_own_conversation_only():
+    # At 100,000 responses segmenting every conversation cost ~90 ms of the first screen,
+    # which needs one; the rest are segmented when asked for, or all at once by segments().
+    forest = Forest.build(chain_refs().values())
+    assert forest.segment_of("f") == Segment("e", ("e", "f"), "a")
+    assert set(forest._segments) == {"a", "d", "e"}  # conversation a's, not g's or h's
+    assert forest.segment_of("h") == Segment("h", ("h",), None)
+    assert set(forest._segments) == {"a", "d", "e", "h"}
+    assert set(forest.segments()) == {"a", "d", "e", "g", "h"}
+    with pytest.raises(KeyError):
+        forest.segment_of("nowhere")
+    assert "nowhere" not in forest._segments

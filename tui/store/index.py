@@ -26,6 +26,7 @@ import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Iterable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ SCHEMA_VERSION = 1
 _PROFILE_FIELDS = ("name", "base_url", "api_key_env", "headers", "default_model")
 NAME_CHARS = 80  # a title or a label is one line of at most this many characters
 _DOC_NUMBER_MAX = (1 << 32) - 1  # what `Index._seq` keeps of a document number
+
+
+_created_at = attrgetter("created_at")
 
 
 def clean_name(text: str) -> str:
@@ -502,7 +506,13 @@ class Index:
         nodes = self._nodes.values()
         if server is not None:
             nodes = [n for n in nodes if n.server == server]
-        return max(nodes, key=self._order, default=None)
+        # The newest time first (a C loop), then the full order among the few that share it:
+        # the full order's key for every response cost ~60 ms of the start at 100,000.
+        newest = max(nodes, key=_created_at, default=None)
+        if newest is None:
+            return None
+        tied = [n for n in nodes if n.created_at == newest.created_at]
+        return max(tied, key=self._order)
 
     def servers(self) -> list[str]:
         return sorted({server for server, _ in self._nodes})
