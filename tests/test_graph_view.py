@@ -182,3 +182,28 @@ async def test_a_cursor_move_draws_only_the_line_left_and_the_line_reached():
         await pilot.pause()
         assert sorted(drawn) == []  # both lines drawn before, in these states: from the cache
         assert screen_lines(app)[0].endswith("a")
+
+
+async def test_lines_take_the_new_colours_when_the_theme_or_the_focus_changes():
+    # The widget's styles are worked out once (Textual computes them from every ancestor on
+    # each call): a theme or focus change must still reach every line drawn after it.
+    forest = build(FOREST)
+    app = Host(forest, GraphState(open={"a"}))
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = app.query_one(GraphView)
+        view.focus()
+        await pilot.pause()
+
+        def line_styles(y: int) -> set:
+            return {seg.style for seg in view.render_line(y) if seg.text.strip()}
+
+        cursor_focused = line_styles(0)
+        plain = line_styles(1)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        assert line_styles(1) != plain
+        assert view.rich_style.bgcolor in {s.bgcolor for s in line_styles(1)}
+        app.set_focus(None)
+        await pilot.pause()
+        assert line_styles(0) != cursor_focused
+        assert line_styles(0) != line_styles(1)  # still marked, as an unfocused cursor

@@ -41,10 +41,10 @@ _frozen_once = False
 # generation: the longest frame while paging through the graph 46-50 ms -> 14-18 ms, a
 # stream's longest stall 64-69 ms -> 32-37 ms, a delete's up to 503 ms -> 29-32 ms.
 YOUNG_GENERATION = 3_000  # allocations between young collections (CPython's default: 700)
-MIDDLE_GENERATION = 10  # young collections between middle ones
+MIDDLE_GENERATION = 5  # young collections between middle ones
 NEVER = 1 << 30  # the full collection's own threshold: the app runs it (IdleCollector)
 IDLE_AFTER = 1.0  # seconds without a key, a click or a stream before a full collection
-FULL_AT_THE_LATEST = 50  # middle collections after which a full one runs, idle or not
+FULL_AT_THE_LATEST = 100  # middle collections after which a full one runs, idle or not
 
 
 def tune_for_interaction() -> None:
