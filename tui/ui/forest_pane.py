@@ -163,9 +163,11 @@ class ForestPane(Vertical):
         worker = get_current_worker()
         if worker.is_cancelled:
             return
+        key_set = set(keys)
         roots = self.graph.filter_roots(keys, servers)
+        shown = self.graph.with_ancestors(key_set)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self.show_filter, query, keys, set(keys), roots)
+            self.app.call_from_thread(self.show_filter, query, keys, key_set, roots, shown)
 
     def _preview_matches(self, words: list[str]) -> list[Key]:
         """Newest first, the turns whose previews, id, model or tools hold every word."""
@@ -188,10 +190,11 @@ class ForestPane(Vertical):
         keys: list[Key],
         key_set: set[Key] | None = None,
         roots: set[Key] | None = None,
+        shown: set[Key] | None = None,
     ) -> None:
         if query != self._filter_query:
             return  # the user typed on (or cleared the filter) meanwhile
         graph = self.graph
-        graph.set_filter(keys, key_set=key_set, roots=roots)
+        graph.set_filter(keys, key_set=key_set, roots=roots, shown=shown)
         graph.highlight = query.split()
         graph.rebuild(keep_open=False)
