@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from operator import attrgetter
 from pathlib import Path
@@ -516,6 +516,10 @@ class Index:
 
     def servers(self) -> list[str]:
         return sorted({server for server, _ in self._nodes})
+
+    def counts(self) -> dict[str, int]:
+        """How many responses the index holds per server."""
+        return dict(Counter(server for server, _ in self._nodes))
 
     def __len__(self) -> int:
         return len(self._nodes)
