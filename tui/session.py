@@ -136,6 +136,14 @@ class Session:
         profile = self.profiles().get(name)
         if profile is None:
             raise SessionError(f"unknown profile {one_line(name, 40)!r}")
+        variable = profile.api_key_env
+        if variable and not self.env.get(variable, "").strip():
+            # Advice that works from inside the app (the CLI's says --profile): the app
+            # reads the environment once, when it starts.
+            raise SessionError(
+                f"the {profile.name} profile needs an API key and ${variable} is not set in "
+                "the environment the app started with: quit, set it in the shell, start again"
+            )
         try:
             client = make_client(profile, self.env, backend=self.backend if profile.local else None)
         except ApiError as error:
