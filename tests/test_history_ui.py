@@ -216,7 +216,16 @@ async def test_several_servers_switch_profile_keeps_the_place(tmp_path, monkeypa
         view = app.forest_view
         headings = [view._headings[y].plain for y, r in enumerate(view.rows) if r.kind == "heading"]
         assert len(headings) == 2
-        assert any("lab" in h and "1" in h for h in headings)
+        assert "lab · 1 conversation · 1 response · lab.example.test/v1" in headings
+        # Each heading counts its server's conversations and responses, and the counts come
+        # before the address: the left pane cuts a heading's end, never the counts.
+        local = index.forest(SERVER)
+        assert headings[0].startswith(
+            f"local · {len(local.roots())} conversations · {len(local)} responses · "
+        )
+        lines = ["".join(s.text for s in view.render_line(y)) for y in range(view.size.height)]
+        shown = [line for line in lines if line.lstrip().startswith(("local ·", "lab ·"))]
+        assert len(shown) == 2 and all("response" in line for line in shown)
         # Replying to a node of the other server switches to its profile first.
         app.forest_view.focus()
         await goto(pilot, app, lab_key)
