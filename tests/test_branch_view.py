@@ -59,10 +59,10 @@ async def test_the_note_below_counts_the_turns_after_the_highlighted_one(tmp_pat
             await settle(pilot, app)
             shown = [str(w.content) for w in app.transcript.query(".below")]
             notes[n] = shown[0] if shown else ""
-        assert notes[0] == "↓ continues for 4 more turns in this branch, then ⑂ 2 branches"
-        assert notes[2] == "↓ continues for 2 more turns in this branch, then ⑂ 2 branches"
-        assert notes[3] == "↓ continues for 1 more turn in this branch, then ⑂ 2 branches"
-        assert notes[4] == "⑂ 2 branches continue from here"
+        assert notes[0] == "↓ continues for 4 more turns in this branch, then Ψ 2 branches"
+        assert notes[2] == "↓ continues for 2 more turns in this branch, then Ψ 2 branches"
+        assert notes[3] == "↓ continues for 1 more turn in this branch, then Ψ 2 branches"
+        assert notes[4] == "Ψ 2 branches continue from here"
 
 
 def header_places(app) -> list[str]:

@@ -24,6 +24,7 @@ from tui.api.errors import ApiError, NotFoundError, redact
 from tui.api.profiles import Profile
 from tui.fulltext import FullText
 from tui.gcpause import IdleCollector, tune_for_interaction
+from tui.glyphs import FORK
 from tui.local.server import OfflineBackend
 from tui.ops.conversation import (
     approval_items,
@@ -41,6 +42,7 @@ from tui.store.atomic import write_private_file
 from tui.store.index import Index
 from tui.text import one_line, sanitize
 from tui.tools import Preset, env_refs
+from tui.ui.ascii_driver import ascii_driver
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
@@ -98,6 +100,8 @@ class ResponsesApp(App[None]):
         self.clock = clock
         # config.toml: the user's keys (applied on mount; problems are shown then).
         self.settings = config.load(config_file(self.env), remappable_ids())
+        if self.settings.ascii:
+            self.driver_class = ascii_driver(self.driver_class)
         self.keymap = self.settings.keymap
         self.fulltext = FullText(index)  # built on first use, for the filter and ctrl+f
         self.forest_pane = ForestPane(
@@ -180,7 +184,7 @@ class ResponsesApp(App[None]):
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⑂")
+        yield Header(show_clock=False, icon=FORK)
         with Horizontal(id="main"):
             yield self.forest_pane
             yield self.conversation

@@ -23,6 +23,7 @@ from tui.api import items
 from tui.api.errors import PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.gcpause import freeze_once
+from tui.glyphs import FORK
 from tui.ops.conversation import (
     CannotSend,
     TurnPlan,
@@ -149,14 +150,14 @@ class ConversationPane(Vertical):
         forest = self.index.forest(key[0])
         children = forest.children(key)
         if len(children) > 1:
-            return f"⑂ {len(children)} branches continue from here"
+            return f"{FORK} {len(children)} branches continue from here"
         if not children:
             return ""
         run = forest.segment_of(key).keys
         more = len(run) - 1 - run.index(key)
         note = f"↓ continues for {more} more turn{'s' if more != 1 else ''} in this branch"
         forks = len(forest.children(run[-1]))
-        return note + (f", then ⑂ {forks} branches" if forks > 1 else "")
+        return note + (f", then {FORK} {forks} branches" if forks > 1 else "")
 
     async def welcome(self) -> None:
         if self.streaming or self.live_key is not None or self.latest() is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
+from tui.glyphs import FORK
 from tui.store.records import NodeSummary, Status, clean_time
 from tui.text import one_line
 
@@ -106,7 +107,7 @@ def node_label(
     if turns > 1:
         details.append(f"{turns} turns")
     if forks > 1:
-        details.append(f"⑂{forks}")
+        details.append(f"{FORK}{forks}")
     if node.has_tools:
         details.append("⚙")
     age = relative_time(node.created_at, now)
