@@ -705,6 +705,22 @@ async def test_command_palette_runs_actions(tmp_path, native_clipboard):
     index.close()
 
 
+async def test_the_palette_lists_each_action_once(tmp_path):
+    # Issue 14, point 10: Textual's own Quit and Keys came beside ours (Quit twice, and two
+    # helps); Textual's Theme, Maximize and Screenshot stay.
+    from tui.ui.keys import palette_entries
+
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE):
+        system = [c.title for c in app.get_system_commands(app.screen)]
+        ours = [e.title for e in palette_entries(app.keymap)]
+        titles = [title.lower() for title in system + ours]
+        assert "Theme" in system and "Quit" in ours and "Help: all keys" in ours
+        assert len(titles) == len(set(titles))
+        assert not any(t in ("quit", "keys") for t in (s.lower() for s in system))
+    index.close()
+
+
 async def test_q_quits(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

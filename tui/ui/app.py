@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
 from textual._context import active_message_pump
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 from textual.worker import WorkerFailed
 
@@ -269,6 +270,13 @@ class ResponsesApp(App[None]):
         await self.conversation.show_path(key)
 
     # ------------------------------------------------------------ actions: writing
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own palette entries, less the two ours already offer: Quit, and Keys
+        (our help lists every key); the palette then lists each action once."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         in_front = self.screen is not self.screen_stack[0]
