@@ -500,3 +500,22 @@ async def test_the_first_run_graph_says_what_to_do(tmp_path):
             lambda: "Nothing matches the filter" in "".join(s.text for s in graph.render_line(0)),
         )
     index.close()
+
+
+async def test_the_first_down_in_the_search_highlights_the_first_result(tmp_path):
+    # Issue 14, point 10: the first down moved to the list with no result highlighted, so
+    # enter did nothing and a second down was needed for the first row.
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen))
+        await pilot.press(*"port")
+        await wait_for(pilot, lambda: app.screen._shown == "port" and app.screen.hits)
+        await pilot.press("down")
+        await pilot.pause()
+        results = app.screen.query_one(OptionList)
+        assert results.has_focus and results.highlighted == 0
+        first = app.screen.hits[0].key
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current == first)
+    index.close()

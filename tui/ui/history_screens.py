@@ -233,7 +233,10 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         self.dismiss(self.hits[int(event.option.id or 0)].key)
 
     def action_focus_results(self) -> None:
-        self.query_one(OptionList).focus()
+        results = self.query_one(OptionList)
+        results.focus()
+        if results.highlighted is None and results.option_count:
+            results.highlighted = 0  # the first down lands on the first result
 
     def action_cancel(self) -> None:
         self.dismiss(None)
