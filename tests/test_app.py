@@ -669,9 +669,12 @@ async def test_help_screen(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = app.export_screenshot().replace("&#160;", " ")
-        for key in ("enter", "regenerate", "delete", "filter", "ctrl+s"):
+        for key in ("enter", "regenerate", "filter", "ctrl+s"):
             assert key in text
         assert "ctrl+q" not in text  # the end of the help is below: it scrolls
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert "delete this response" in app.export_screenshot().replace("&#160;", " ")
         await pilot.press("end")
         await pilot.pause()
         text = app.export_screenshot().replace("&#160;", " ")

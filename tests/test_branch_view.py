@@ -245,3 +245,22 @@ async def test_the_text_keeps_its_width_when_a_path_starts_to_overflow(tmp_path)
         widths = {m.content_region.width for m in app.transcript.query(Markdown)}
         assert widths == {narrow}
     index.close()
+
+
+async def test_esc_in_the_transcript_goes_back_to_the_tree(tmp_path):
+    # Issue 14, point 10: with the transcript focused (tab, or a click to scroll), esc did
+    # nothing; it goes back to the tree, except while a reply streams (esc cancels it).
+    app, index, _ = build(tmp_path, demo=False)
+    ids = run(index, "first", "second")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto(pilot, app, (SERVER, ids[-1]))
+        app.transcript.focus()
+        await pilot.pause()
+        assert app.focused is app.transcript
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is app.forest_view
+        app.transcript._live = object()  # a reply streaming in: esc is the App's (cancel)
+        assert app.transcript.check_action("leave", ()) is False
+        app.transcript._live = None
+    index.close()

@@ -63,6 +63,7 @@ from tui.ui.messages import (
     ComposerLeft,
     FullTextWanted,
     ReplyAsked,
+    TranscriptLeft,
     TurnEnded,
     TurnHighlighted,
     TurnStarted,
@@ -262,6 +263,7 @@ class ResponsesApp(App[None]):
     def _anchor_lost(self, event: AnchorLost) -> None:
         self.forest_view.refresh_label(event.key)
 
+    @on(TranscriptLeft)
     @on(ComposerLeft)
     def _composer_left(self) -> None:
         focus_now(self.forest_view)

@@ -33,7 +33,7 @@ from typing import Literal
 from textual.binding import Binding
 from textual.keys import format_key
 
-Scope = Literal["tree", "app", "graph", "composer", "palette", "textual", "dialog"]
+Scope = Literal["tree", "app", "graph", "composer", "transcript", "palette", "textual", "dialog"]
 SECTIONS = ("Move", "Write", "Manage", "App", "Dialogs")
 
 
@@ -130,6 +130,8 @@ COMMANDS: tuple[Command, ...] = (
       priority=True, palette=False),
     C("leave", "escape", "leave the composer", "Write", "composer", footer="Back",
       palette=False),
+    C("leave_transcript", "escape", "leave the transcript for the tree", "Move", "transcript",
+      footer="Back", action="leave", palette=False),
     C("pick_tools", "T", "pick the tools for the next message", "Write", "tree"),
     C("pick_tools_composer", "ctrl+t", "pick the tools for the next message", "Write",
       "composer", footer="Tools", action="app.pick_tools", palette=False),
