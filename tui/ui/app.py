@@ -69,6 +69,8 @@ from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker
 from tui.ui.transcript import Transcript
 
 Key = tuple[str, str]
+# Seconds between looks at the index for what other processes wrote (see `_poll_index`).
+INDEX_POLL = 0.5
 
 
 class ResponsesApp(App[None]):
@@ -188,6 +190,7 @@ class ResponsesApp(App[None]):
     def on_mount(self) -> None:
         tune_for_interaction()
         self.set_interval(0.25, lambda: self.collector.tick(busy=self.streaming))
+        self.set_interval(INDEX_POLL, self._poll_index)
         self._set_title()
         if self.keymap:
             self.set_keymap(self.keymap)
@@ -204,6 +207,27 @@ class ResponsesApp(App[None]):
             self.forest_view.reveal(latest)
             self.forest_view.focus()
         self.conversation.update_target()
+
+    def _poll_index(self) -> None:
+        """Take in what another process (the CLI, a second app) wrote to the index: a
+        conversation sent from a shell appears here within a second, one deleted elsewhere
+        goes. A look costs two `stat` calls when nothing changed; none while a reply streams
+        (it is looked at again once the reply is in)."""
+        if self.streaming or not self.index.refresh():
+            return
+        self.fulltext.bulk_changed()
+        current = self.current
+        self.forest_view.rebuild()  # the graph keeps its place, cursor included
+        if current is None or self.index.get(*current) is not None:
+            return
+        target = self.forest_view.current_key or self._latest_key()  # the turn went
+        self.current = target
+        if target is not None:
+            self.forest_view.reveal(target)
+            self.call_later(self.show_path, target)
+        else:
+            self.conversation.mode = "new"
+            self.call_later(self.conversation.welcome)
 
     def _set_title(self) -> None:
         where = "offline backend (no model, no network)" if self.profile.local else self.server
