@@ -484,11 +484,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     with open_index() as index:
         profile = choose_profile(args, index)
         server = server_id(profile)
+        # A unique prefix of an indexed id is that id; anything else is asked of the server.
+        ids = [index.resolve(rid, server) for rid in args.ids]
 
         async def run() -> int:
             failures = 0
             async with make_client(profile) as client:
-                for rid in args.ids:
+                for rid in ids:
                     progress = _progress_printer(f"importing {rid}")
                     try:
                         result = await import_chain(
@@ -601,14 +603,16 @@ def find_server(index, profile: Profile, response_id: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from tui.ops.connect import server_id
     from tui.ops.export import render_export
     from tui.store.atomic import write_private_file
 
     with open_index(reader=True) as index:
         profile = choose_profile(args, index)
-        server = find_server(index, profile, args.id)
+        rid = index.resolve(args.id, server_id(profile))  # a unique prefix will do
+        server = find_server(index, profile, rid)
         scope = "tree" if args.tree else "path"
-        text = render_export(index, server, args.id, scope=scope, fmt=args.format)
+        text = render_export(index, server, rid, scope=scope, fmt=args.format)
     # JSON is inert already (the same document); Markdown on a terminal is neutralised like
     # everything else the CLI prints.
     if args.output:
@@ -629,6 +633,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     with open_index() as index:
         profile = choose_profile(args, index)
         here = server_id(profile)
+        args.id = index.resolve(args.id, here)  # a unique prefix will do
         server = find_server(index, profile, args.id) if args.local_only else here
         if not args.local_only and index.get(here, args.id) is None:
             elsewhere = sorted({n.server for n in index.find(args.id)})
@@ -894,6 +899,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     with open_index() as index:
         profile = choose_profile(args, index)
         server = server_id(profile)
+        if args.reply_to:
+            args.reply_to = index.resolve(args.reply_to, server)  # a unique prefix will do
         if args.reply_to and index.get(server, args.reply_to) is None:
             raise CliError(
                 f"unknown response id {args.reply_to!r}: not in the index "

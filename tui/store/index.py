@@ -75,6 +75,22 @@ def clean_name(text: str) -> str:
 
 
 Key = tuple[str, str]
+_SHOWN_CANDIDATES = 5  # ids an ambiguous prefix names
+
+
+class AmbiguousId(ValueError):
+    """A prefix that begins more than one response id; the message lists them."""
+
+    def __init__(self, prefix: str, candidates: list[str]) -> None:
+        shown = ", ".join(candidates[:_SHOWN_CANDIDATES])
+        more = len(candidates) - _SHOWN_CANDIDATES
+        if more > 0:
+            shown += f" and {more} more"
+        super().__init__(
+            f"{prefix!r} begins {len(candidates)} response ids: {shown}; give more of it"
+        )
+        self.prefix = prefix
+        self.candidates = candidates
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -662,6 +678,27 @@ class Index:
 
     def find(self, response_id: str) -> list[NodeSummary]:
         return [n for (s, rid), n in self._nodes.items() if rid == response_id]
+
+    def resolve(self, text: str, server: str | None = None) -> str:
+        """The response id `text` names, as people write it: a whole id, or a unique prefix
+        of one (the app shows `resp_6c40d605…`; the `…` may be copied too). The ids of
+        `server` are looked at first, then every server's. A text that begins no indexed id
+        comes back as it is (the caller says it is unknown, or asks a server for it); one
+        that begins several raises `AmbiguousId`, naming them."""
+        text = text.strip().removesuffix("…").removesuffix("...").strip()
+        if not text:
+            return text
+        keys = list(self._nodes)  # one copy: safe beside a worker thread
+        matches = [key for key in keys if key[1].startswith(text)]
+        if any(rid == text for _, rid in matches):
+            return text
+        for scope in ([server] if server is not None else []) + [None]:
+            found = sorted({rid for srv, rid in matches if scope is None or srv == scope})
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise AmbiguousId(text, found)
+        return text
 
     def nodes(self, server: str | None = None) -> list[NodeSummary]:
         """Oldest first. Safe to call from a worker thread while the app adds responses:

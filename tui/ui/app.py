@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -393,7 +394,8 @@ class ResponsesApp(App[None]):
             if ids:
                 self._import_worker(ids)
 
-        self.push_screen(ImportScreen(), chosen)
+        # A unique prefix of an indexed id (as the tree shows it) is that id.
+        self.push_screen(ImportScreen(partial(self.index.resolve, server=self.server)), chosen)
 
     @work(group="history", exclusive=True)
     async def _import_worker(self, ids: list[str]) -> None:
