@@ -88,7 +88,7 @@ def test_import_walks_to_the_root_and_list_shows_the_fork(branched, capsys):
 
     assert run("list") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("# offline backend") and "4 responses" in lines[0]
+    assert lines[0].startswith("offline backend") and "4 responses" in lines[0]
     body = lines[1:]
     assert body[0].startswith(branched["root"]["id"])
     assert "plan a trip" in body[0]
