@@ -100,3 +100,67 @@ async def test_the_app_shows_a_conversation_sent_from_a_shell_within_a_second(tm
         assert app.forest_view.current_key == cursor  # the graph kept its place
     index.close()
     backend.close() if hasattr(backend, "close") else None
+
+
+async def test_the_app_lets_go_of_a_turn_deleted_from_a_shell(tmp_path):
+    app, index, _backend = build(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        shown = app.current
+        assert shown is not None
+        gone = await asyncio.to_thread(
+            cli, "delete", "--yes", "--local-only", "--subtree", shown[1], home=tmp_path
+        )
+        assert gone.returncode == 0, gone.stderr
+        for _ in range(20):  # 20 x 0.05 s
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            if index.get(*shown) is None and app.current != shown:
+                break
+        await settle(pilot, app)
+        assert index.get(*shown) is None
+        assert app.current != shown and app.forest_view.row_of(shown) is None
+        assert app.current is None or index.get(*app.current) is not None
+    index.close()
+
+
+async def test_the_app_starts_afresh_when_a_shell_deletes_its_last_conversation(tmp_path):
+    app, index, _backend = build(tmp_path, demo=False)
+    sent = cli("send", "the only one", home=tmp_path)
+    assert sent.returncode == 0, sent.stderr
+    index.refresh()
+    (only,) = index.nodes()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.current == only.key
+        gone = await asyncio.to_thread(
+            cli, "delete", "--yes", "--local-only", only.id, home=tmp_path
+        )
+        assert gone.returncode == 0, gone.stderr
+        for _ in range(20):  # 20 x 0.05 s
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            if app.current is None:
+                break
+        await settle(pilot, app)
+        assert app.current is None and len(index) == 0
+        assert app.conversation.mode == "new"
+    index.close()
+
+
+async def test_a_failed_look_at_the_index_is_tried_again_quietly(tmp_path, monkeypatch):
+    app, index, _backend = build(tmp_path)
+    looks = []
+
+    def unreadable() -> bool:
+        looks.append(1)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(index, "refresh", unreadable)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot, app)
+        while len(looks) < 3:
+            await asyncio.sleep(0.1)
+        await settle(pilot, app)  # no unexpected error
+        assert not app._notifications
+    index.close()

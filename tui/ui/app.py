@@ -214,7 +214,13 @@ class ResponsesApp(App[None]):
         conversation sent from a shell appears here within a second, one deleted elsewhere
         goes. A look costs two `stat` calls when nothing changed; none while a reply streams
         (it is looked at again once the reply is in)."""
-        if self.streaming or not self.index.refresh():
+        if self.streaming:
+            return
+        try:
+            changed = self.index.refresh()
+        except OSError:  # a file unreadable for a moment: the next look tries again
+            return
+        if not changed:
             return
         self.fulltext.bulk_changed()
         current = self.current
