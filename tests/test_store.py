@@ -887,3 +887,28 @@ def test_responses_made_in_the_same_second_keep_the_order_they_were_recorded(tmp
         assert [n.id for n in index.nodes("s")] == ["resp_root", *ids, "resp_b2", "resp_b1"]
         assert [k[1] for k in index.forest("s").children(("s", "resp_root"))] == ids
         assert index.forest("s").roots() == [("s", "resp_root"), ("s", "resp_b2"), ("s", "resp_b1")]
+
+
+def test_the_forest_follows_what_another_process_removed(directory):
+    with Index.open(directory) as first, Index.open(directory) as second:
+        chain = [("a", None), ("b", "a"), ("c", "b"), ("d", "c"), ("x", "b"), ("y", "x")]
+        for n, (rid, parent) in enumerate(chain):
+            first.add_response(response(rid, parent, created=float(n)), server="s", profile="p")
+        second.refresh()
+        forest = second.forest("s")
+        first.remove_many("s", ["y", "x"])  # a branch, leaf first: taken out in place
+        assert second.refresh() is True
+        assert second.forest("s") is forest
+        with Index.open(directory) as fresh:
+            assert structure(forest) == structure(fresh.forest("s"))
+        first.remove_many("s", ["d", "c", "b"])  # in any order: still in place
+        second.refresh()
+        assert second.forest("s") is forest and list(forest.keys()) == [("s", "a")]
+        first.add_response(response("m", "a", created=9.0), server="s", profile="p")
+        first.add_response(response("n", "m", created=10.0), server="s", profile="p")
+        second.refresh()
+        first.remove("s", "m")  # a turn with one below it: that one is an orphan now
+        assert second.refresh() is True
+        with Index.open(directory) as fresh:
+            assert structure(second.forest("s")) == structure(fresh.forest("s"))
+            assert second.forest("s").is_orphan(("s", "n"))

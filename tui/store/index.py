@@ -401,17 +401,19 @@ class Index:
         except OSError:
             entries = []
         for entry in entries:
-            number, _, kind = entry.name.partition(".")
-            if not (number.isascii() and number.isdigit()):
+            name, _, kind = entry.name.partition(".")
+            if not (name.isascii() and name.isdigit()):
+                continue
+            number = int(name)
+            # Every summary shard; a body shard only when one is cached (the others are read
+            # from their files when next needed).
+            if kind != "nodes.json" and not (kind == "bodies.json" and number in self._body_shards):
                 continue
             try:
                 stamp = stamp_of(entry.stat(follow_symlinks=False))
             except OSError:
                 continue
-            if kind == "nodes.json":
-                nodes[int(number)] = stamp
-            elif kind == "bodies.json":
-                bodies[int(number)] = stamp
+            (nodes if kind == "nodes.json" else bodies)[number] = stamp
         for number, db in list(self._body_shards.items()):
             if db.storage.stamp != bodies.get(number):  # read again when next needed
                 del self._body_shards[number]
@@ -429,13 +431,16 @@ class Index:
         return changed
 
     def _reload_shards(self, numbers: list[int]) -> None:
-        """Read these summary shards again, as another process left them."""
+        """Read these summary shards again, as another process left them; the forests
+        follow (what went is taken out in place, leaves first: no rebuild of 100,000)."""
         wanted = set(numbers)
         before: dict[int, list[Key]] = {number: [] for number in numbers}
         for key, node in self._nodes.items():
             if node.shard in wanted:
                 before[node.shard].append(key)
-        touched: set[str] = set()
+        removed: dict[str, list[Key]] = {}
+        added: list[NodeSummary] = []
+        moved: set[str] = set()
         for number in numbers:
             old = self._node_shards.pop(number, None)
             if old is not None:
@@ -457,18 +462,24 @@ class Index:
                     del self._nodes[key]
                     del self._doc_ids[key]
                     self._names.pop(key, None)
-                    touched.add(key[0])
+                    removed.setdefault(key[0], []).append(key)
             for key, (summary, doc_id) in now.items():
                 earlier = self._nodes.get(key)
                 self._nodes[key] = summary
                 self._doc_ids[key] = doc_id
                 if earlier is None:
-                    self._forest_add(summary, fresh=True)
+                    added.append(summary)
                 elif (earlier.parent, earlier.created_at) != (summary.parent, summary.created_at):
-                    touched.add(key[0])
+                    moved.add(key[0])
             self._shard_counts[number] = len(now)
-        for server in touched:  # removed or moved: the forest is built again when next used
+        for server, keys in removed.items():
+            forest = self._forests.get(server)
+            if forest is not None and not _remove_leaves_first(forest, keys):
+                moved.add(server)
+        for server in moved:  # built again when next used
             self._forests.pop(server, None)
+        for summary in added:
+            self._forest_add(summary, fresh=True)
 
     # ------------------------------------------------------------ shards
 
@@ -993,6 +1004,29 @@ class Index:
             del self._names[(server, rid)]
         ids = {(server, rid) for server, rid in gone}
         table.remove(lambda doc: (doc.get("server"), doc.get("id")) in ids)
+
+
+def _remove_leaves_first(forest: Forest, keys: list[Key]) -> bool:
+    """Take `keys` out of `forest`, each once nothing is left below it, so that each goes
+    in place. False, with nothing done, when some would leave turns below them (orphans:
+    the forest is better built again once than rebuilt at each)."""
+    pending = {key for key in keys if key in forest}
+    below = {key: len(forest.children(key)) for key in pending}
+    ready = [key for key, count in below.items() if count == 0]
+    order: list[Key] = []
+    while ready:
+        key = ready.pop()
+        order.append(key)
+        parent = forest.parent(key)
+        if parent in below:
+            below[parent] -= 1
+            if below[parent] == 0:
+                ready.append(parent)
+    if len(order) != len(pending):
+        return False  # some keep turns that stay: orphans
+    for key in order:
+        forest.remove(key)
+    return True
 
 
 def _body_doc(
