@@ -80,7 +80,7 @@ def test_tools_and_import_write_beside_an_open_index():
 
 
 async def test_the_app_shows_a_conversation_sent_from_a_shell_within_a_second(tmp_path):
-    app, index, backend = build(tmp_path)
+    app, index, _backend = build(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         before = len(index)
@@ -99,7 +99,6 @@ async def test_the_app_shows_a_conversation_sent_from_a_shell_within_a_second(tm
         assert app.forest_view.row_of(new.key) is not None  # drawn in the forest
         assert app.forest_view.current_key == cursor  # the graph kept its place
     index.close()
-    backend.close() if hasattr(backend, "close") else None
 
 
 async def test_the_app_lets_go_of_a_turn_deleted_from_a_shell(tmp_path):
@@ -164,3 +163,34 @@ async def test_a_failed_look_at_the_index_is_tried_again_quietly(tmp_path, monke
         await settle(pilot, app)  # no unexpected error
         assert not app._notifications
     index.close()
+
+
+async def test_two_apps_open_on_one_index_see_each_others_conversations(tmp_path):
+    from ui_helpers import make_backend, type_and_send
+
+    from tui.ui.app import ResponsesApp
+
+    first, index, _backend = build(tmp_path)
+    other_index = Index.open(tmp_path / "index")  # a second app, as another process has it
+    second = ResponsesApp(
+        other_index,
+        first.profile,
+        backend=make_backend(tmp_path / "backend"),
+        clock=first.clock,
+        debounce=0,
+    )
+    async with first.run_test(size=(120, 40)) as one, second.run_test(size=(120, 40)) as two:
+        await settle(one, first)
+        await settle(two, second)
+        await two.press("n")  # a new conversation in the second app
+        await type_and_send(two, second, "sent from the second app")
+        new = next(n for n in other_index.nodes() if n.input_preview == "sent from the second app")
+        for _ in range(20):  # 20 x 0.05 s
+            await asyncio.sleep(0.05)
+            await one.pause()
+            if first.forest_view.row_of(new.key) is not None:
+                break
+        assert index.get(*new.key) is not None
+        assert first.forest_view.row_of(new.key) is not None
+    index.close()
+    other_index.close()
