@@ -912,3 +912,19 @@ def test_the_forest_follows_what_another_process_removed(directory):
         with Index.open(directory) as fresh:
             assert structure(second.forest("s")) == structure(fresh.forest("s"))
             assert second.forest("s").is_orphan(("s", "n"))
+
+
+def test_a_shard_damaged_while_open_is_moved_aside_and_rebuilt_at_the_next_look(directory):
+    with Index.open(directory) as first, Index.open(directory) as second:
+        first.add_response(response("r1"), server="s", profile="p")
+        second.refresh()
+        time.sleep(0.01)
+        (directory / "shards" / "000000.nodes.json").write_bytes(b"{half a file")
+        assert second.refresh() is True
+        assert [n.id for n in second.nodes()] == ["r1"]  # rebuilt from its body
+        assert any("moved aside" in w for w in second.warnings)
+        assert any("rebuilt 1 response summaries" in w for w in second.warnings)
+        first.add_response(response("r2", "r1", created=2.0), server="s", profile="p")
+        assert [n.id for n in first.nodes()] == ["r1", "r2"]
+    with Index.open(directory) as again:
+        assert [n.id for n in again.nodes()] == ["r1", "r2"] and again.warnings == []

@@ -416,9 +416,7 @@ class Index:
             (nodes if kind == "nodes.json" else bodies)[number] = stamp
         for number, db in list(self._body_shards.items()):
             if db.storage.stamp != bodies.get(number):  # read again when next needed
-                del self._body_shards[number]
-                del self._body_ids[number]
-                db.close()
+                self._drop_bodies_cache(number)
         stale = sorted(
             number
             for number in nodes.keys() | self._node_shards.keys()
@@ -429,6 +427,12 @@ class Index:
             self._reload_shards(stale)
             changed = True
         return changed
+
+    def _drop_bodies_cache(self, number: int) -> None:
+        db = self._body_shards.pop(number, None)
+        if db is not None:
+            del self._body_ids[number]
+            db.close()
 
     def _reload_shards(self, numbers: list[int]) -> None:
         """Read these summary shards again, as another process left them; the forests
@@ -441,11 +445,15 @@ class Index:
         removed: dict[str, list[Key]] = {}
         added: list[NodeSummary] = []
         moved: set[str] = set()
+        damaged: list[int] = []
         for number in numbers:
             old = self._node_shards.pop(number, None)
             if old is not None:
                 old.close()
+            warnings_before = len(self.warnings)
             db = self._open_db(self._node_path(number))
+            if len(self.warnings) > warnings_before:
+                damaged.append(number)  # moved aside: rebuilt from its bodies, as at open
             self._node_shards[number] = db
             raw = (db.storage.read() or {}).get("nodes") or {}
             db.storage.release()
@@ -480,6 +488,10 @@ class Index:
             self._forests.pop(server, None)
         for summary in added:
             self._forest_add(summary, fresh=True)
+        for number in damaged:
+            self._drop_bodies_cache(number)
+            self._rebuild_shard_from_bodies(number)
+            self._forests.clear()  # built again when next used
 
     # ------------------------------------------------------------ shards
 
