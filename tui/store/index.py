@@ -33,7 +33,7 @@ import functools
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from operator import attrgetter
 from pathlib import Path
@@ -757,6 +757,10 @@ class Index:
 
     def servers(self) -> list[str]:
         return sorted({server for server, _ in self._nodes})
+
+    def counts(self) -> dict[str, int]:
+        """How many responses the index holds per server."""
+        return dict(Counter(server for server, _ in self._nodes))
 
     def __len__(self) -> int:
         return len(self._nodes)

@@ -54,7 +54,8 @@ from tui.ui.history_screens import (
     ProfileScreen,
     SearchScreen,
 )
-from tui.ui.keys import FOREST, FOREST_ACTIONS, NEEDS_NODE, bindings, remappable_ids
+from tui.ui.keys import FOREST, FOREST_ACTIONS, NEEDS_NODE, bindings, key_of, remappable_ids
+from tui.ui.labels import elsewhere_text
 from tui.ui.messages import (
     AnchorLost,
     ComposerLeft,
@@ -198,6 +199,7 @@ class ResponsesApp(App[None]):
         for problem in self.settings.problems:
             self.notify(problem, severity="warning")
         self.forest_view.rebuild()
+        self._welcome_forest()
         latest = self._latest_key()
         if latest is None:
             self.conversation.mode = "new"
@@ -225,6 +227,7 @@ class ResponsesApp(App[None]):
         self.fulltext.bulk_changed()
         current = self.current
         self.forest_view.rebuild()  # the graph keeps its place, cursor included
+        self._welcome_forest()  # what other servers hold may have changed too
         if current is None or self.index.get(*current) is not None:
             return
         target = self.forest_view.current_key or self._latest_key()  # the turn went
@@ -235,6 +238,16 @@ class ResponsesApp(App[None]):
         else:
             self.conversation.mode = "new"
             self.call_later(self.conversation.welcome)
+
+    def _welcome_forest(self) -> None:
+        """The empty graph's text: what to do, and what the index holds elsewhere."""
+        text = Text("No conversations here yet.\n\n", style="bold")
+        send = key_of("submit", self.keymap)
+        text.append(f"Write a message on the right and press {send} to start one.", style="")
+        elsewhere = elsewhere_text(self.session.elsewhere(), key_of("toggle_servers", self.keymap))
+        if elsewhere and not self.forest_view.all_servers:
+            text.append("\n\n" + elsewhere, style="yellow")
+        self.forest_view.set_welcome(text)
 
     def _set_title(self) -> None:
         where = "offline backend (no model, no network)" if self.profile.local else self.server
@@ -291,7 +304,7 @@ class ResponsesApp(App[None]):
         if in_front and (from_forest or action in ("search", "switch_profile", "toggle_servers")):
             return False  # another screen (tools, a dialog) is in front
         if action in NEEDS_NODE and self.current is None:
-            return None
+            return False  # not offered (an empty forest: nothing to reply to, copy, delete)
         if action == "cancel_stream":
             in_text = isinstance(self.focused, ComposerInput | Input)
             return bool(self.streaming) or (self.forest_pane.filtering and not in_text)
@@ -550,6 +563,7 @@ class ResponsesApp(App[None]):
         self.forest_view.server_names = self.session.server_names()
         self._set_title()
         self.forest_view.rebuild()
+        self._welcome_forest()
         target = self.session.place() or self._latest_key()
         self.current = target
         conversation = self.conversation
@@ -570,6 +584,7 @@ class ResponsesApp(App[None]):
         view.all_servers = not view.all_servers
         view.server_names = self.session.server_names()
         view.rebuild()
+        self._welcome_forest()
         if self.current is not None:
             view.reveal(self.current)
         self.notify(

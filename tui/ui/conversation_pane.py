@@ -40,7 +40,8 @@ from tui.text import one_line
 from tui.tools import tool_label
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.focus import focus_now
-from tui.ui.labels import short_id
+from tui.ui.keys import key_of
+from tui.ui.labels import elsewhere_text, short_id
 from tui.ui.messages import AnchorLost, ComposerLeft, TurnEnded, TurnStarted
 from tui.ui.transcript import SHOWN_TURNS, Transcript
 
@@ -161,7 +162,14 @@ class ConversationPane(Vertical):
         if self.streaming or self.live_key is not None or self.latest() is not None:
             return  # scheduled at start, it came after a first message: that one stays shown
         text = Text()
-        text.append("No conversations yet.\n\n", style="bold")
+        elsewhere = elsewhere_text(
+            self.session.elsewhere(), key_of("toggle_servers", getattr(self.app, "keymap", {}))
+        )
+        if elsewhere:  # history of other servers must not seem lost
+            text.append("No conversations on this server yet.\n\n", style="bold")
+            text.append(elsewhere + "\n\n", style="yellow")
+        else:
+            text.append("No conversations yet.\n\n", style="bold")
         text.append("Type a message below and press ctrl+s to start one. ")
         text.append(
             "Every reply becomes a node in the tree on the left; reply to any node to fork "

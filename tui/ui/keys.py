@@ -160,8 +160,8 @@ COMMANDS: tuple[Command, ...] = (
       "Manage", "tree", needs_node=True),
     C("labels", "apostrophe", "list the bookmarks and jump to one", "Move", "tree"),
     C("switch_profile", "", "switch profile (server)", "Manage", "palette"),
-    C("toggle_servers", "", "show every server in the index / only this one", "Manage",
-      "palette"),
+    C("toggle_servers", "A", "show every server in the index / only this one", "Manage",
+      "tree"),
     # ---- App
     C("help", "question_mark", "help: all keys", "App", "tree", footer="Help",
       action="app.help('forest')", help="this help (f1 from anywhere, the composer too)"),
@@ -276,6 +276,13 @@ def show_keys(keys: str) -> str:
 
 def keys_in_force(command: Command, keymap: Mapping[str, str]) -> str:
     return keymap.get(command.id, command.keys)
+
+
+def key_of(command_id: str, keymap: Mapping[str, str]) -> str:
+    """How the key of one command reads (the user's, where remapped): for text that names
+    it ("A shows them")."""
+    command = next(c for c in COMMANDS if c.id == command_id)
+    return show_keys(keys_in_force(command, keymap)).split("  ")[0]
 
 
 def help_sections(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str]]]]:

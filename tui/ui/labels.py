@@ -22,6 +22,22 @@ MARKERS = {
 }
 
 
+def elsewhere_text(others: list[tuple[str, int]], key: str) -> str:
+    """What the index holds of other servers, and the key that shows them ('' for nothing):
+    an empty forest must not look like lost history."""
+    if not others:
+        return ""
+    total = sum(count for _, count in others)
+    shown = [f"{one_line(name, 30)} {count:,}" for name, count in others[:3]]
+    if len(others) > 3:
+        shown.append(f"{len(others) - 3} more")
+    plural = "s" if total != 1 else ""
+    return (
+        f"The index holds {total:,} response{plural} of other servers "
+        f"({' · '.join(shown)}): {key} shows every server."
+    )
+
+
 def short_id(response_id: str, keep: int = 8) -> str:
     """`resp_7ac89468…`: enough to recognise, short enough for a status line."""
     response_id = one_line(response_id, 200)
