@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -74,6 +75,8 @@ from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker
 from tui.ui.transcript import Transcript
 
 Key = tuple[str, str]
+# Seconds between looks at the index for what other processes wrote (see `_poll_index`).
+INDEX_POLL = 0.5
 
 
 class ResponsesApp(App[None]):
@@ -195,6 +198,7 @@ class ResponsesApp(App[None]):
     def on_mount(self) -> None:
         tune_for_interaction()
         self.set_interval(0.25, lambda: self.collector.tick(busy=self.streaming))
+        self.set_interval(INDEX_POLL, self._poll_index)
         self._set_title()
         if self.keymap:
             self.set_keymap(self.keymap)
@@ -212,6 +216,34 @@ class ResponsesApp(App[None]):
             self.forest_view.reveal(latest)
             self.forest_view.focus()
         self.conversation.update_target()
+
+    def _poll_index(self) -> None:
+        """Take in what another process (the CLI, a second app) wrote to the index: a
+        conversation sent from a shell appears here within a second, one deleted elsewhere
+        goes. A look costs two `stat` calls when nothing changed; none while a reply streams
+        (it is looked at again once the reply is in)."""
+        if self.streaming:
+            return
+        try:
+            changed = self.index.refresh()
+        except OSError:  # a file unreadable for a moment: the next look tries again
+            return
+        if not changed:
+            return
+        self.fulltext.bulk_changed()
+        current = self.current
+        self.forest_view.rebuild()  # the graph keeps its place, cursor included
+        self._welcome_forest()  # what other servers hold may have changed too
+        if current is None or self.index.get(*current) is not None:
+            return
+        target = self.forest_view.current_key or self._latest_key()  # the turn went
+        self.current = target
+        if target is not None:
+            self.forest_view.reveal(target)
+            self.call_later(self.show_path, target)
+        else:
+            self.conversation.mode = "new"
+            self.call_later(self.conversation.welcome)
 
     def _welcome_forest(self) -> None:
         """The empty graph's text: what to do, and what the index holds elsewhere."""
@@ -395,7 +427,8 @@ class ResponsesApp(App[None]):
             if ids:
                 self._import_worker(ids)
 
-        self.push_screen(ImportScreen(), chosen)
+        # A unique prefix of an indexed id (as the tree shows it) is that id.
+        self.push_screen(ImportScreen(partial(self.index.resolve, server=self.server)), chosen)
 
     @work(group="history", exclusive=True)
     async def _import_worker(self, ids: list[str]) -> None:
