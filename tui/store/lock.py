@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import secrets
 import time
 from pathlib import Path
 
@@ -23,6 +24,10 @@ class IndexLock:
     def __init__(self, directory: Path) -> None:
         self.path = directory / "index.lock"
         self._fd: int | None = None
+        # The lock file says "PID TOKEN": who holds (or last held) it, and the token the last
+        # writer left (`claim_write`). A process that finds its own token there knows that
+        # nobody wrote since it did: it need not look at every file again.
+        self.found = ""  # the token found when the lock was last taken
 
     def acquire(self, wait: float = 0.0) -> None:
         """Take the lock; while another holds it, try again for up to `wait` seconds, then
@@ -49,7 +54,7 @@ class IndexLock:
                     continue
                 holder = ""
                 try:
-                    pid = os.pread(fd, 32, 0).decode().strip()
+                    pid = (os.pread(fd, 32, 0).decode().split() or [""])[0]
                     holder = f" (pid {pid})" if pid.isdigit() else ""
                 except (OSError, UnicodeDecodeError):  # not a pid of ours: not named
                     pass
@@ -63,9 +68,32 @@ class IndexLock:
                 raise IndexInUse(
                     f"{where} is in use by another responses-tui{holder}; close it first"
                 ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self.found = _token(fd)
         self._fd = fd
+        self._write(self.found)  # the holder's pid; the last writer's token stays
+
+    def claim_write(self) -> str:
+        """Leave a new token: what this holder writes is news to every other process (done
+        before the write, so a writer that dies half-way is noticed too). Returns it."""
+        token = secrets.token_hex(8)
+        self._write(token)
+        return token
+
+    def peek(self) -> str:
+        """The token the last writer left, read without taking the lock."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return ""
+        try:
+            return _token(fd)
+        finally:
+            os.close(fd)
+
+    def _write(self, token: str) -> None:
+        assert self._fd is not None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()} {token}".strip().encode(), 0)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -74,3 +102,13 @@ class IndexLock:
             finally:
                 os.close(self._fd)
                 self._fd = None
+
+
+def _token(fd: int) -> str:
+    """The token in a lock file ("PID TOKEN"; "" when there is none or it is not ours)."""
+    try:
+        words = os.pread(fd, 64, 0).decode("ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    token = words[1] if len(words) == 2 else ""
+    return token if len(token) == 16 and all(c in "0123456789abcdef" for c in token) else ""
