@@ -82,6 +82,9 @@ def test_to_ascii_replaces_symbols_and_keeps_everything_else():
     line = "\x1b[1m● weather Ψ2 · ⚙ · 3y\x1b[0m ▕▔▔ ü 漢"
     assert to_ascii(line) == "\x1b[1m* weather Y2 . % . 3y\x1b[0m |-- ü 漢"
     assert set(TEXTUAL_SYMBOLS) & set(APP_SYMBOLS) <= {"─", "│", "├", "└"}
+    from textual.widgets import Markdown
+
+    assert all(bullet.strip() in TEXTUAL_SYMBOLS for bullet in Markdown.BULLETS)
 
 
 def test_the_ascii_driver_writes_stand_ins(tmp_path):
@@ -95,8 +98,8 @@ def test_the_ascii_driver_writes_stand_ins(tmp_path):
             written.append(data)
 
     driver = ascii_driver(Capture)()  # type: ignore[arg-type]
-    driver.write("▾ ● Ψ3 ┊ ★ ✗")
-    assert written == ["v * Y3 : * x"]
+    driver.write("▾ ● Ψ3 ┊ ★ ✗ • ◦")
+    assert written == ["v * Y3 : * x * o"]
 
 
 def test_the_setting_is_read_from_the_display_table(tmp_path):
