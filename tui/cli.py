@@ -271,6 +271,12 @@ def _say(*values: object, file=None, end: str = "\n", flush: bool = False) -> No
     print(sanitize(text, multiline=True), file=file, end=end, flush=flush)
 
 
+def _told(client: Any) -> Any:
+    """A client that says each retry on stderr, one line each (a slow server is not silent)."""
+    client.on_retry = lambda line: _say(f"responses-tui: {line}", file=sys.stderr)
+    return client
+
+
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
     # Last line of defence: no value of a key-like variable, whatever the message quotes.
     secrets = [v for k, v in os.environ.items() if re.search(r"(?i)key|token|secret|pass", k)]
@@ -487,7 +493,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         async def run() -> int:
             failures = 0
-            async with make_client(profile) as client:
+            async with _told(make_client(profile)) as client:
                 for rid in args.ids:
                     progress = _progress_printer(f"importing {rid}")
                     try:
@@ -659,7 +665,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         async def run():
             if args.local_only:
                 return await delete_responses(None, index, server=server, ids=ids, local_only=True)
-            async with make_client(profile) as client:
+            async with _told(make_client(profile)) as client:
                 return await delete_responses(client, index, server=server, ids=ids)
 
         report = asyncio.run(run())
@@ -941,7 +947,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
 
         async def run():
-            async with make_client(profile) as client:
+            async with _told(make_client(profile)) as client:
                 return await send_turn(
                     client, index, plan, server=server, profile=profile.name, on_event=show
                 )

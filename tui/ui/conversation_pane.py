@@ -349,6 +349,8 @@ class ConversationPane(Vertical):
 
         cancelled = False
         result = None
+        client = self.session.client
+        client.on_retry = self.transcript.live_status  # a slow server: the live turn says so
         try:
             result = await send_turn(
                 self.session.client,
@@ -364,6 +366,7 @@ class ConversationPane(Vertical):
             cancelled = True
             raise
         finally:
+            client.on_retry = None
             self.streaming = False
             self.composer.input.read_only = False
             self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
@@ -389,6 +392,7 @@ class ConversationPane(Vertical):
     ) -> None:
         key = self.live_key
         self.live_key = None
+        failed = result is not None and result.error is not None and not cancelled
         if key is None and result is not None and result.summary is not None:
             # No `response.created` came (a server that answered the stream with plain
             # JSON): the recorded turn is shown all the same.
@@ -400,12 +404,16 @@ class ConversationPane(Vertical):
             )
             self.notify("Reply cancelled; the partial answer is kept.", severity="warning")
         elif result is not None and result.error is not None:
-            await self.transcript.end_live()
             message = failure_message(plan, result.error)
+            nothing_kept = not created or result.summary is None
+            if key is None:  # nothing recorded: the live turn says why, never "sending…"
+                back = "; your text is back in the composer" if not keep_text else ""
+                await self.transcript.end_live(failed=f"{message}{back}")
+            else:
+                await self.transcript.end_live()
             if isinstance(result.error, PreviousResponseNotFound) and plan.anchor:
                 self.post_message(AnchorLost((self.session.server, plan.anchor)))
             self.notify(message, severity="error", title="Send failed", timeout=10, markup=False)
-            nothing_kept = not created or result.summary is None
             if nothing_kept and not keep_text and not self.composer.text.strip():
                 # Nothing was created, or nothing could be recorded: the text stays yours.
                 self.composer.set_text(text)
@@ -415,6 +423,6 @@ class ConversationPane(Vertical):
             self.current = key
             self.post_message(TurnEnded(key, cancelled=cancelled))
             await self.show_path(key)
-        elif self.current is not None:
+        elif self.current is not None and not failed:
             await self.show_path(self.current)
         self.update_target()

@@ -297,6 +297,8 @@ class Transcript(VerticalScroll):
         self._live_raw = ""
         self._live_written = ""
         self._thinking: Static | None = None
+        self._live_head: Static | None = None
+        self._live_target = ""
         # show() and start_live() await mounts: run them one at a time, so a redraw that
         # started just before a send cannot land on top of the streaming turn.
         self._busy = asyncio.Lock()
@@ -477,8 +479,9 @@ class Transcript(VerticalScroll):
         async with self._busy:
             self._shown_as = None  # the path below the live turn is drawn anew after it
             self._live_closed = False
-            head = Text("● sending… ", style="bold cyan")
-            head.append(one_line(target, 60), style="dim")
+            self._live_target = one_line(target, 60)
+            head = Text("● sending… ", style="bold cyan")  # ● here: while it streams, only
+            head.append(self._live_target, style="dim")
             user = Text("you: ", style="bold")
             user.append(sanitize(user_text, multiline=True))
             self._thinking = Static(
@@ -488,8 +491,9 @@ class Transcript(VerticalScroll):
             self._live_raw = ""
             self._live_written = ""
             self._stream = None
+            self._live_head = Static(head, classes="turn-head")
             box = Vertical(
-                Static(head, classes="turn-head"),
+                self._live_head,
                 Static(user, classes="user"),
                 self._thinking,
                 self._live,
@@ -536,12 +540,33 @@ class Transcript(VerticalScroll):
             self._stream = Markdown.get_stream(self._live)
         self._live_written = answer
 
-    async def end_live(self, note: str = "") -> None:
+    def live_status(self, line: str) -> None:
+        """Say what the live turn waits on (a retry), in place of "waiting for the first
+        words…", until the first words come."""
+        if self._thinking is not None and not self._live_closed and not self._live_written:
+            self._thinking.update(Text(one_line(line, 300), style="yellow italic"))
+
+    async def end_live(self, note: str = "", *, failed: str = "") -> None:
+        """The live turn is over: its head no longer says "sending" (● is for streaming
+        only). `failed`: the send failed before anything came, and this says why."""
         await self._flush_live()  # whatever arrived since the last frame
         self._live_closed = True  # a flush timer still pending must not reopen the stream
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        if self._live_head is not None:
+            if failed:
+                head = Text("✗ not sent ", style="bold red")
+            elif note:
+                head = Text("⚠ stopped ", style="bold yellow")
+            else:
+                head = Text("  ")
+            head.append(self._live_target, style="dim")
+            self._live_head.update(head)
+        if self._thinking is not None and (failed or not self._live_written):
+            if failed:
+                self._thinking.update(Text(one_line(failed, 400), style="red"))
+            self._thinking.display = bool(failed)
         if note and self._live is not None:
             await self.mount(Static(Text(note, style="yellow"), classes="note"))
 
