@@ -37,7 +37,7 @@ from tui.session import Session
 from tui.store.index import Index
 from tui.store.records import NodeSummary
 from tui.text import one_line
-from tui.tools import tool_label
+from tui.tools import Preset, tool_names
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.focus import focus_now
 from tui.ui.labels import short_id
@@ -186,7 +186,8 @@ class ConversationPane(Vertical):
     # ------------------------------------------------------------ what the next message is
 
     def update_target(self) -> None:
-        """The composer's status line: what the next message replies to and carries."""
+        """The composer's status line: what the next message replies to and carries. Ids
+        are short, a long model name is cut, the tools never are (they wrap)."""
         text = Text()
         parent = self.reply_parent()
         if self.mode == "edit" and self.edit_target is not None:
@@ -210,11 +211,19 @@ class ConversationPane(Vertical):
                     style="bold yellow",
                 )
         model, tools = self.next_settings()
-        text.append(f"  ·  {one_line(model, 40)}", style="dim")
-        labels = ", ".join(tool_label(t) for t in tools) if tools else "none"
+        # The model gives way to the tools in a narrow pane (its start names it well enough).
+        room = max(12, min(40, self.composer.size.width - 14))
+        carries = Text(one_line(model, room), style="dim")
+        if tools:
+            presets = [Preset.from_doc(doc) for doc in self.index.presets()]
+            names = tool_names(tools, presets)
+        else:
+            names = []
         changed = " (changed)" if self.next_tools is not None else ""
-        text.append(f"  ·  tools: {one_line(labels, 60)}{changed}", style="dim")
-        self.composer.set_target(text)
+        many = carries.copy()
+        carries.append(f"  ·  tools: {', '.join(names) or 'none'}{changed}", style="dim")
+        many.append(f"  ·  {len(names)} tools{changed}: T lists them", style="dim")
+        self.composer.set_target(text, carries, many)
 
     def reply_parent(self) -> Key | None:
         return None if self.mode == "new" else self.current
