@@ -38,7 +38,7 @@ from tui.store.index import Index
 from tui.store.records import NodeSummary
 from tui.text import one_line
 from tui.tools import Preset, tool_names
-from tui.ui.composer import Composer, ComposerInput
+from tui.ui.composer import Composer, ComposerInput, edit_externally, send_keys
 from tui.ui.focus import focus_now
 from tui.ui.labels import short_id
 from tui.ui.messages import AnchorLost, ComposerLeft, TurnEnded, TurnStarted
@@ -162,7 +162,8 @@ class ConversationPane(Vertical):
             return  # scheduled at start, it came after a first message: that one stays shown
         text = Text()
         text.append("No conversations yet.\n\n", style="bold")
-        text.append("Type a message below and press ctrl+s to start one. ")
+        keys = send_keys(self.composer.input.enter_sends)
+        text.append(f"Type a message below and press {keys} to start one. ")
         text.append(
             "Every reply becomes a node in the tree on the left; reply to any node to fork "
             "the conversation there. Press F1 (or ? outside the composer) for all keys.\n"
@@ -304,6 +305,18 @@ class ConversationPane(Vertical):
             self.notify(str(error), severity="warning")
             return
         self.start_send(plan, text, keep_text=False)
+
+    @on(ComposerInput.EditorWanted)
+    def _open_editor(self, event: ComposerInput.EditorWanted) -> None:
+        """ctrl+e: the message in $VISUAL / $EDITOR, the app suspended meanwhile; what the
+        editor saved comes back into the composer (not sent: the user sends it)."""
+        event.stop()
+        text, problem = edit_externally(self.composer.text, self.app.env, self.app.suspend)
+        if problem:
+            self.notify(problem, severity="error", title="Editor", markup=False)
+        if text is not None:
+            self.composer.set_text(text)
+        focus_now(self.composer.input)
 
     @on(ComposerInput.Leave)
     def _leave_composer(self, event: ComposerInput.Leave) -> None:
