@@ -212,6 +212,10 @@ async def test_y_on_an_answer_with_code_blocks_offers_one_block(tmp_path, monkey
         await settle(pilot, app)
         assert app.clipboard == ANSWER
         app.copy_to_clipboard("")
+        await pilot.press("y", "y")  # y y: the whole answer
+        await settle(pilot, app)
+        assert app.clipboard == ANSWER
+        app.copy_to_clipboard("")
         await pilot.press("y")
         await settle(pilot, app)
         await pilot.press("escape")

@@ -60,7 +60,7 @@ class CopyPicker(ModalScreen[str | None]):
             yield Static(
                 Text.assemble(
                     ("Copy\n", "bold"),
-                    ("enter copies the highlighted one · esc copies nothing", "dim"),
+                    ("enter copies the highlighted one · y the whole answer · esc nothing", "dim"),
                 )
             )
             options = OptionList(id="copy-choices")
@@ -87,6 +87,9 @@ class CopyPicker(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.choices[int(event.option.id or 0)])
+
+    def action_whole(self) -> None:
+        self.dismiss(self.choices[0])
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -93,7 +93,7 @@ CONFIRM = "confirm: export, save the preset, send the function output"
 APPROVAL = "approval: approve / deny (esc: decide later)"
 PRESETS = "tool presets: add / edit / duplicate / delete"
 UPDOWN = "previous / next line"
-ENTER = "in the composer: enter adds a line, shift+enter / ctrl+j send (or the reverse)"
+ENTER = "composer: a new line / send (or the reverse: see ctrl+p)"
 FOLDS = "fold / unfold (h goes up to what folds, l down to the first turn below)"
 COMMANDS: tuple[Command, ...] = (
     # ---- Move
@@ -138,7 +138,7 @@ COMMANDS: tuple[Command, ...] = (
     C("open_editor", "ctrl+e", "edit the message in $EDITOR", "Write", "composer",
       priority=True, palette=False),
     C("toggle_enter_sends", "", "switch enter: send the message / add a line", "Write",
-      "palette"),
+      "palette", help=ENTER),
     C("pick_tools", "T", "pick the tools for the next message", "Write", "tree"),
     C("pick_tools_composer", "ctrl+t", "pick the tools for the next message", "Write",
       "composer", footer="Tools", action="app.pick_tools", palette=False),
@@ -222,6 +222,8 @@ COMMANDS: tuple[Command, ...] = (
       footer="Duplicate", help=PRESETS),
     D("tools_delete", "d", "delete the preset", "ToolsScreen", "delete", footer="Delete",
       help=PRESETS),
+    D("copy_whole", "y", "copy the whole answer", "CopyPicker", "whole", footer="Whole answer",
+      help="copy picker: y copies the whole answer (y y), enter the highlighted block"),
     D("dialog_cancel", "escape", "cancel", "NameScreen LabelsScreen ImportScreen ExportScreen "
       "ProfileScreen ProgressScreen PresetForm ToolPicker CopyPicker", "cancel",
       footer="Cancel", help=CLOSE),
