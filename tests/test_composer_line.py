@@ -100,3 +100,22 @@ async def test_a_great_many_tools_are_counted_not_cut(tmp_path):
         flat = " ".join(" ".join(rows).split())
         assert "40 tools (changed): T lists them" in flat and "tool_00" not in flat, rows
     index.close()
+
+
+async def test_the_transcript_names_the_tools_by_preset(tmp_path):
+    app, index, _backend = build(tmp_path)
+    for name, tool in PRESETS.items():
+        index.save_preset(Preset(name, tool).to_doc())
+    chosen = [PRESETS["github-search"], PRESETS["deepwiki-docs"]]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await goto(pilot, app, key_of(index, "Show a tiny example"))
+        await pilot.press("enter")
+        app.conversation.set_tools(chosen)
+        app.composer.set_text("With tools")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert index.get(*app.current).tool_labels == ("gh", "dw")  # what the server knows
+        turn = app.conversation.transcript.query(".turn-tools").last()
+        shown = str(turn.render())
+        assert shown == "⚙ tools: github-search, deepwiki-docs"
+    index.close()

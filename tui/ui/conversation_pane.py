@@ -63,6 +63,7 @@ class ConversationPane(Vertical):
         self.clock = clock
         self.debounce = debounce
         self.transcript = Transcript(id="transcript")
+        self.transcript.tool_namer = self.tool_names
         self.composer = Composer(id="composer")
         self.current: Key | None = None  # the highlighted turn: shown, and replied to
         self.mode = "reply"  # reply | new | edit
@@ -215,16 +216,19 @@ class ConversationPane(Vertical):
         # The model gives way to the tools in a narrow pane (its start names it well enough).
         room = max(12, min(40, self.composer.size.width - 14))
         carries = Text(one_line(model, room), style="dim")
-        if tools:
-            presets = [Preset.from_doc(doc) for doc in self.index.presets()]
-            names = tool_names(tools, presets)
-        else:
-            names = []
+        names = self.tool_names(tools)
         changed = " (changed)" if self.next_tools is not None else ""
         many = carries.copy()
         carries.append(f"  ·  tools: {', '.join(names) or 'none'}{changed}", style="dim")
         many.append(f"  ·  {len(names)} tools{changed}: T lists them", style="dim")
         self.composer.set_target(text, carries, many)
+
+    def tool_names(self, tools: list[Any]) -> list[str]:
+        """How the user knows these tools: by the preset each was picked from."""
+        tools = [t for t in tools if isinstance(t, dict)]
+        if not tools:
+            return []
+        return tool_names(tools, [Preset.from_doc(doc) for doc in self.index.presets()])
 
     def reply_parent(self) -> Key | None:
         return None if self.mode == "new" else self.current

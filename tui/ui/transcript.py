@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -150,7 +151,12 @@ class Turn(Vertical):
         if meta:
             yield TurnMeta(Text(meta), classes="turn-meta")
         if summary.tool_labels:
-            tools = Text("⚙ tools: " + ", ".join(summary.tool_labels), style="dim")
+            names = list(summary.tool_labels)
+            sent = (self.body.get("request") or {}).get("tools")
+            namer = getattr(self.parent, "tool_namer", None)
+            if namer is not None and isinstance(sent, list) and len(sent) == len(names):
+                names = namer(sent)  # by the preset each was picked from
+            tools = Text("⚙ tools: " + ", ".join(names), style="dim")
             yield Static(tools, classes="turn-tools")
         recorded = self.body.get("input")
         if recorded is None:
@@ -288,6 +294,9 @@ def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now:
 
 class Transcript(VerticalScroll):
     """The conversation path; also hosts the live turn while a reply streams."""
+
+    # How the user knows the tools a turn was sent with (the pane names them by preset).
+    tool_namer: Callable[[list[Any]], list[str]] | None = None
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
