@@ -30,6 +30,7 @@ from tui.turn_meta import StatusNote, meta_line, source_lines, status_note
 from tui.ui.labels import relative_time, short_id
 
 RICH_TURNS = 6
+CURRENT_MARK = "▶"
 LIVE_FLUSH = 1 / 60  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
@@ -125,7 +126,8 @@ class Turn(Vertical):
     def _head(self) -> Text:
         summary = self.summary
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append("● " if self.current else "  ", style="bold")
+        # ▶ marks the highlighted turn; ● is only ever the reply streaming in ("● sending…").
+        head.append(f"{CURRENT_MARK} " if self.current else "  ", style="bold")
         when = relative_time(summary.created_at, self.now)
         head.append(when, style="bold" if self.current else "")
         if self.place is not None:
