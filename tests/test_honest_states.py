@@ -151,3 +151,30 @@ def test_the_cli_says_each_retry(capsys, monkeypatch):
     assert [line.endswith(f"({n} of 3)") for n, line in enumerate(err[:3], 1)] == [True] * 3
     assert "retrying in 0.5 s" in err[0] and "timed out while connecting" in err[0]
     assert err[-1].startswith("responses-tui: error: create: cannot reach slow.invalid")
+
+
+async def test_a_slow_sync_says_it_is_retrying(tmp_path):
+    app, index, _backend = build(tmp_path)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("slow", request=request)
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    app.client = ResponsesClient(
+        Profile(name="slow", base_url="http://slow.invalid/v1"),
+        env={},
+        transport=httpx.MockTransport(slow),
+        sleep=no_sleep,
+        max_retries=2,
+    )
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await settle(pilot, app)
+        said = [str(n.message) for n in app._notifications]
+        retries = [m for m in said if "retrying in" in m]
+        assert len(retries) == 2 and "(2 of 2)" in retries[1], said
+        assert all("timed out while connecting" in m for m in retries)
+    index.close()

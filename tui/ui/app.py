@@ -121,11 +121,18 @@ class ResponsesApp(App[None]):
 
     @property
     def client(self) -> ResponsesClient:
-        return self.session.client
+        client = self.session.client
+        if client.on_retry is None:  # a slow server is never silent (a send says it its way)
+            client.on_retry = self._retrying
+        return client
 
     @client.setter
     def client(self, client: ResponsesClient) -> None:
         self.session.client = client
+
+    def _retrying(self, line: str) -> None:
+        """A sync, import or delete is retrying: one short-lived note per retry."""
+        self.notify(line, title="Retrying", severity="warning", timeout=4, markup=False)
 
     @property
     def backend(self) -> OfflineBackend | None:

@@ -376,6 +376,7 @@ class ConversationPane(Vertical):
         cancelled = False
         result = None
         client = self.session.client
+        said_before = client.on_retry
         client.on_retry = self.transcript.live_status  # a slow server: the live turn says so
         try:
             result = await send_turn(
@@ -392,7 +393,7 @@ class ConversationPane(Vertical):
             cancelled = True
             raise
         finally:
-            client.on_retry = None
+            client.on_retry = said_before
             self.streaming = False
             self.composer.input.read_only = False
             self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
