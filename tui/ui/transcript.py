@@ -567,9 +567,9 @@ class Transcript(VerticalScroll):
             self._stream = None
         if self._live_head is not None:
             if failed:
-                head = Text("✗ not sent ", style="bold red")
+                head = Text("✗ not sent · ", style="bold red")
             elif note:
-                head = Text("⚠ stopped ", style="bold yellow")
+                head = Text("⚠ stopped · ", style="bold yellow")
             else:
                 head = Text("  ")
             head.append(self._live_target, style="dim")
