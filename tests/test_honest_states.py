@@ -178,3 +178,38 @@ async def test_a_slow_sync_says_it_is_retrying(tmp_path):
         assert len(retries) == 2 and "(2 of 2)" in retries[1], said
         assert all("timed out while connecting" in m for m in retries)
     index.close()
+
+
+async def test_a_send_cancelled_before_any_answer_leaves_no_sending_line(tmp_path):
+    app, index, _backend = build(tmp_path, demo=False)  # nothing to go back to
+    release = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(503)
+
+    app.client = ResponsesClient(
+        Profile(name="hang", base_url="http://hang.invalid/v1"),
+        env={},
+        transport=httpx.MockTransport(hang),
+    )
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        app.composer.set_text("Never mind")
+        await pilot.press("ctrl+s")
+        for _ in range(50):
+            await pilot.pause(0.01)
+            if "sending…" in screen_text(app):
+                break
+        assert "● sending…" in screen_text(app)  # while it is on its way
+        await pilot.press("escape")
+        await settle(pilot, app)
+        release.set()
+        shown = screen_text(app)
+        assert "sending…" not in shown and "waiting for the first words" not in shown
+        assert "⚠ stopped" in shown and "Never mind" in shown
+        assert "●" not in "".join(
+            str(w.render()) for w in app.conversation.transcript.query(".turn-head")
+        )
+    index.close()
