@@ -888,6 +888,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         send_turn,
     )
     from tui.text import sanitize
+    from tui.tools import Preset, tool_names
 
     followups = [a for a in (args.approve, args.deny, args.function_output) if a]
     if len(followups) > 1:
@@ -967,7 +968,11 @@ def cmd_send(args: argparse.Namespace) -> int:
         if streamed or answer:
             print()
         if result.summary is not None:
-            tools_note = ", ".join(result.summary.tool_labels) or "none"
+            labels = list(result.summary.tool_labels)
+            sent = plan.body.get("tools")
+            if isinstance(sent, list) and len(sent) == len(labels):  # by preset name
+                labels = tool_names(sent, [Preset.from_doc(d) for d in index.presets()])
+            tools_note = ", ".join(labels) or "none"
             _say(
                 f"{result.summary.id} · {sanitize(result.summary.model)} · tools: {tools_note}"
                 + (f" · {result.summary.status}" if str(result.summary.status) != "stored" else ""),
