@@ -7,6 +7,9 @@
     [composer]
     enter_sends = true      # enter sends, shift+enter / ctrl+j add a line (false: the reverse)
 
+    [display]
+    ascii = true            # ASCII stand-ins for every symbol, for fonts that lack them
+
 Nothing in it is trusted: a file that is not TOML, a section of the wrong shape or an unknown
 name is reported in one line each and left out; the rest applies.
 """
@@ -32,6 +35,7 @@ class Settings:
     keymap: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     enter_sends: bool = False  # [composer] enter_sends: enter sends (else it adds a line)
+    ascii: bool = False  # [display] ascii = true: ASCII stand-ins for symbols (tui.glyphs)
 
 
 def load(path: Path, key_ids: Iterable[str]) -> Settings:
@@ -59,6 +63,11 @@ def load(path: Path, key_ids: Iterable[str]) -> Settings:
     else:
         settings.enter_sends, problems = composer_settings(composer, path.name)
         settings.problems.extend(problems)
+    display = data.get("display", {})
+    if isinstance(display, Mapping) and isinstance(display.get("ascii", False), bool):
+        settings.ascii = display.get("ascii", False)
+    else:
+        settings.problems.append(f"{path.name}: [display] ascii must be true or false")
     keys = data.get("keys", {})
     if not isinstance(keys, Mapping):
         settings.problems.append(f'{path.name}: [keys] must be a table of name = "keys"')

@@ -24,14 +24,20 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from tui.text import sanitize
+from tui.store.index import AmbiguousId
+from tui.text import one_line, sanitize
 from tui.ui.keys import bindings
 
 
 class ImportScreen(ModalScreen[list[str] | None]):
-    """Ask for response ids to import (space or comma separated)."""
+    """Ask for response ids to import (space or comma separated). `resolve` turns what was
+    typed into a whole id (`Index.resolve`: a unique prefix of an indexed id is that id)."""
 
     BINDINGS = bindings("ImportScreen")  # tui/ui/keys.py
+
+    def __init__(self, resolve: Callable[[str], str] | None = None) -> None:
+        super().__init__()
+        self._resolve = resolve
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -54,10 +60,17 @@ class ImportScreen(ModalScreen[list[str] | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         ids = [part for part in event.value.replace(",", " ").split() if part]
+        error = self.query_one("#import-error", Static)
+        if self._resolve is not None:
+            try:
+                ids = [self._resolve(part) for part in ids]
+            except AmbiguousId as ambiguous:  # one line naming the candidates
+                error.update(Text(one_line(str(ambiguous), 400), style="bold red"))
+                return
         bad = [i for i in ids if not all(c.isalnum() or c in "_-" for c in i)]
         if not ids or bad:
             message = f"not a response id: {bad[0]!r}" if bad else "type one or more ids"
-            self.query_one("#import-error", Static).update(Text(message, style="bold red"))
+            error.update(Text(message, style="bold red"))
             return
         self.dismiss(ids)
 
@@ -233,7 +246,10 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         self.dismiss(self.hits[int(event.option.id or 0)].key)
 
     def action_focus_results(self) -> None:
-        self.query_one(OptionList).focus()
+        results = self.query_one(OptionList)
+        results.focus()
+        if results.highlighted is None and results.option_count:
+            results.highlighted = 0  # the first down lands on the first result
 
     def action_cancel(self) -> None:
         self.dismiss(None)

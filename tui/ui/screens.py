@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, ProgressBar, Static
 
+from tui.glyphs import FORK
 from tui.text import one_line
 from tui.ui.keys import bindings, help_sections
 
@@ -152,7 +153,7 @@ class HelpScreen(ModalScreen[None]):
         text = Text()
         text.append(
             "\nThe tree: one line per turn; a fork opens a nested branch. Markers: "
-            "⑂ forks · ◌ not stored · ✗ deleted · … incomplete · ? missing on server · "
+            f"{FORK} forks · ◌ not stored · ✗ deleted · … incomplete · ? missing on server · "
             "↥ parent unknown · ⚙ tools.",
             style="dim",
         )

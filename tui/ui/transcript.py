@@ -27,10 +27,12 @@ from tui.api import items
 from tui.store.records import NodeSummary, status_words
 from tui.text import one_line, sanitize
 from tui.turn_meta import StatusNote, meta_line, source_lines, status_note
+from tui.ui.keys import bindings
 from tui.ui.labels import relative_time, short_id
+from tui.ui.messages import TranscriptLeft
 
 RICH_TURNS = 6
-CURRENT_MARK = "▶"
+CURRENT_MARK = "→"
 LIVE_FLUSH = 1 / 60  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
@@ -126,7 +128,7 @@ class Turn(Vertical):
     def _head(self) -> Text:
         summary = self.summary
         head = Text(no_wrap=True, overflow="ellipsis")
-        # ▶ marks the highlighted turn; ● is only ever the reply streaming in ("● sending…").
+        # → marks the highlighted turn; ● is only ever the reply streaming in ("● sending…").
         head.append(f"{CURRENT_MARK} " if self.current else "  ", style="bold")
         when = relative_time(summary.created_at, self.now)
         head.append(when, style="bold" if self.current else "")
@@ -296,6 +298,8 @@ def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now:
 
 class Transcript(VerticalScroll):
     """The conversation path; also hosts the live turn while a reply streams."""
+
+    BINDINGS = bindings("transcript")  # tui/ui/keys.py
 
     # How the user knows the tools a turn was sent with (the pane names them by preset).
     tool_namer: Callable[[list[Any]], list[str]] | None = None
@@ -475,6 +479,14 @@ class Transcript(VerticalScroll):
             self.set_reactive(Widget.scroll_target_y, 0)
             self.vertical_scrollbar._reactive_position = 0
         return arrangement
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave":
+            return self._live is None  # while a reply streams, esc cancels it (the App's)
+        return True
+
+    def action_leave(self) -> None:
+        self.post_message(TranscriptLeft())
 
     async def show_message(self, text: Text) -> None:
         async with self._busy:
