@@ -10,6 +10,7 @@ from ui_helpers import SERVER, build, goto, key_of, settle
 
 import tui.ui.conversation_pane as conversation_pane
 from tui.store.records import Status
+from tui.text import one_line
 from tui.tools import Preset, tool_names
 
 LONG_MODEL = "accounts/fireworks/models/qwen3-coder-480b-a35b-instruct-extended-context"
@@ -118,4 +119,18 @@ async def test_the_transcript_names_the_tools_by_preset(tmp_path):
         turn = app.conversation.transcript.query(".turn-tools").last()
         shown = str(turn.render())
         assert shown == "⚙ tools: github-search, deepwiki-docs"
+    index.close()
+
+
+async def test_a_wider_terminal_gives_the_model_its_name_back(tmp_path, monkeypatch):
+    monkeypatch.setattr("tui.session.Session.default_model", LONG_MODEL)
+    app, index, _backend = build(tmp_path, demo=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        narrow = " ".join(drawn(app.conversation.composer.target))
+        assert LONG_MODEL[:40] not in narrow
+        await pilot.resize_terminal(200, 40)
+        await settle(pilot, app)
+        wide = " ".join(drawn(app.conversation.composer.target))
+        assert one_line(LONG_MODEL, 40) in wide, wide
     index.close()

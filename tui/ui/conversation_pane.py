@@ -81,6 +81,9 @@ class ConversationPane(Vertical):
         yield self.transcript
         yield self.composer
 
+    def on_resize(self) -> None:
+        self.update_target()  # the room the model's name gets follows the pane's width
+
     # ------------------------------------------------------------ what is shown
 
     def follow(self, key: Key) -> None:
