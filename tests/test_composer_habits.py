@@ -77,6 +77,9 @@ async def test_by_default_enter_adds_a_line_and_ctrl_j_sends(tmp_path):
         assert len(index) == count + 1
         assert index.get(*app.current).input_preview.startswith("a")
         assert app.composer.text == ""
+        await pilot.press("c", "enter", "d", "shift+enter")  # shift+enter sends too
+        await settle(pilot, app)
+        assert len(index) == count + 2 and app.composer.text == ""
     index.close()
 
 
@@ -94,6 +97,9 @@ async def test_with_enter_sends_enter_sends_and_ctrl_j_adds_a_line(tmp_path, iso
         await pilot.press("enter")
         await settle(pilot, app)
         assert len(index) == count + 1 and app.composer.text == ""
+        await pilot.press("c", "shift+enter", "d")  # shift+enter adds a line too
+        await settle(pilot, app)
+        assert app.composer.text == "c\nd" and len(index) == count + 1
     index.close()
 
 
