@@ -522,7 +522,7 @@ async def test_copy_keys(tmp_path, native_clipboard):
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         sintra = key_of(index, "Add a day trip to Sintra")
         await goto(pilot, app, sintra)
-        await pilot.press("y")
+        await pilot.press("y", "y")  # it has a code block: y again copies the whole answer
         answer = response_text(index.load_body(*sintra)["response"])
         assert app.clipboard == answer
         assert native_clipboard[-1] == answer
@@ -669,7 +669,7 @@ async def test_help_screen(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = app.export_screenshot().replace("&#160;", " ")
-        for key in ("enter", "regenerate", "filter", "ctrl+s"):
+        for key in ("enter", "regenerate", "filter", "ctrl+s", "ctrl+j", "ctrl+e"):
             assert key in text
         assert "ctrl+q" not in text  # the end of the help is below: it scrolls
         await pilot.press("pagedown")
@@ -678,7 +678,7 @@ async def test_help_screen(tmp_path):
         await pilot.press("end")
         await pilot.pause()
         text = app.export_screenshot().replace("&#160;", " ")
-        for key in ("ctrl+q", "command palette", "Dialogs", "approve / deny"):
+        for key in ("ctrl+q", "command palette", "Dialogs", "approve / deny", "delete"):
             assert key in text
         await pilot.press("escape")
         await pilot.pause()

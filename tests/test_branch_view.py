@@ -165,7 +165,8 @@ async def test_moving_along_a_branch_keeps_the_turns_both_paths_share(tmp_path):
         assert [w.current for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
         assert [w.has_class("-current") for w in turns()] == [False] * (RICH_TURNS - 1) + [True]
         heads = [str(w.query_one(".turn-head").render()) for w in turns()]
-        assert [h.startswith("●") for h in heads] == [False] * (RICH_TURNS - 1) + [True]
+        assert [h.startswith("→") for h in heads] == [False] * (RICH_TURNS - 1) + [True]
+        assert not any("●" in h for h in heads)  # ● is for a reply streaming in, only
         # Back up one: nothing new is drawn, the mark moves up.
         await goto(pilot, app, (SERVER, ids[8]))
         await settle(pilot, app)

@@ -197,6 +197,7 @@ def test_send_function_call_round_trip(capsys):
     capsys.readouterr()
     assert run("send", "call get_weather for Porto", "--tools", "weather") == 0
     err = capsys.readouterr().err
+    assert "tools: weather" in err and "tools: get_weather" not in err  # by preset name
     match = re.search(r"--reply-to (resp_\w+) --function-output (call_\w+)=OUTPUT", err)
     assert match, err
     assert (

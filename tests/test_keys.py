@@ -14,6 +14,7 @@ from tui import config
 from tui.ui import keys
 from tui.ui.app import ResponsesApp
 from tui.ui.composer import ComposerInput
+from tui.ui.copy_picker import CopyPicker
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.graph_view import GraphView
 from tui.ui.history_screens import ExportScreen, ImportScreen, ProfileScreen, SearchScreen
@@ -42,6 +43,7 @@ DIALOGS = [
     ToolPicker,
     ApprovalScreen,
     FunctionOutputScreen,
+    CopyPicker,
 ]
 # Where each scope is bound; a dialog's "scope" is its class name (the `where` of its keys).
 WIDGETS = {

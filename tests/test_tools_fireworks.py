@@ -400,7 +400,8 @@ async def test_label_less_tool_is_named_by_host_in_picker_and_composer_and_sent_
         options.select(0)
         await pilot.press("enter")
         await pilot.pause()
-        assert "tools: mcp.deepwiki.com (changed)" in str(app.composer.target.render())
+        # Picked from a preset: named by the preset (issue 14), its host is in the picker.
+        assert "tools: deepwiki (changed)" in str(app.composer.target.render())
         await type_and_send(pilot, app, "search the wiki")
         await settle(pilot, app)
         assert wire.bodies[-1]["tools"] == [FW_MCP]

@@ -171,7 +171,30 @@ async def test_a_connection_never_made_is_retried_even_for_a_create():
     server = Server(httpx.ConnectError("refused"), reply(200, response_obj()))
     async with server.client() as client:
         assert (await client.create(BODY))["id"] == RID
-    assert server.sleeps == [0.5]
+    assert server.sleeps == [0.2]  # refused: one quick second try, no backoff of seconds
+
+
+async def test_a_refused_connection_is_said_after_one_quick_retry():
+    server = Server(httpx.ConnectError("refused"))
+    async with server.client(max_retries=3) as client:
+        with pytest.raises(NetworkError) as info:
+            await client.create(BODY)
+    assert "connection refused" in str(info.value)
+    assert len(server.requests) == 2
+    assert server.sleeps == [0.2]
+
+
+async def test_each_retry_is_said():
+    server = Server(httpx.ConnectTimeout("slow"), busy(503), reply(200, response_obj()))
+    said: list[str] = []
+    async with server.client() as client:
+        client.on_retry = said.append
+        await client.retrieve(RID)
+    assert said == [
+        f"retrieve {RID}: cannot reach {HOST} (timed out while connecting); "
+        "retrying in 0.5 s (1 of 3)",
+        f"retrieve {RID}: server said 503; retrying in 1 s (2 of 3)",
+    ]
 
 
 async def test_a_connection_never_made_gives_up_after_max_retries():

@@ -299,6 +299,12 @@ def _say(*values: object, file=None, end: str = "\n", flush: bool = False) -> No
     print(sanitize(text, multiline=True), file=file, end=end, flush=flush)
 
 
+def _told(client: Any) -> Any:
+    """A client that says each retry on stderr, one line each (a slow server is not silent)."""
+    client.on_retry = lambda line: _say(f"responses-tui: {line}", file=sys.stderr)
+    return client
+
+
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
     # Last line of defence: no value of a key-like variable, whatever the message quotes.
     secrets = [v for k, v in os.environ.items() if re.search(r"(?i)key|token|secret|pass", k)]
@@ -541,7 +547,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         async def run() -> int:
             failures = 0
-            async with make_client(profile) as client:
+            async with _told(make_client(profile)) as client:
                 for rid in ids:
                     progress = _progress_printer(f"importing {rid}")
                     try:
@@ -716,7 +722,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         async def run():
             if args.local_only:
                 return await delete_responses(None, index, server=server, ids=ids, local_only=True)
-            async with make_client(profile) as client:
+            async with _told(make_client(profile)) as client:
                 return await delete_responses(client, index, server=server, ids=ids)
 
         report = asyncio.run(run())
@@ -939,6 +945,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         send_turn,
     )
     from tui.text import sanitize
+    from tui.tools import Preset, tool_names
 
     followups = [a for a in (args.approve, args.deny, args.function_output) if a]
     if len(followups) > 1:
@@ -1000,7 +1007,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
 
         async def run():
-            async with make_client(profile) as client:
+            async with _told(make_client(profile)) as client:
                 return await send_turn(
                     client, index, plan, server=server, profile=profile.name, on_event=show
                 )
@@ -1020,7 +1027,11 @@ def cmd_send(args: argparse.Namespace) -> int:
         if streamed or answer:
             print()
         if result.summary is not None:
-            tools_note = ", ".join(result.summary.tool_labels) or "none"
+            labels = list(result.summary.tool_labels)
+            sent = plan.body.get("tools")
+            if isinstance(sent, list) and len(sent) == len(labels):  # by preset name
+                labels = tool_names(sent, [Preset.from_doc(d) for d in index.presets()])
+            tools_note = ", ".join(labels) or "none"
             _say(
                 f"{result.summary.id} · {sanitize(result.summary.model)} · tools: {tools_note}"
                 + (f" · {result.summary.status}" if str(result.summary.status) != "stored" else ""),

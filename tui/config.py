@@ -4,6 +4,9 @@
     delete = "x"            # a command's id (the help and the README list them) = its keys
     copy_answer = "y,ctrl+y"
 
+    [composer]
+    enter_sends = true      # enter sends, shift+enter / ctrl+j add a line (false: the reverse)
+
     [display]
     ascii = true            # ASCII stand-ins for every symbol, for fonts that lack them
 
@@ -31,6 +34,7 @@ MAX_KEYS = 8
 class Settings:
     keymap: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    enter_sends: bool = False  # [composer] enter_sends: enter sends (else it adds a line)
     ascii: bool = False  # [display] ascii = true: ASCII stand-ins for symbols (tui.glyphs)
 
 
@@ -53,6 +57,12 @@ def load(path: Path, key_ids: Iterable[str]) -> Settings:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         settings.problems.append(f"{path.name}: not valid TOML ({one_line(str(error), 120)})")
         return settings
+    composer = data.get("composer", {})
+    if not isinstance(composer, Mapping):
+        settings.problems.append(f"{path.name}: [composer] must be a table")
+    else:
+        settings.enter_sends, problems = composer_settings(composer, path.name)
+        settings.problems.extend(problems)
     display = data.get("display", {})
     if isinstance(display, Mapping) and isinstance(display.get("ascii", False), bool):
         settings.ascii = display.get("ascii", False)
@@ -63,8 +73,57 @@ def load(path: Path, key_ids: Iterable[str]) -> Settings:
         settings.problems.append(f'{path.name}: [keys] must be a table of name = "keys"')
         return settings
     settings.keymap, problems = keymap(keys, set(key_ids), path.name)
-    settings.problems += problems
+    settings.problems.extend(problems)
     return settings
+
+
+def composer_settings(table: Mapping[str, object], source: str) -> tuple[bool, list[str]]:
+    """`enter_sends` of a `[composer]` table (False when absent), and one line per problem."""
+    problems = []
+    for name in table:
+        if name != "enter_sends":
+            problems.append(
+                f"{source}: [composer] has no setting named {one_line(str(name), 40)!r}"
+            )
+    value = table.get("enter_sends", False)
+    if not isinstance(value, bool):
+        problems.append(f"{source}: [composer] enter_sends must be true or false")
+        value = False
+    return value, problems
+
+
+_ENTER_SENDS = re.compile(r"(?m)^[ \t]*enter_sends[ \t]*=.*$")
+_COMPOSER = re.compile(r"(?m)^[ \t]*\[composer\][ \t]*(#.*)?$")
+
+
+def save_enter_sends(path: Path, value: bool) -> str | None:
+    """Keep `enter_sends` in the settings file, the rest of it as written. None when saved,
+    else why not (one line): a file that is not valid TOML (before or after) is not touched."""
+    line = f"enter_sends = {'true' if value else 'false'}"
+    try:
+        text = path.read_text("utf-8") if path.exists() else ""
+        if len(text) > MAX_BYTES:
+            return f"{path.name} is larger than {MAX_BYTES // 1024} KiB"
+        tomllib.loads(text)
+        if _ENTER_SENDS.search(text) and _COMPOSER.search(text):
+            text = _ENTER_SENDS.sub(line, text, count=1)
+        elif match := _COMPOSER.search(text):
+            text = text[: match.end()] + "\n" + line + text[match.end() :]
+        else:
+            text = text + ("\n" if text and not text.endswith("\n") else "")
+            text += f"{chr(10) if text else ''}[composer]\n{line}\n"
+        data = tomllib.loads(text)
+        if data.get("composer", {}).get("enter_sends") is not value:
+            return f"{path.name}: enter_sends could not be set (edit it by hand)"
+        from tui.store.atomic import write_private_file
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_file(path, text.encode("utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        return f"{path.name}: not valid TOML ({one_line(str(error), 120)})"
+    except (OSError, UnicodeDecodeError) as error:
+        return f"{path.name}: cannot be written ({getattr(error, 'strerror', None) or error})"
+    return None
 
 
 def keymap(

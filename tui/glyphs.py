@@ -30,7 +30,7 @@ APP_SYMBOLS: dict[str, str] = {
     "✗": "x",  # deleted, failed
     "⚙": "%",  # tools
     "ƒ": "f",  # a function call
-    "●": "*",  # a turn; the current one
+    "●": "*",  # a turn (the forest); a reply streaming in (the transcript)
     FORK: "Y",
     "◌": "o",  # not stored
     "◔": "~",  # in progress

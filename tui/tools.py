@@ -92,6 +92,17 @@ def tool_label(tool: Mapping[str, Any]) -> str:
     return server_name(tool.get("server_url")) or str(tool.get("type") or "tool")
 
 
+def tool_names(tools: Iterable[Mapping[str, Any]], presets: Iterable[Preset]) -> list[str]:
+    """How the user knows each tool: the name of the preset it was picked from (a tool equal
+    to a saved preset's), else its `tool_label`. Never cut: the caller makes room."""
+    named = [(preset.tool, preset.name) for preset in presets]
+    out = []
+    for tool in tools:
+        name = next((n for t, n in named if t == tool and n), None)
+        out.append(one_line(name or tool_label(tool), 64))
+    return out
+
+
 def describe_tool(tool: dict[str, Any]) -> str:
     kind = tool.get("type")
     if kind in ("mcp", "sse"):

@@ -5,7 +5,9 @@ Retry policy: GET and DELETE are idempotent and are retried on 429, 5xx and netw
 A create (POST) is retried only when the server cannot have acted on it: a 429, or a
 connection that was never established. It is never silently re-sent after a 5xx or a timeout,
 which could create the response twice. Retry-After (seconds or an HTTP date) is honoured up to
-`max_retry_after`; every wait is bounded.
+`max_retry_after`; every wait is bounded. A refused connection (nothing listens, no such
+host) is tried once more after 0.2 s and then reported: a closed port is said in well under a
+second. A connection that times out gets the full backoff, and `on_retry` hears of each wait.
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ ENDPOINT_WORDS = {
     "list": "list responses",
     "input_items": "return input items",
 }
+
+
+REFUSED_RETRIES = 1  # a refused connection: one more try, soon; said well under a second
+REFUSED_WAIT = 0.2
 
 
 def _default_sleep(seconds: float) -> Awaitable[None]:
@@ -143,6 +149,8 @@ class ResponsesClient:
         # What this server has been seen to have (True) or lack (False); unknown until used.
         self.capabilities: dict[str, bool] = {}
         self.rejected_ids = 0  # listed responses skipped because their id is not an id
+        # Called with one line before each wait of a retry ("…; retrying in 1 s (2 of 3)").
+        self.on_retry: Callable[[str], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -234,6 +242,17 @@ class ResponsesClient:
             return self._unsupported(endpoint, error.detail or "")
         return error
 
+    def _retrying(self, what: str, why: object, attempt: int, wait: float) -> None:
+        """Tell `on_retry` (the app's status line, the CLI's stderr) that a retry is coming."""
+        if self.on_retry is None:
+            return
+        if isinstance(why, Exception):
+            reason = str(self._network_error(what, why))
+        else:
+            reason = f"{what}: {why}"
+        line = f"{reason}; retrying in {wait:g} s ({attempt + 1} of {self.max_retries})"
+        self.on_retry(one_line(self.redact(line), 200))
+
     def _backoff(self, attempt: int) -> float:
         return min(8.0, self.backoff * (2**attempt))
 
@@ -256,15 +275,28 @@ class ResponsesClient:
             request = self._http.build_request(method, path, json=json_body, params=params)
             try:
                 response = await self._exchange(request, what, stream=stream)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            except httpx.ConnectTimeout as error:
+                # Slow to connect: worth the full retries, and the user is told about each.
                 if attempt < self.max_retries:
-                    await self._sleep(self._backoff(attempt))
+                    wait = self._backoff(attempt)
+                    self._retrying(what, error, attempt, wait)
+                    await self._sleep(wait)
+                    attempt += 1
+                    continue
+                raise self._network_error(what, error) from None
+            except httpx.ConnectError as error:
+                # Refused (or no such host, or TLS): said at once. One quick second try only,
+                # for a server that is just starting: no backoff of seconds for a closed port.
+                if attempt < min(self.max_retries, REFUSED_RETRIES):
+                    await self._sleep(REFUSED_WAIT)
                     attempt += 1
                     continue
                 raise self._network_error(what, error) from None
             except httpx.TransportError as error:
                 if idempotent and attempt < self.max_retries:
-                    await self._sleep(self._backoff(attempt))
+                    wait = self._backoff(attempt)
+                    self._retrying(what, error, attempt, wait)
+                    await self._sleep(wait)
                     attempt += 1
                     continue
                 raise self._network_error(what, error) from None
@@ -276,6 +308,7 @@ class ResponsesClient:
             if retryable and attempt < self.max_retries:
                 wait = retry_after if retry_after is not None else self._backoff(attempt)
                 if wait <= self.max_retry_after:
+                    self._retrying(what, f"server said {status}", attempt, wait)
                     await self._sleep(wait)
                     attempt += 1
                     continue

@@ -48,6 +48,7 @@ from tui.ui.ascii_driver import ascii_driver
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
+from tui.ui.copy_picker import CopyPicker, code_blocks
 from tui.ui.focus import focus_now
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.forest_pane import ForestPane
@@ -130,11 +131,18 @@ class ResponsesApp(App[None]):
 
     @property
     def client(self) -> ResponsesClient:
-        return self.session.client
+        client = self.session.client
+        if client.on_retry is None:  # a slow server is never silent (a send says it its way)
+            client.on_retry = self._retrying
+        return client
 
     @client.setter
     def client(self, client: ResponsesClient) -> None:
         self.session.client = client
+
+    def _retrying(self, line: str) -> None:
+        """A sync, import or delete is retrying: one short-lived note per retry."""
+        self.notify(line, title="Retrying", severity="warning", timeout=4, markup=False)
 
     @property
     def backend(self) -> OfflineBackend | None:
@@ -202,6 +210,7 @@ class ResponsesApp(App[None]):
         self._set_title()
         if self.keymap:
             self.set_keymap(self.keymap)
+        self.conversation.composer.set_enter_sends(self.settings.enter_sends)
         for problem in self.settings.problems:
             self.notify(problem, severity="warning")
         self.forest_view.rebuild()
@@ -757,7 +766,37 @@ class ResponsesApp(App[None]):
         if not text:
             self.notify("This response has no answer text.", severity="warning")
             return
-        self.copy_text(text, f"the answer ({len(text)} characters)")
+        blocks = code_blocks(text)
+        if not blocks:
+            self.copy_text(text, f"the answer ({len(text)} characters)")
+            return
+
+        def chosen(picked: str | None) -> None:
+            if picked is None:
+                return
+            if picked is text:
+                self.copy_text(text, f"the answer ({len(text)} characters)")
+            else:
+                lines = picked.count("\n") + 1
+                self.copy_text(picked, f"the code block ({lines} line{'s' if lines != 1 else ''})")
+
+        self.push_screen(CopyPicker(text, blocks), chosen)
+
+    def action_toggle_enter_sends(self) -> None:
+        """Enter sends, or adds a line (ctrl+s sends): switched, and kept in config.toml."""
+        enter_sends = not self.settings.enter_sends
+        self.settings.enter_sends = enter_sends
+        self.conversation.composer.set_enter_sends(enter_sends)
+        problem = config.save_enter_sends(config_file(self.env), enter_sends)
+        said = (
+            "enter sends; shift+enter or ctrl+j adds a line"
+            if enter_sends
+            else "enter adds a line; ctrl+s (or shift+enter, ctrl+j) sends"
+        )
+        if problem:
+            self.notify(f"{said} (this session only: {problem})", severity="warning")
+        else:
+            self.notify(f"{said.capitalize()}.", timeout=4)
 
     def action_copy_id(self) -> None:
         if self.current is not None:

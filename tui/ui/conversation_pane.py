@@ -38,8 +38,8 @@ from tui.session import Session
 from tui.store.index import Index
 from tui.store.records import NodeSummary
 from tui.text import one_line
-from tui.tools import tool_label
-from tui.ui.composer import Composer, ComposerInput
+from tui.tools import Preset, tool_names
+from tui.ui.composer import Composer, ComposerInput, edit_externally, send_keys
 from tui.ui.focus import focus_now
 from tui.ui.keys import key_of
 from tui.ui.labels import elsewhere_text, short_id
@@ -65,6 +65,7 @@ class ConversationPane(Vertical):
         self.clock = clock
         self.debounce = debounce
         self.transcript = Transcript(id="transcript")
+        self.transcript.tool_namer = self.tool_names
         self.composer = Composer(id="composer")
         self.current: Key | None = None  # the highlighted turn: shown, and replied to
         self.mode = "reply"  # reply | new | edit
@@ -79,6 +80,9 @@ class ConversationPane(Vertical):
     def compose(self) -> ComposeResult:
         yield self.transcript
         yield self.composer
+
+    def on_resize(self) -> None:
+        self.update_target()  # the room the model's name gets follows the pane's width
 
     # ------------------------------------------------------------ what is shown
 
@@ -171,7 +175,8 @@ class ConversationPane(Vertical):
             text.append(elsewhere + "\n\n", style="yellow")
         else:
             text.append("No conversations yet.\n\n", style="bold")
-        text.append("Type a message below and press ctrl+s to start one. ")
+        keys = send_keys(self.composer.input.enter_sends)
+        text.append(f"Type a message below and press {keys} to start one. ")
         text.append(
             "Every reply becomes a node in the tree on the left; reply to any node to fork "
             "the conversation there. Press F1 (or ? outside the composer) for all keys.\n"
@@ -195,7 +200,8 @@ class ConversationPane(Vertical):
     # ------------------------------------------------------------ what the next message is
 
     def update_target(self) -> None:
-        """The composer's status line: what the next message replies to and carries."""
+        """The composer's status line: what the next message replies to and carries. Ids
+        are short, a long model name is cut, the tools never are (they wrap)."""
         text = Text()
         parent = self.reply_parent()
         if self.mode == "edit" and self.edit_target is not None:
@@ -219,11 +225,22 @@ class ConversationPane(Vertical):
                     style="bold yellow",
                 )
         model, tools = self.next_settings()
-        text.append(f"  ·  {one_line(model, 40)}", style="dim")
-        labels = ", ".join(tool_label(t) for t in tools) if tools else "none"
+        # The model gives way to the tools in a narrow pane (its start names it well enough).
+        room = max(12, min(40, self.composer.size.width - 14))
+        carries = Text(one_line(model, room), style="dim")
+        names = self.tool_names(tools)
         changed = " (changed)" if self.next_tools is not None else ""
-        text.append(f"  ·  tools: {one_line(labels, 60)}{changed}", style="dim")
-        self.composer.set_target(text)
+        many = carries.copy()
+        carries.append(f"  ·  tools: {', '.join(names) or 'none'}{changed}", style="dim")
+        many.append(f"  ·  {len(names)} tools{changed}: T lists them", style="dim")
+        self.composer.set_target(text, carries, many)
+
+    def tool_names(self, tools: list[Any]) -> list[str]:
+        """How the user knows these tools: by the preset each was picked from."""
+        tools = [t for t in tools if isinstance(t, dict)]
+        if not tools:
+            return []
+        return tool_names(tools, [Preset.from_doc(doc) for doc in self.index.presets()])
 
     def reply_parent(self) -> Key | None:
         return None if self.mode == "new" else self.current
@@ -305,6 +322,18 @@ class ConversationPane(Vertical):
             return
         self.start_send(plan, text, keep_text=False)
 
+    @on(ComposerInput.EditorWanted)
+    def _open_editor(self, event: ComposerInput.EditorWanted) -> None:
+        """ctrl+e: the message in $VISUAL / $EDITOR, the app suspended meanwhile; what the
+        editor saved comes back into the composer (not sent: the user sends it)."""
+        event.stop()
+        text, problem = edit_externally(self.composer.text, self.app.env, self.app.suspend)
+        if problem:
+            self.notify(problem, severity="error", title="Editor", markup=False)
+        if text is not None:
+            self.composer.set_text(text)
+        focus_now(self.composer.input)
+
     @on(ComposerInput.Leave)
     def _leave_composer(self, event: ComposerInput.Leave) -> None:
         event.stop()
@@ -358,6 +387,9 @@ class ConversationPane(Vertical):
 
         cancelled = False
         result = None
+        client = self.session.client
+        said_before = client.on_retry
+        client.on_retry = self.transcript.live_status  # a slow server: the live turn says so
         try:
             result = await send_turn(
                 self.session.client,
@@ -373,6 +405,7 @@ class ConversationPane(Vertical):
             cancelled = True
             raise
         finally:
+            client.on_retry = said_before
             self.streaming = False
             self.composer.input.read_only = False
             self.call_later(self._after_send, plan, result, cancelled, created, text, keep_text)
@@ -398,6 +431,7 @@ class ConversationPane(Vertical):
     ) -> None:
         key = self.live_key
         self.live_key = None
+        failed = result is not None and result.error is not None and not cancelled
         if key is None and result is not None and result.summary is not None:
             # No `response.created` came (a server that answered the stream with plain
             # JSON): the recorded turn is shown all the same.
@@ -409,12 +443,16 @@ class ConversationPane(Vertical):
             )
             self.notify("Reply cancelled; the partial answer is kept.", severity="warning")
         elif result is not None and result.error is not None:
-            await self.transcript.end_live()
             message = failure_message(plan, result.error)
+            nothing_kept = not created or result.summary is None
+            if key is None:  # nothing recorded: the live turn says why, never "sending…"
+                back = "; your text is back in the composer" if not keep_text else ""
+                await self.transcript.end_live(failed=f"{message}{back}")
+            else:
+                await self.transcript.end_live()
             if isinstance(result.error, PreviousResponseNotFound) and plan.anchor:
                 self.post_message(AnchorLost((self.session.server, plan.anchor)))
             self.notify(message, severity="error", title="Send failed", timeout=10, markup=False)
-            nothing_kept = not created or result.summary is None
             if nothing_kept and not keep_text and not self.composer.text.strip():
                 # Nothing was created, or nothing could be recorded: the text stays yours.
                 self.composer.set_text(text)
@@ -424,6 +462,6 @@ class ConversationPane(Vertical):
             self.current = key
             self.post_message(TurnEnded(key, cancelled=cancelled))
             await self.show_path(key)
-        elif self.current is not None:
+        elif self.current is not None and not failed:
             await self.show_path(self.current)
         self.update_target()

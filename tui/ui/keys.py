@@ -93,6 +93,7 @@ CONFIRM = "confirm: export, save the preset, send the function output"
 APPROVAL = "approval: approve / deny (esc: decide later)"
 PRESETS = "tool presets: add / edit / duplicate / delete"
 UPDOWN = "previous / next line"
+ENTER = "composer: a new line / send (or the reverse: see ctrl+p)"
 FOLDS = "fold / unfold (h goes up to what folds, l down to the first turn below)"
 COMMANDS: tuple[Command, ...] = (
     # ---- Move
@@ -130,6 +131,14 @@ COMMANDS: tuple[Command, ...] = (
       priority=True, palette=False),
     C("leave", "escape", "leave the composer", "Write", "composer", footer="Back",
       palette=False),
+    C("enter_key", "enter", "send, or a new line (the enter_sends setting)", "Write",
+      "composer", priority=True, palette=False, help=ENTER),
+    C("newline_key", "shift+enter,ctrl+j", "a new line, or send (the other of enter)",
+      "Write", "composer", priority=True, palette=False, help=ENTER),
+    C("open_editor", "ctrl+e", "edit the message in $EDITOR", "Write", "composer",
+      priority=True, palette=False),
+    C("toggle_enter_sends", "", "switch enter: send the message / add a line", "Write",
+      "palette", help=ENTER),
     C("leave_transcript", "escape", "leave the transcript for the tree", "Move", "transcript",
       footer="Back", action="leave", palette=False),
     C("pick_tools", "T", "pick the tools for the next message", "Write", "tree"),
@@ -215,9 +224,11 @@ COMMANDS: tuple[Command, ...] = (
       footer="Duplicate", help=PRESETS),
     D("tools_delete", "d", "delete the preset", "ToolsScreen", "delete", footer="Delete",
       help=PRESETS),
+    D("copy_whole", "y", "copy the whole answer", "CopyPicker", "whole", footer="Whole answer",
+      help="copy picker: y copies the whole answer (y y), enter the highlighted block"),
     D("dialog_cancel", "escape", "cancel", "NameScreen LabelsScreen ImportScreen ExportScreen "
-      "ProfileScreen ProgressScreen PresetForm ToolPicker", "cancel", footer="Cancel",
-      help=CLOSE),
+      "ProfileScreen ProgressScreen PresetForm ToolPicker CopyPicker", "cancel",
+      footer="Cancel", help=CLOSE),
     D("export_save", "ctrl+s", "export", "ExportScreen", "export", footer="Export",
       priority=True, help=CONFIRM),
     D("tools_back", "escape", "back from the tool presets", "ToolsScreen", "close",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -31,6 +32,7 @@ from tui.ui.labels import relative_time, short_id
 from tui.ui.messages import TranscriptLeft
 
 RICH_TURNS = 6
+CURRENT_MARK = "→"
 LIVE_FLUSH = 1 / 60  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
@@ -126,7 +128,8 @@ class Turn(Vertical):
     def _head(self) -> Text:
         summary = self.summary
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append("● " if self.current else "  ", style="bold")
+        # → marks the highlighted turn; ● is only ever the reply streaming in ("● sending…").
+        head.append(f"{CURRENT_MARK} " if self.current else "  ", style="bold")
         when = relative_time(summary.created_at, self.now)
         head.append(when, style="bold" if self.current else "")
         if self.place is not None:
@@ -152,7 +155,12 @@ class Turn(Vertical):
         if meta:
             yield TurnMeta(Text(meta), classes="turn-meta")
         if summary.tool_labels:
-            tools = Text("⚙ tools: " + ", ".join(summary.tool_labels), style="dim")
+            names = list(summary.tool_labels)
+            sent = (self.body.get("request") or {}).get("tools")
+            namer = getattr(self.parent, "tool_namer", None)
+            if namer is not None and isinstance(sent, list) and len(sent) == len(names):
+                names = namer(sent)  # by the preset each was picked from
+            tools = Text("⚙ tools: " + ", ".join(names), style="dim")
             yield Static(tools, classes="turn-tools")
         recorded = self.body.get("input")
         if recorded is None:
@@ -293,6 +301,9 @@ class Transcript(VerticalScroll):
 
     BINDINGS = bindings("transcript")  # tui/ui/keys.py
 
+    # How the user knows the tools a turn was sent with (the pane names them by preset).
+    tool_namer: Callable[[list[Any]], list[str]] | None = None
+
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.path_keys: list[tuple[str, str]] = []
@@ -301,6 +312,8 @@ class Transcript(VerticalScroll):
         self._live_raw = ""
         self._live_written = ""
         self._thinking: Static | None = None
+        self._live_head: Static | None = None
+        self._live_target = ""
         # show() and start_live() await mounts: run them one at a time, so a redraw that
         # started just before a send cannot land on top of the streaming turn.
         self._busy = asyncio.Lock()
@@ -489,8 +502,9 @@ class Transcript(VerticalScroll):
         async with self._busy:
             self._shown_as = None  # the path below the live turn is drawn anew after it
             self._live_closed = False
-            head = Text("● sending… ", style="bold cyan")
-            head.append(one_line(target, 60), style="dim")
+            self._live_target = one_line(target, 60)
+            head = Text("● sending… ", style="bold cyan")  # ● here: while it streams, only
+            head.append(self._live_target, style="dim")
             user = Text("you: ", style="bold")
             user.append(sanitize(user_text, multiline=True))
             self._thinking = Static(
@@ -500,8 +514,9 @@ class Transcript(VerticalScroll):
             self._live_raw = ""
             self._live_written = ""
             self._stream = None
+            self._live_head = Static(head, classes="turn-head")
             box = Vertical(
-                Static(head, classes="turn-head"),
+                self._live_head,
                 Static(user, classes="user"),
                 self._thinking,
                 self._live,
@@ -548,12 +563,33 @@ class Transcript(VerticalScroll):
             self._stream = Markdown.get_stream(self._live)
         self._live_written = answer
 
-    async def end_live(self, note: str = "") -> None:
+    def live_status(self, line: str) -> None:
+        """Say what the live turn waits on (a retry), in place of "waiting for the first
+        words…", until the first words come."""
+        if self._thinking is not None and not self._live_closed and not self._live_written:
+            self._thinking.update(Text(one_line(line, 300), style="yellow italic"))
+
+    async def end_live(self, note: str = "", *, failed: str = "") -> None:
+        """The live turn is over: its head no longer says "sending" (● is for streaming
+        only). `failed`: the send failed before anything came, and this says why."""
         await self._flush_live()  # whatever arrived since the last frame
         self._live_closed = True  # a flush timer still pending must not reopen the stream
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        if self._live_head is not None:
+            if failed:
+                head = Text("✗ not sent · ", style="bold red")
+            elif note:
+                head = Text("⚠ stopped · ", style="bold yellow")
+            else:
+                head = Text("  ")
+            head.append(self._live_target, style="dim")
+            self._live_head.update(head)
+        if self._thinking is not None and (failed or not self._live_written):
+            if failed:
+                self._thinking.update(Text(one_line(failed, 400), style="red"))
+            self._thinking.display = bool(failed)
         if note and self._live is not None:
             await self.mount(Static(Text(note, style="yellow"), classes="note"))
 
