@@ -33,7 +33,7 @@ from tui.ui.messages import TranscriptLeft
 
 RICH_TURNS = 6
 CURRENT_MARK = "→"
-LIVE_FLUSH = 1 / 60  # seconds between Markdown updates while a reply streams
+LIVE_FLUSH = 1 / 120  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
 SHOWN_TURNS = RICH_TURNS + OLDER_SHOWN  # turns whose bodies the transcript reads
