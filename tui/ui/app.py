@@ -35,7 +35,7 @@ from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown, render_export
 from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
-from tui.paths import config_file
+from tui.paths import config_file, default_export_dir, state_file
 from tui.session import Session, SessionError
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
@@ -472,7 +472,8 @@ class ResponsesApp(App[None]):
             if choice is not None:
                 self._export(key, choice)
 
-        self.push_screen(ExportScreen(key[1], Path.cwd()), chosen)
+        folder = config.last_export_dir(state_file(self.env)) or default_export_dir()
+        self.push_screen(ExportScreen(key[1], folder), chosen)
 
     def _export(self, key: Key, choice: dict[str, Any]) -> None:
         try:
@@ -482,6 +483,7 @@ class ResponsesApp(App[None]):
         except OSError as error:
             self.notify(f"Export failed: {error}", severity="error", markup=False)
             return
+        config.remember_export_dir(state_file(self.env), Path(choice["path"]).parent)
         self.notify(f"Exported to {choice['path']}", timeout=6, markup=False)
 
     # ------------------------------------------------------------ several servers
@@ -731,7 +733,9 @@ class ResponsesApp(App[None]):
         ids = subtree_ids(self.index, self.server, key[1]) if subtree else [key[1]]
         kept = 0 if subtree else len(forest.descendants(key))
         where = "the offline backend" if self.profile.local else self.server
-        plan = DeletePlan(len(ids), where, key[1], kept, subtree, conversation)
+        node = self.index.get(*key)
+        said = (node.input_preview or node.output_preview) if node is not None else ""
+        plan = DeletePlan(len(ids), where, key[1], kept, subtree, conversation, said)
 
         def chosen(choice: str | None) -> None:
             if choice:

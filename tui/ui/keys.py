@@ -214,8 +214,10 @@ COMMANDS: tuple[Command, ...] = (
     D("tools_delete", "d", "delete the preset", "ToolsScreen", "delete", footer="Delete",
       help=PRESETS),
     D("dialog_cancel", "escape", "cancel", "NameScreen LabelsScreen ImportScreen ExportScreen "
-      "ProfileScreen ProgressScreen PresetForm ToolPicker", "cancel", footer="Cancel",
-      help=CLOSE),
+      "ProfileScreen ProgressScreen PresetForm ToolPicker ConfirmScreen", "cancel",
+      footer="Cancel", help=CLOSE),
+    D("confirm_yes", "y", "confirm", "ConfirmScreen", "confirm", footer="Yes",
+      help="confirmation (deleting a tool preset): y does it, esc does not"),
     D("export_save", "ctrl+s", "export", "ExportScreen", "export", footer="Export",
       priority=True, help=CONFIRM),
     D("tools_back", "escape", "back from the tool presets", "ToolsScreen", "close",
