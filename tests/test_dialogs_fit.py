@@ -83,9 +83,8 @@ def dialogs(tmp_path: Path) -> dict[str, Any]:
 
 def visible(widget: Any, dialog: Any, screen: Region) -> bool:
     """Whether `widget` is wholly on screen and inside the dialog's visible part."""
-    view = dialog.region if widget.parent.id == "buttons" or widget.id == "buttons" else None
-    if view is None:
-        view = dialog.scrollable_content_region
+    docked = any(a.id == "buttons" for a in widget.ancestors_with_self)
+    view = dialog.region if docked else dialog.scrollable_content_region
     return screen.contains_region(widget.region) and view.contains_region(widget.region)
 
 

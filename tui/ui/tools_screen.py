@@ -191,10 +191,11 @@ class PresetForm(Dialog[Preset | None]):
                     TextArea(json.dumps(tool, indent=2), id="json", language="json", compact=True),
                     hint="ctrl+r switches between the form and raw JSON.",
                 )
-            with Horizontal(id="buttons"):
-                yield Button(Content("Save (ctrl+s)"), variant="primary", id="save")
-                yield Button(Content("Raw JSON (ctrl+r)"), id="raw")
-                yield Button(Content("Cancel (esc)"), id="cancel")
+            with Vertical(id="buttons"):
+                with Horizontal(id="button-row"):
+                    yield Button(Content("Save (ctrl+s)"), variant="primary", id="save")
+                    yield Button(Content("Raw JSON (ctrl+r)"), id="raw")
+                    yield Button(Content("Cancel (esc)"), id="cancel")
                 yield Static("", id="save-reason")
 
     def on_mount(self) -> None:
@@ -292,6 +293,7 @@ class PresetForm(Dialog[Preset | None]):
                     (f"{k}: {v}" for k, v in validation.errors.items() if k != "preset_name"), ""
                 )
             error.update(Text(message, style="bold red") if message else "")
+            error.display = bool(message)  # no empty line under every field
         self.query_one("#save", Button).disabled = not validation.ok
         self.query_one("#save-reason", Static).update(
             Text(f"Cannot save: {self.save_reason()}") if not validation.ok else ""
