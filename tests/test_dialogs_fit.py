@@ -239,3 +239,33 @@ async def test_delete_dialog_quotes_the_turn(tmp_path):
         assert f"The {later} on the server" in text
         await pilot.press("escape")
     index.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_footer_keeps_help_and_quit(tmp_path, size):
+    """Keys that do not fit are left out, the least important first: never help or quit."""
+    from textual.widgets._footer import FooterKey
+
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, app)
+        await goto(pilot, app, key_of(index, "Plan a three-day trip"))
+
+        def shown() -> dict[str, Region]:
+            keys = app.screen.query(FooterKey)
+            return {k.description: k.region for k in keys if k.display and k.region.width}
+
+        for where in ("tree", "composer"):
+            await pilot.pause()
+            await pilot.pause()
+            keys = shown()
+            palette = keys.pop("palette")
+            assert "Help" in keys, (where, keys)
+            if where == "tree":
+                assert "Quit" in keys and "Reply" in keys, keys
+            for name, region in keys.items():
+                assert region.right <= palette.x, (where, name, region, palette)
+            if size[0] >= 120 and where == "tree":
+                assert len(keys) >= 9, keys  # a wide footer leaves nothing out
+            await pilot.press("enter")  # into the composer: its own keys
+    index.close()

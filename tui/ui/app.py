@@ -14,7 +14,7 @@ from textual._context import active_message_pump
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 from textual.worker import WorkerFailed
 
 from tui import config
@@ -45,6 +45,7 @@ from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
 from tui.ui.focus import focus_now
+from tui.ui.footer import FittingFooter
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.forest_pane import ForestPane
 from tui.ui.history_screens import (
@@ -183,7 +184,7 @@ class ResponsesApp(App[None]):
         with Horizontal(id="main"):
             yield self.forest_pane
             yield self.conversation
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         tune_for_interaction()

@@ -254,6 +254,15 @@ def bindings(*scopes: str) -> list[Binding]:
     ]
 
 
+# What the footer keeps when not all its keys fit (tui/ui/footer.py): help, quit, sending and
+# leaving the composer, and the way out of a screen (esc); the rest go, the rightmost first.
+FOOTER_ESSENTIAL = frozenset(
+    command.run
+    for command in COMMANDS
+    if command.id in ("help", "help_composer", "quit", "submit", "leave")
+    or (command.scope == "dialog" and command.keys == "escape")
+)
+
 NEEDS_NODE = frozenset(
     command.run.removeprefix("app.") for command in COMMANDS if command.needs_node
 )

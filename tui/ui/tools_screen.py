@@ -19,7 +19,6 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Footer,
     Input,
     Label,
     OptionList,
@@ -49,6 +48,7 @@ from tui.tools import (
     validate_preset,
 )
 from tui.ui.dialog import Dialog
+from tui.ui.footer import FittingFooter
 from tui.ui.keys import bindings
 from tui.ui.screens import ConfirmScreen
 
@@ -464,7 +464,7 @@ class ToolsScreen(Screen[None]):
             with Horizontal():
                 yield OptionList(id="preset-list")
                 yield Static("", id="preset-detail")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.refresh_list()
