@@ -48,7 +48,7 @@ class ImportScreen(Dialog[list[str] | None]):
                 Text("space or comma between ids · enter imports · esc cancels", style="dim"),
                 classes="hint",
             )
-            yield Static("", id="import-error", classes="error")
+            yield Static("", id="import-error", classes="error").set_styles("display: none;")
             with Horizontal(id="buttons"):
                 yield Button(Content("Import (enter)"), variant="primary", id="import")
                 yield Button(Content("Cancel (esc)"), id="cancel")
@@ -75,7 +75,9 @@ class ImportScreen(Dialog[list[str] | None]):
             message = (
                 f"not a response id: {one_line(bad[0], 60)!r}" if bad else "type one or more ids"
             )
-            self.query_one("#import-error", Static).update(Text(message, style="bold red"))
+            error = self.query_one("#import-error", Static)
+            error.update(Text(message, style="bold red"))
+            error.display = True
             return
         self.dismiss(ids)
 
@@ -105,7 +107,7 @@ class ExportScreen(Dialog[dict[str, Any] | None]):
                     yield RadioButton(Content("JSON (re-importable)"), id="json")
             yield Label(Content("File"))
             yield Input(self._default_path("path", "md"), id="export-file")
-            yield Static("", id="export-error", classes="error")
+            yield Static("", id="export-error", classes="error").set_styles("display: none;")
             with Horizontal(id="buttons"):
                 yield Button(Content("Export (ctrl+s)"), variant="primary", id="export")
                 yield Button(Content("Cancel (esc)"), id="cancel")
@@ -127,7 +129,9 @@ class ExportScreen(Dialog[dict[str, Any] | None]):
     def action_export(self) -> None:
         path = self.query_one("#export-file", Input).value.strip()
         if not path:
-            self.query_one("#export-error", Static).update(Text("choose a file", style="bold red"))
+            error = self.query_one("#export-error", Static)
+            error.update(Text("choose a file", style="bold red"))
+            error.display = True
             return
         self.dismiss(
             {
