@@ -269,3 +269,30 @@ async def test_footer_keeps_help_and_quit(tmp_path, size):
                 assert len(keys) >= 9, keys  # a wide footer leaves nothing out
             await pilot.press("enter")  # into the composer: its own keys
     index.close()
+
+
+async def test_import_dialog_is_a_modal_with_buttons(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        answers: list[Any] = []
+        for typed, button in (("resp_a, resp_b", "#import"), ("x", "#cancel")):
+            await app.push_screen(ImportScreen(), answers.append)
+            await pilot.pause()
+            screen = app.screen
+            assert screen.has_class("modal")
+            assert "enter imports" in str(screen.query_one(".hint").render())
+            error = screen.query_one("#import-error")
+            assert not error.display  # no empty gap before there is an error
+            screen.query_one(Input).value = "resp_\u202ebad"
+            await pilot.click("#import")
+            await pilot.pause()
+            assert error.display and "not a response id" in str(error.render())
+            assert "\u202e" not in str(error.render())
+            screen.query_one(Input).value = typed
+            await pilot.pause(0.3)  # past the button's press effect
+            await pilot.click(button)
+            await pilot.pause()
+            assert app.screen is not screen, (typed, str(error.render()))
+        assert answers == [["resp_a", "resp_b"], None]
+    index.close()
