@@ -670,9 +670,12 @@ async def test_help_screen(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = app.export_screenshot().replace("&#160;", " ")
-        for key in ("enter", "regenerate", "delete", "filter", "ctrl+s"):
+        for key in ("enter", "regenerate", "filter", "ctrl+s"):
             assert key in text
         assert "ctrl+q" not in text  # the end of the help is below: it scrolls
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert "delete this response" in app.export_screenshot().replace("&#160;", " ")
         await pilot.press("end")
         await pilot.pause()
         text = app.export_screenshot().replace("&#160;", " ")
@@ -703,6 +706,22 @@ async def test_command_palette_runs_actions(tmp_path, native_clipboard):
         await wait_for(pilot, lambda: "response id" in top_hit().lower())
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.clipboard == key[1])
+    index.close()
+
+
+async def test_the_palette_lists_each_action_once(tmp_path):
+    # Issue 14, point 10: Textual's own Quit and Keys came beside ours (Quit twice, and two
+    # helps); Textual's Theme, Maximize and Screenshot stay.
+    from tui.ui.keys import palette_entries
+
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE):
+        system = [c.title for c in app.get_system_commands(app.screen)]
+        ours = [e.title for e in palette_entries(app.keymap)]
+        titles = [title.lower() for title in system + ours]
+        assert "Theme" in system and "Quit" in ours and "Help: all keys" in ours
+        assert len(titles) == len(set(titles))
+        assert not any(t in ("quit", "keys") for t in (s.lower() for s in system))
     index.close()
 
 

@@ -59,10 +59,10 @@ async def test_the_note_below_counts_the_turns_after_the_highlighted_one(tmp_pat
             await settle(pilot, app)
             shown = [str(w.content) for w in app.transcript.query(".below")]
             notes[n] = shown[0] if shown else ""
-        assert notes[0] == "↓ continues for 4 more turns in this branch, then ⑂ 2 branches"
-        assert notes[2] == "↓ continues for 2 more turns in this branch, then ⑂ 2 branches"
-        assert notes[3] == "↓ continues for 1 more turn in this branch, then ⑂ 2 branches"
-        assert notes[4] == "⑂ 2 branches continue from here"
+        assert notes[0] == "↓ continues for 4 more turns in this branch, then Ψ 2 branches"
+        assert notes[2] == "↓ continues for 2 more turns in this branch, then Ψ 2 branches"
+        assert notes[3] == "↓ continues for 1 more turn in this branch, then Ψ 2 branches"
+        assert notes[4] == "Ψ 2 branches continue from here"
 
 
 def header_places(app) -> list[str]:
@@ -244,4 +244,23 @@ async def test_the_text_keeps_its_width_when_a_path_starts_to_overflow(tmp_path)
         assert app.transcript.max_scroll_y > 0
         widths = {m.content_region.width for m in app.transcript.query(Markdown)}
         assert widths == {narrow}
+    index.close()
+
+
+async def test_esc_in_the_transcript_goes_back_to_the_tree(tmp_path):
+    # Issue 14, point 10: with the transcript focused (tab, or a click to scroll), esc did
+    # nothing; it goes back to the tree, except while a reply streams (esc cancels it).
+    app, index, _ = build(tmp_path, demo=False)
+    ids = run(index, "first", "second")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto(pilot, app, (SERVER, ids[-1]))
+        app.transcript.focus()
+        await pilot.pause()
+        assert app.focused is app.transcript
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is app.forest_view
+        app.transcript._live = object()  # a reply streaming in: esc is the App's (cancel)
+        assert app.transcript.check_action("leave", ()) is False
+        app.transcript._live = None
     index.close()

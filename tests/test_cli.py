@@ -88,7 +88,7 @@ def test_import_walks_to_the_root_and_list_shows_the_fork(branched, capsys):
 
     assert run("list") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("# offline backend") and "4 responses" in lines[0]
+    assert lines[0].startswith("offline backend") and "4 responses" in lines[0]
     body = lines[1:]
     assert body[0].startswith(branched["root"]["id"])
     assert "plan a trip" in body[0]
@@ -269,10 +269,29 @@ def test_key_never_printed_on_auth_failure(capsys, monkeypatch):
     assert "SECRET" not in captured.out + captured.err
 
 
-def test_index_in_use(capsys):
-    with Index.open(index_dir()):
-        assert run("list") == 1
-    assert "in use" in capsys.readouterr().err
+def test_an_open_index_does_not_lock_the_cli_out(capsys):
+    with Index.open(index_dir()) as index:
+        assert run("list") == 0
+        assert "0 responses" in capsys.readouterr().out
+        assert run("send", "beside the app") == 0
+        assert index.refresh() is True and len(index) == 1
+
+
+def test_a_writer_that_does_not_let_go_is_one_clear_line(capsys, monkeypatch):
+    from tui.store import index as index_module
+    from tui.store.lock import IndexLock
+
+    monkeypatch.setattr(index_module, "WRITE_WAIT", 0.1)
+    assert run("send", "first") == 0
+    capsys.readouterr()
+    hung = IndexLock(index_dir())
+    hung.acquire()
+    try:
+        assert run("send", "second") == 1
+    finally:
+        hung.release()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "busy" in err and "responses-tui: error:" in err
 
 
 def test_profiles_add_list_remove(capsys, monkeypatch):

@@ -258,7 +258,16 @@ async def test_several_servers_switch_profile_keeps_the_place(tmp_path, monkeypa
         view = app.forest_view
         headings = [view._headings[y].plain for y, r in enumerate(view.rows) if r.kind == "heading"]
         assert len(headings) == 2
-        assert any("lab" in h and "1" in h for h in headings)
+        assert "lab · 1 conversation · 1 response · lab.example.test/v1" in headings
+        # Each heading counts its server's conversations and responses, and the counts come
+        # before the address: the left pane cuts a heading's end, never the counts.
+        local = index.forest(SERVER)
+        assert headings[0].startswith(
+            f"local · {len(local.roots())} conversations · {len(local)} responses · "
+        )
+        lines = ["".join(s.text for s in view.render_line(y)) for y in range(view.size.height)]
+        shown = [line for line in lines if line.lstrip().startswith(("local ·", "lab ·"))]
+        assert len(shown) == 2 and all("response" in line for line in shown)
         # Replying to a node of the other server switches to its profile first.
         app.forest_view.focus()
         await goto(pilot, app, lab_key)
@@ -470,4 +479,85 @@ async def test_a_reply_sent_while_indexing_is_searchable(tmp_path, monkeypatch):
         await wait_idle(pilot, app)
         assert app.fulltext.ready
         assert app.fulltext.searcher.filter_keys("zebra") == {app.current}
+    index.close()
+
+
+async def test_a_server_with_nothing_yet_says_what_the_index_holds_elsewhere(tmp_path, monkeypatch):
+    # Issue 14, point 5: opened on a profile whose server has no conversations, the app said
+    # "No conversations yet." while the index held the local server's: history seemed lost.
+    from tui.ui.graph_view import GraphView
+
+    app, index, _ = build(tmp_path)  # the demo conversations, on the local server
+    lab = Profile(name="lab", base_url="http://lab.example.test/v1", default_model="lab-model")
+    index.save_profile(profile_to_dict(lab))
+    held = len(index)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.switch_profile("lab")
+
+        def said() -> str:
+            return " ".join(str(w.render()) for w in app.transcript.children)
+
+        await wait_for(pilot, lambda: "other servers" in said())
+        shown = said()
+        assert "No conversations on this server yet." in shown
+        assert f"The index holds {held} responses of other servers (local {held}):" in shown
+        assert "A shows every server." in shown
+        graph = app.forest_view
+        assert not graph.rows
+        empty = [
+            "".join(seg.text for seg in graph.render_line(y)).strip()
+            for y in range(graph.size.height)
+        ]
+        assert "No conversations here yet." in empty
+        assert any("A shows every server." in line for line in empty)
+        # Nothing in the footer needs a turn: no reply, delete or copy on an empty forest.
+        graph.focus()
+        await pilot.pause()
+        offered = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert not offered & {"reply_or_more", "app.delete", "app.copy_answer", "app.edit"}
+        assert app.check_action("delete", ()) is False
+        assert GraphView.check_action(graph, "reply_or_more", ()) is False
+        await pilot.press("A")  # and A shows them
+        await pilot.pause()
+        assert graph.all_servers and len([r for r in graph.rows if r.kind == "turn"]) > 0
+    index.close()
+
+
+async def test_the_first_run_graph_says_what_to_do(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        graph = app.forest_view
+        lines = [
+            "".join(seg.text for seg in graph.render_line(y)).strip()
+            for y in range(graph.size.height)
+        ]
+        text = " ".join(line for line in lines if line)
+        assert text.startswith("No conversations here yet.")
+        assert "Write a message on the right and press ctrl+s to start one." in text
+        assert "other servers" not in text
+        app.forest_pane.apply_filter("zzz")  # a filter that matches nothing says so instead
+        await wait_for(
+            pilot,
+            lambda: "Nothing matches the filter" in "".join(s.text for s in graph.render_line(0)),
+        )
+    index.close()
+
+
+async def test_the_first_down_in_the_search_highlights_the_first_result(tmp_path):
+    # Issue 14, point 10: the first down moved to the list with no result highlighted, so
+    # enter did nothing and a second down was needed for the first row.
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f")
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen))
+        await pilot.press(*"port")
+        await wait_for(pilot, lambda: app.screen._shown == "port" and app.screen.hits)
+        await pilot.press("down")
+        await pilot.pause()
+        results = app.screen.query_one(OptionList)
+        assert results.has_focus and results.highlighted == 0
+        first = app.screen.hits[0].key
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current == first)
     index.close()

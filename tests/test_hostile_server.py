@@ -318,10 +318,10 @@ def test_a_read_only_home_can_still_be_listed_searched_and_exported(capsys, monk
         before = snapshot()
         real_acquire = IndexLock.acquire
 
-        def read_only(self) -> None:
+        def read_only(self, wait: float = 0.0) -> None:
             if self.path.parent == home:  # what a read-only file system answers
                 raise OSError(errno.EROFS, "Read-only file system", str(self.path))
-            real_acquire(self)
+            real_acquire(self, wait)
 
         monkeypatch.setattr(IndexLock, "acquire", read_only)
         assert cli(server.base_url, "list") == 0

@@ -29,7 +29,7 @@ def test_a_wide_line_has_every_detail():
     text = node_label(
         _node(has_tools=True), now=NOW, width=90, forks=2, place=(1, 2), show_model=True
     )
-    assert "  1/2 · ⑂2 · ⚙ · llama-v3p1" in text.plain and text.plain.endswith(" · now")
+    assert "  1/2 · Ψ2 · ⚙ · llama-v3p1" in text.plain and text.plain.endswith(" · now")
     assert text.plain.startswith("Make it vegetarian-friendly please")
 
 
@@ -43,5 +43,5 @@ def test_a_narrow_line_drops_details_whole_never_cutting_one(width):
     assert len(said) >= min(READABLE, len("Make it vegetarian-friendly please")) or (
         details == "2/3"
     )
-    assert set(details.split(" · ")) <= {"2/3", "⑂2", "⚙", "now"}
+    assert set(details.split(" · ")) <= {"2/3", "Ψ2", "⚙", "now"}
     assert details.startswith("2/3")

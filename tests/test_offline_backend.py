@@ -199,7 +199,8 @@ async def test_ids_differ_per_call_without_seed(tmp_path):
     assert first["id"] != second["id"]
     assert RESP_ID.match(first["id"]) and RESP_ID.match(second["id"])
     assert first["output"][-1]["id"] != second["output"][-1]["id"]
-    assert text_of(first) == text_of(second)
+    # The same request again (a regenerate) is the same reply, marked as another variant.
+    assert text_of(second) == text_of(first).replace(" · turn 1 · ", " · turn 1 · variant 2 · ", 1)
 
 
 async def test_ids_differ_per_call_with_seed(client):
@@ -916,3 +917,42 @@ async def test_concurrent_creates_in_process(client):
     ids = [r["id"] for r in results]
     assert len(set(ids)) == 8
     assert all(type(r["created_at"]) is int for r in results)  # whole seconds: ties are fine
+
+
+async def test_a_regenerate_is_a_visibly_different_variant_even_after_a_restart(tmp_path):
+    # Issue 14, point 10: regenerate gave the very same text, so two siblings looked alike.
+    backend = offline_backend(tmp_path / "b", seed=3)
+    async with make_client(LOCAL, {}, backend=backend) as client:
+        root = await client.create({"model": MODEL, "input": "Plan a trip"})
+        ask = {"model": MODEL, "input": "And the food?", "previous_response_id": root["id"]}
+        first = text_of(await client.create(ask))
+        second = text_of(await client.create(ask))
+        other = text_of(await client.create({**ask, "input": "And the wine?"}))
+    assert first.startswith("**Offline backend** · turn 2 · no model was called")
+    assert second.startswith("**Offline backend** · turn 2 · variant 2 · no model was called")
+    assert "variant" not in other  # another input after the same turn: a first reply
+    again = offline_backend(tmp_path / "b", seed=3)  # the same storage, a new process
+    async with make_client(LOCAL, {}, backend=again) as client:
+        third = text_of(await client.create(ask))
+    assert " · variant 3 · " in third
+
+
+async def test_turn_numbers_count_the_replayed_turns_of_the_input(tmp_path):
+    # A replay sends earlier turns as input items (no previous_response_id): they count.
+    backend = offline_backend(tmp_path / "b", seed=3)
+    replay = [
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "reply one"},
+        {"role": "user", "content": "two"},
+        {"role": "assistant", "content": "reply two"},
+        {"role": "user", "content": "three"},
+    ]
+    async with make_client(LOCAL, {}, backend=backend) as client:
+        replayed = await client.create({"model": MODEL, "input": replay})
+        after = await client.create(
+            {"model": MODEL, "input": "four", "previous_response_id": replayed["id"]}
+        )
+    assert text_of(replayed).startswith("**Offline backend** · turn 3 · ")
+    assert "- Context: 2 earlier turns in this branch, starting with “one”" in text_of(replayed)
+    assert text_of(after).startswith("**Offline backend** · turn 4 · ")  # after those three
+    assert "- Context: 3 earlier turns in this branch, starting with “one”" in text_of(after)

@@ -79,6 +79,21 @@ async def test_switch_changes_profile_client_and_server_and_keeps_each_place(ind
     assert session.place() is None  # a place that is gone is no place
 
 
+def test_a_switch_without_the_key_says_what_to_do_from_inside_the_app(index):
+    # The CLI's advice (--profile) does not work in the app, which reads the environment once.
+    session = Session(index, BUILTIN_PROFILES["local"], env={"OPENAI_API_KEY": "  "})
+    client = session.client
+    with pytest.raises(SessionError) as raised:
+        session.switch("fireworks")
+    assert str(raised.value) == (
+        "the fireworks profile needs an API key and $FIREWORKS_API_KEY is not set in the "
+        "environment the app started with: quit, set it in the shell, start again"
+    )
+    with pytest.raises(SessionError, match=r"\$OPENAI_API_KEY is not set"):
+        session.switch("openai")  # blank counts as not set
+    assert session.client is client and session.profile.name == "local"
+
+
 def test_switch_to_an_unknown_profile_changes_nothing(index):
     session = Session(index, BUILTIN_PROFILES["local"], env={})
     client = session.client

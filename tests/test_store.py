@@ -349,39 +349,104 @@ def test_add_response_without_id_is_refused(index):
 # ------------------------------------------------------------------ the lock
 
 
-def test_second_open_in_same_process_is_refused(directory):
+def test_two_opens_in_one_process_both_write_and_see_each_other(directory):
     first = Index.open(directory)
+    second = Index.open(directory)
     try:
-        with pytest.raises(IndexInUse, match="in use") as info:
-            Index.open(directory)
-        assert str(os.getpid()) in str(info.value)
+        first.add_response(response("r1", created=1.0), server="s", profile="p")
+        second.add_response(response("r2", "r1", created=2.0), server="s", profile="p")
+        second.set_title("s", "r1", "shared")
+        first.add_response(response("r3", "r2", created=3.0), server="s", profile="p")
+        # Each write re-read what the other wrote first: nothing is lost, nothing doubled.
+        assert [n.id for n in first.nodes()] == ["r1", "r2", "r3"]
+        assert first.title("s", "r1") == "shared"
+        assert second.refresh() is True
+        assert [n.id for n in second.nodes()] == ["r1", "r2", "r3"]
+        assert second.forest("s").path_to_root(("s", "r3")) == [
+            ("s", "r1"),
+            ("s", "r2"),
+            ("s", "r3"),
+        ]
+        assert second.refresh() is False  # nothing new since
+        first.remove("s", "r3")
+        assert second.refresh() is True
+        assert second.get("s", "r3") is None and len(second) == 2
+        assert ("s", "r3") not in second.forest("s")
     finally:
         first.close()
-    second = Index.open(directory)
-    second.close()
+        second.close()
+    with Index.open(directory) as again:
+        assert [n.id for n in again.nodes()] == ["r1", "r2"] and again.warnings == []
     second.close()  # closing twice is harmless
 
 
-LOCK_CHILD = textwrap.dedent(
+def test_refresh_sees_a_status_a_label_and_a_preset_written_elsewhere(directory):
+    with Index.open(directory) as first, Index.open(directory) as second:
+        first.add_response(response("r1"), server="s", profile="p")
+        assert second.refresh() is True
+        first.set_status("s", "r1", Status.DELETED)
+        first.set_label("s", "r1", "keep")
+        first.save_preset({"name": "web", "tool": {"type": "web_search"}})
+        assert second.refresh() is True
+        assert second.get("s", "r1").status is Status.DELETED
+        assert second.label("s", "r1") == "keep"
+        assert [p["name"] for p in second.presets()] == ["web"]
+
+
+def test_a_body_cached_before_another_process_changed_it_is_read_again(directory):
+    with Index.open(directory) as first, Index.open(directory) as second:
+        first.add_response(response("r1", text="old"), server="s", profile="p")
+        second.refresh()
+        assert second.load_body("s", "r1")["response"]["output"][0]["content"][0]["text"] == "old"
+        first.add_response(response("r1", text="new"), server="s", profile="p")
+        second.refresh()
+        body = second.load_body("s", "r1")["response"]
+        assert body["output"][0]["content"][0]["text"] == "new"
+
+
+def test_a_write_waits_for_a_writer_then_refuses_naming_it(directory, monkeypatch):
+    from tui.store import index as index_module
+    from tui.store.lock import IndexLock
+
+    monkeypatch.setattr(index_module, "WRITE_WAIT", 0.2)
+    with Index.open(directory) as idx:
+        writer = IndexLock(directory)
+        writer.acquire()  # another process in the middle of a write
+        try:
+            started = time.monotonic()
+            with pytest.raises(IndexInUse, match="busy") as info:
+                idx.add_response(response("r1"), server="s", profile="p")
+            assert time.monotonic() - started >= 0.2
+            assert f"pid {os.getpid()}" in str(info.value)
+            assert idx.refresh() is False  # a reader does not wait: it looks again later
+        finally:
+            writer.release()
+        idx.add_response(response("r1"), server="s", profile="p")
+        assert len(idx) == 1
+
+
+SHARE_CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
     from tui.store.index import Index
-    from tui.store.lock import IndexInUse
-    try:
-        idx = Index.open(Path(sys.argv[1]))
-    except IndexInUse as error:
-        print(error)
-        sys.exit(3)
-    print("opened", len(idx))
+    idx = Index.open(Path(sys.argv[1]))
+    print("opened", len(idx), flush=True)
+    for i in range(int(sys.argv[2])):
+        idx.add_response(
+            {"id": f"child_{i}", "object": "response", "created_at": 100.0 + i, "model": "m",
+             "status": "completed", "output": []},
+            server="s", profile="p",
+        )
+    print("wrote", len(idx), flush=True)
     idx.close()
     """
 )
 
 
-def run_lock_child(directory: Path) -> subprocess.CompletedProcess:
+def run_share_child(directory: Path, writes: int = 0) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", LOCK_CHILD, str(directory)],
+        [sys.executable, "-c", SHARE_CHILD, str(directory), str(writes)],
         capture_output=True,
         text=True,
         env=child_env(),
@@ -390,16 +455,47 @@ def run_lock_child(directory: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_second_process_is_refused_while_held(directory):
+def test_another_process_reads_and_writes_while_an_index_is_open(directory):
     with Index.open(directory) as idx:
         idx.add_response(response("r1"), server="s", profile="p")
-        refused = run_lock_child(directory)
-        assert refused.returncode == 3, refused.stderr
-        assert "in use" in refused.stdout
-        assert f"pid {os.getpid()}" in refused.stdout
-    allowed = run_lock_child(directory)
-    assert allowed.returncode == 0, allowed.stderr
-    assert allowed.stdout.strip() == "opened 1"
+        child = run_share_child(directory, writes=3)
+        assert child.returncode == 0, child.stderr
+        assert child.stdout.split() == ["opened", "1", "wrote", "4"]
+        assert idx.refresh() is True
+        assert {n.id for n in idx.nodes()} == {"r1", "child_0", "child_1", "child_2"}
+        idx.add_response(response("r2", "r1", created=2.0), server="s", profile="p")
+    with Index.open(directory) as again:
+        assert len(again) == 5 and again.warnings == []
+
+
+def test_two_processes_writing_at_once_lose_nothing(directory):
+    with Index.open(directory):
+        pass
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", SHARE_CHILD.replace("child_", f"c{n}_"), str(directory), "80"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+            cwd=PROJECT,
+        )
+        for n in range(2)
+    ]
+    with Index.open(directory) as idx:
+        for i in range(40):
+            idx.add_response(response(f"mine_{i}", created=float(i)), server="s", profile="p")
+    for child in children:
+        _, errors = child.communicate(timeout=120)
+        assert child.returncode == 0, errors
+    with Index.open(directory) as idx:
+        ids = {n.id for n in idx.nodes()}
+        assert idx.warnings == []
+    assert ids == (
+        {f"c0_{i}" for i in range(80)}
+        | {f"c1_{i}" for i in range(80)}
+        | {f"mine_{i}" for i in range(40)}
+    )
 
 
 # ------------------------------------------------------------------ files
@@ -791,3 +887,44 @@ def test_responses_made_in_the_same_second_keep_the_order_they_were_recorded(tmp
         assert [n.id for n in index.nodes("s")] == ["resp_root", *ids, "resp_b2", "resp_b1"]
         assert [k[1] for k in index.forest("s").children(("s", "resp_root"))] == ids
         assert index.forest("s").roots() == [("s", "resp_root"), ("s", "resp_b2"), ("s", "resp_b1")]
+
+
+def test_the_forest_follows_what_another_process_removed(directory):
+    with Index.open(directory) as first, Index.open(directory) as second:
+        chain = [("a", None), ("b", "a"), ("c", "b"), ("d", "c"), ("x", "b"), ("y", "x")]
+        for n, (rid, parent) in enumerate(chain):
+            first.add_response(response(rid, parent, created=float(n)), server="s", profile="p")
+        second.refresh()
+        forest = second.forest("s")
+        first.remove_many("s", ["y", "x"])  # a branch, leaf first: taken out in place
+        assert second.refresh() is True
+        assert second.forest("s") is forest
+        with Index.open(directory) as fresh:
+            assert structure(forest) == structure(fresh.forest("s"))
+        first.remove_many("s", ["d", "c", "b"])  # in any order: still in place
+        second.refresh()
+        assert second.forest("s") is forest and list(forest.keys()) == [("s", "a")]
+        first.add_response(response("m", "a", created=9.0), server="s", profile="p")
+        first.add_response(response("n", "m", created=10.0), server="s", profile="p")
+        second.refresh()
+        first.remove("s", "m")  # a turn with one below it: that one is an orphan now
+        assert second.refresh() is True
+        with Index.open(directory) as fresh:
+            assert structure(second.forest("s")) == structure(fresh.forest("s"))
+            assert second.forest("s").is_orphan(("s", "n"))
+
+
+def test_a_shard_damaged_while_open_is_moved_aside_and_rebuilt_at_the_next_look(directory):
+    with Index.open(directory) as first, Index.open(directory) as second:
+        first.add_response(response("r1"), server="s", profile="p")
+        second.refresh()
+        time.sleep(0.01)
+        (directory / "shards" / "000000.nodes.json").write_bytes(b"{half a file")
+        assert second.refresh() is True
+        assert [n.id for n in second.nodes()] == ["r1"]  # rebuilt from its body
+        assert any("moved aside" in w for w in second.warnings)
+        assert any("rebuilt 1 response summaries" in w for w in second.warnings)
+        first.add_response(response("r2", "r1", created=2.0), server="s", profile="p")
+        assert [n.id for n in first.nodes()] == ["r1", "r2"]
+    with Index.open(directory) as again:
+        assert [n.id for n in again.nodes()] == ["r1", "r2"] and again.warnings == []

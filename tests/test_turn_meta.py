@@ -351,11 +351,11 @@ def test_meta_line_joins_usage_and_reasoning():
         ),
         ({"status": "incomplete", "incomplete_details": None}, "… incomplete", "warning"),
         ({"status": "cancelled"}, "⊘ cancelled", "warning"),
-        ({"status": "queued", "background": True}, "⏸ queued (background)", "info"),
-        ({"status": "in_progress", "background": True}, "⏳ in progress (background)", "info"),
+        ({"status": "queued", "background": True}, "‖ queued (background)", "info"),
+        ({"status": "in_progress", "background": True}, "◔ in progress (background)", "info"),
         (
             {"status": "in_progress", "background": False},
-            "⏳ in progress when recorded: the reply never finished",
+            "◔ in progress when recorded: the reply never finished",
             "warning",
         ),
     ],
@@ -556,8 +556,8 @@ STATUSES = [
         "… incomplete: content_filter",
     ),
     ({"status": "cancelled"}, "⊘ cancelled"),
-    ({"status": "queued", "background": True}, "⏸ queued (background)"),
-    ({"status": "in_progress", "background": True}, "⏳ in progress (background)"),
+    ({"status": "queued", "background": True}, "‖ queued (background)"),
+    ({"status": "in_progress", "background": True}, "◔ in progress (background)"),
 ]
 
 

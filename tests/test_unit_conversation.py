@@ -980,7 +980,9 @@ async def test_a_tool_variable_that_is_not_set_sends_nothing(index):
     assert wire.bodies == []
     assert (result.response, result.summary) == (None, None)
     assert type(result.error) is ApiError
-    assert str(result.error) == "tool needs $DOCS_TOKEN, which is not set in the environment"
+    assert str(result.error) == (
+        "the tool 'docs' needs $DOCS_TOKEN, which is not set in the environment"
+    )
     assert not result.ok
 
 

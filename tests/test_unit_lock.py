@@ -1,4 +1,5 @@
-"""The index lock: one writer per index directory, a clear refusal, no symlink followed."""
+"""The index lock: one writer at a time, taken per write (waiting a little), a clear refusal, no
+symlink followed."""
 
 from __future__ import annotations
 
@@ -196,3 +197,33 @@ def test_another_error_opening_the_lock_file_is_raised_as_it_is(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         IndexLock(missing).acquire()
     assert info.value.filename == str(missing / "index.lock")
+
+
+def test_a_waiting_acquire_gets_the_lock_once_the_holder_lets_go(tmp_path):
+    import threading
+    import time
+
+    holder = IndexLock(tmp_path)
+    holder.acquire()
+    threading.Timer(0.2, holder.release).start()
+    waiter = IndexLock(tmp_path)
+    started = time.monotonic()
+    waiter.acquire(wait=5.0)
+    try:
+        assert 0.15 < time.monotonic() - started < 4.0
+        assert (tmp_path / "index.lock").read_bytes() == str(os.getpid()).encode()
+    finally:
+        waiter.release()
+
+
+def test_a_wait_that_runs_out_says_the_index_is_busy_naming_the_holder(tmp_path):
+    fd = held_by_someone_else(tmp_path / "index.lock", b"4242")
+    try:
+        with pytest.raises(IndexInUse) as info:
+            IndexLock(tmp_path).acquire(wait=0.1)
+    finally:
+        os.close(fd)
+    assert str(info.value) == (
+        f"the index at {tmp_path} is busy: another responses-tui (pid 4242) has been writing "
+        "to it for 0.1 s; try again, or end that process"
+    )

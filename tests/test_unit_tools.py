@@ -662,7 +662,20 @@ def test_resolve_tools_fills_every_string_and_keeps_the_rest():
 def test_a_variable_not_set_or_empty_is_named(env):
     with pytest.raises(ToolError) as raised:
         resolve_tools([{"h": ["ok", "${TOKEN}"]}], env)
-    assert str(raised.value) == "tool needs $TOKEN, which is not set in the environment"
+    assert str(raised.value) == "the tool 'tool' needs $TOKEN, which is not set in the environment"
+
+
+def test_a_variable_not_set_names_the_tool_that_needs_it():
+    tools = [
+        {"type": "mcp", "server_label": "docs", "headers": {"A": "Bearer ${DOCS}"}},
+        {"type": "mcp", "server_label": "git\x1b[31m", "headers": {"A": "Bearer ${GIT}"}},
+    ]
+    with pytest.raises(ToolError) as raised:
+        resolve_tools(tools, {"GIT": "x"})
+    assert str(raised.value) == "the tool 'docs' needs $DOCS, which is not set in the environment"
+    with pytest.raises(ToolError) as raised:
+        resolve_tools(tools, {"DOCS": "x"})
+    assert "\x1b" not in str(raised.value) and "$GIT" in str(raised.value)
 
 
 def test_scrub_replaces_each_secret_longest_first():

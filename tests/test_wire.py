@@ -438,5 +438,5 @@ async def test_the_app_draws_one_tree_with_a_fork_on_a_server_that_echoes_no_par
             assert app.current == (LS, FORK)
             assert len(app.forest_view.conversations()) == 1  # one conversation
             assert app.forest_view.node_for((LS, T1)).row.forks == 2
-            assert "⑂2" in app.forest_view.node_for((LS, T1)).label.plain
+            assert "Ψ2" in app.forest_view.node_for((LS, T1)).label.plain
             assert index.get(LS, FORK).parent == T1

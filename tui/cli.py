@@ -92,13 +92,36 @@ def _connection_options(suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
+def _environment_help() -> str:
+    """The variables the CLI and the app read, for `--help`: the built-in profiles' keys from
+    their definitions (tui/api/profiles.py), so the list cannot drift from them."""
+    rows: list[tuple[str, str]] = []
+    for name, profile in BUILTIN_PROFILES.items():
+        if profile.api_key_env:
+            default = " (chosen by default when set)" if name == "fireworks" else ""
+            rows.append((profile.api_key_env, f"the key of the {name} profile{default}"))
+        for header, var in profile.optional_env_headers.items():
+            rows.append((var, f"optional, sent as the {header} header ({name})"))
+    rows.append(("RESPONSES_TUI_PROFILE", "the profile to use when --profile is not given"))
+    rows.append(("RESPONSES_TUI_HOME", "where the index, the offline backend and config.toml live"))
+    width = max(len(var) for var, _ in rows)
+    lines = [f"  {var:<{width}}  {what}" for var, what in rows]
+    return "environment variables:\n" + "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     top = _connection_options(suppress=False)
     common = _connection_options(suppress=True)
 
     parser = argparse.ArgumentParser(
         prog="responses-tui",
-        description="Browse, fork and prune stored Responses API conversations.",
+        usage="%(prog)s [OPTIONS] [COMMAND [ARGS ...]]",
+        description=(
+            "Browse, fork and prune stored Responses API conversations.\n"
+            "Without a COMMAND, the interactive browser opens."
+        ),
+        epilog=_environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[top],
     )
     parser.add_argument("--version", action="version", version=f"responses-tui {__version__}")
@@ -107,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="seed a small branched example into the offline backend (first look)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        title="commands (optional: none opens the browser)",
+        prog="responses-tui",  # not the usage line above, in each command's usage
+    )
 
     p = sub.add_parser("list", parents=[common], help="print the forest as an indented tree")
     p.add_argument(
@@ -416,10 +444,30 @@ def describe(profile: Profile, server: str) -> str:
 # ---------------------------------------------------------------- list
 
 
+def _fit_to_terminal() -> Callable[[str], str]:
+    """For `list` and `search`: on a terminal, each line neutralised and cut to its width
+    (with …), so that a long preview does not wrap over the next lines; into a pipe or a
+    file, whole lines."""
+    if not sys.stdout.isatty():
+        return lambda line: line
+    from rich.cells import cell_len, set_cell_size
+
+    width = max(10, shutil.get_terminal_size().columns)
+
+    def fit(line: str) -> str:
+        line = sanitize(line)
+        if cell_len(line) <= width:
+            return line
+        return set_cell_size(line, width - 1).rstrip() + "…"
+
+    return fit
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from tui.ops.connect import server_id
     from tui.ops.listing import forest_lines
 
+    fit = _fit_to_terminal()
     with open_index(reader=True) as index:
         profile = choose_profile(args, index)
         here = server_id(profile)
@@ -431,15 +479,17 @@ def cmd_list(args: argparse.Namespace) -> int:
             title = describe(profile, server) if server == here else server
             if n:
                 print()
-            _say(f"# {title}: {count} response{'s' if count != 1 else ''}")
+            _say(fit(f"{title}: {count} response{'s' if count != 1 else ''}"))
             if count == 0:
                 _say(
-                    "  (none yet: import one with `responses-tui import ID`, "
-                    "or start a conversation in the app)"
+                    fit(
+                        "  (none yet: import one with: responses-tui import ID; "
+                        "or start a conversation in the app)"
+                    )
                 )
                 continue
             for line in forest_lines(index, server):
-                _say(line)
+                _say(fit(line))
     return EXIT_OK
 
 
@@ -449,6 +499,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     """The ctrl+f search, headless: one hit per line (id, field, snippet), newest first."""
     from tui.ops.connect import server_id
+    from tui.ops.listing import unmark
     from tui.search import SearchIndex
 
     if args.limit < 1:
@@ -459,9 +510,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         searcher = SearchIndex(index, None if args.all else server_id(profile))
         searcher.build()
         hits = searcher.search(query, limit=args.limit)
+        fit = _fit_to_terminal()
         for hit in hits:
             where = f"{hit.key[0]}  " if args.all else ""
-            _say(f"{where}{hit.key[1]}  {hit.field:<6}  {hit.snippet}")
+            _say(fit(f"{where}{hit.key[1]}  {hit.field:<6}  {unmark(hit.snippet)}"))
     if not hits:
         _say(f"no response matches {one_line(query, 80)!r}", file=sys.stderr)
     return EXIT_OK
@@ -484,11 +536,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     with open_index() as index:
         profile = choose_profile(args, index)
         server = server_id(profile)
+        # A unique prefix of an indexed id is that id; anything else is asked of the server.
+        ids = [index.resolve(rid, server) for rid in args.ids]
 
         async def run() -> int:
             failures = 0
             async with make_client(profile) as client:
-                for rid in args.ids:
+                for rid in ids:
                     progress = _progress_printer(f"importing {rid}")
                     try:
                         result = await import_chain(
@@ -601,14 +655,16 @@ def find_server(index, profile: Profile, response_id: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from tui.ops.connect import server_id
     from tui.ops.export import render_export
     from tui.store.atomic import write_private_file
 
     with open_index(reader=True) as index:
         profile = choose_profile(args, index)
-        server = find_server(index, profile, args.id)
+        rid = index.resolve(args.id, server_id(profile))  # a unique prefix will do
+        server = find_server(index, profile, rid)
         scope = "tree" if args.tree else "path"
-        text = render_export(index, server, args.id, scope=scope, fmt=args.format)
+        text = render_export(index, server, rid, scope=scope, fmt=args.format)
     # JSON is inert already (the same document); Markdown on a terminal is neutralised like
     # everything else the CLI prints.
     if args.output:
@@ -629,6 +685,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     with open_index() as index:
         profile = choose_profile(args, index)
         here = server_id(profile)
+        args.id = index.resolve(args.id, here)  # a unique prefix will do
         server = find_server(index, profile, args.id) if args.local_only else here
         if not args.local_only and index.get(here, args.id) is None:
             elsewhere = sorted({n.server for n in index.find(args.id)})
@@ -894,6 +951,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     with open_index() as index:
         profile = choose_profile(args, index)
         server = server_id(profile)
+        if args.reply_to:
+            args.reply_to = index.resolve(args.reply_to, server)  # a unique prefix will do
         if args.reply_to and index.get(server, args.reply_to) is None:
             raise CliError(
                 f"unknown response id {args.reply_to!r}: not in the index "

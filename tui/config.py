@@ -4,6 +4,9 @@
     delete = "x"            # a command's id (the help and the README list them) = its keys
     copy_answer = "y,ctrl+y"
 
+    [display]
+    ascii = true            # ASCII stand-ins for every symbol, for fonts that lack them
+
 Nothing in it is trusted: a file that is not TOML, a section of the wrong shape or an unknown
 name is reported in one line each and left out; the rest applies.
 """
@@ -30,6 +33,7 @@ MAX_KEYS = 8
 class Settings:
     keymap: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    ascii: bool = False  # [display] ascii = true: ASCII stand-ins for symbols (tui.glyphs)
 
 
 def load(path: Path, key_ids: Iterable[str]) -> Settings:
@@ -51,11 +55,17 @@ def load(path: Path, key_ids: Iterable[str]) -> Settings:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         settings.problems.append(f"{path.name}: not valid TOML ({one_line(str(error), 120)})")
         return settings
+    display = data.get("display", {})
+    if isinstance(display, Mapping) and isinstance(display.get("ascii", False), bool):
+        settings.ascii = display.get("ascii", False)
+    else:
+        settings.problems.append(f"{path.name}: [display] ascii must be true or false")
     keys = data.get("keys", {})
     if not isinstance(keys, Mapping):
         settings.problems.append(f'{path.name}: [keys] must be a table of name = "keys"')
         return settings
-    settings.keymap, settings.problems = keymap(keys, set(key_ids), path.name)
+    settings.keymap, problems = keymap(keys, set(key_ids), path.name)
+    settings.problems += problems
     return settings
 
 

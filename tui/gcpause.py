@@ -38,8 +38,9 @@ _frozen_once = False
 
 # The app's collector (`tune_for_interaction`, `IdleCollector`). Measured with bench/run at
 # 1,000 and 10,000 responses, against CPython's automatic policy with a 50,000 young
-# generation: the longest frame while paging through the graph 46-50 ms -> 14-18 ms, a
-# stream's longest stall 64-69 ms -> 32-37 ms, a delete's up to 503 ms -> 29-32 ms.
+# generation: the longest frame while paging through the graph 46-50 ms -> 14-18 ms (with
+# middle collections every 10 young ones; every 5: 9-14 ms), a stream's longest stall
+# 64-69 ms -> 29-37 ms, a delete's up to 503 ms -> 24-31 ms.
 YOUNG_GENERATION = 3_000  # allocations between young collections (CPython's default: 700)
 MIDDLE_GENERATION = 5  # young collections between middle ones
 NEVER = 1 << 30  # the full collection's own threshold: the app runs it (IdleCollector)

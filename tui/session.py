@@ -104,6 +104,14 @@ class Session:
             names.setdefault(server_id(profile), []).append(name)
         return {server: ", ".join(found) for server, found in names.items()}
 
+    def elsewhere(self) -> list[tuple[str, int]]:
+        """The other servers the index holds responses of, by the names of their profiles
+        (the server's address where no profile names it), most responses first."""
+        names = self.server_names()
+        others = [(s, n) for s, n in self.index.counts().items() if s != self.server]
+        others.sort(key=lambda pair: (-pair[1], pair[0]))
+        return [(names.get(server) or server, count) for server, count in others]
+
     def profile_for(self, server: str) -> str | None:
         """The name of a profile that talks to `server` (the one in use first)."""
         if server == self.server:
@@ -128,6 +136,14 @@ class Session:
         profile = self.profiles().get(name)
         if profile is None:
             raise SessionError(f"unknown profile {one_line(name, 40)!r}")
+        variable = profile.api_key_env
+        if variable and not self.env.get(variable, "").strip():
+            # Advice that works from inside the app (the CLI's says --profile): the app
+            # reads the environment once, when it starts.
+            raise SessionError(
+                f"the {profile.name} profile needs an API key and ${variable} is not set in "
+                "the environment the app started with: quit, set it in the shell, start again"
+            )
         try:
             client = make_client(profile, self.env, backend=self.backend if profile.local else None)
         except ApiError as error:

@@ -345,8 +345,9 @@ def resolve_tools(
     tools: list[dict[str, Any]], env: Mapping[str, str]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The tools as sent on the wire (placeholders filled) and the secret values used.
-    ToolError names the first variable that is not set."""
+    ToolError names the first variable that is not set, and the tool (preset) that needs it."""
     secrets: list[str] = []
+    label = ""  # the tool being filled
 
     def fill(node: Any) -> Any:
         if isinstance(node, str):
@@ -355,7 +356,9 @@ def resolve_tools(
                 name = match.group(1)
                 value = env.get(name)
                 if not value:
-                    raise ToolError(f"tool needs ${name}, which is not set in the environment")
+                    raise ToolError(
+                        f"the tool {label!r} needs ${name}, which is not set in the environment"
+                    )
                 secrets.append(value)
                 return value
 
@@ -366,7 +369,11 @@ def resolve_tools(
             return [fill(v) for v in node]
         return node
 
-    return [fill(copy.deepcopy(t)) for t in tools], secrets
+    resolved = []
+    for tool in tools:
+        label = one_line(tool_label(tool), 40) if isinstance(tool, Mapping) else "tool"
+        resolved.append(fill(copy.deepcopy(tool)))
+    return resolved, secrets
 
 
 def scrub(value: Any, secrets: Iterable[str]) -> Any:

@@ -134,11 +134,11 @@ def status_note(response: Any, *, recorded: str = "") -> StatusNote | None:
     if status == "cancelling":
         return StatusNote("⊘ cancelling", "warning")
     if status == "queued":
-        return StatusNote("⏸ queued" + (" (background)" if background else ""), "info")
+        return StatusNote("‖ queued" + (" (background)" if background else ""), "info")
     if status == "in_progress":
         if background:
-            return StatusNote("⏳ in progress (background)", "info")
-        return StatusNote("⏳ in progress when recorded: the reply never finished", "warning")
+            return StatusNote("◔ in progress (background)", "info")
+        return StatusNote("◔ in progress when recorded: the reply never finished", "warning")
     if status == "completed":
         return None
     if recorded == "failed":

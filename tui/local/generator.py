@@ -1,7 +1,9 @@
 """Deterministic offline replies. They say plainly that no model was involved.
 
 The reply is built only from the request (the text, the turn number, earlier turns in the
-branch, the instructions, the tools), so the same request always gets the same answer. It
+branch, the instructions, the tools), so the same request gets the same answer, except that
+the second reply to the same input after the same response (a regenerate) says
+`variant 2`, the third `variant 3`: siblings differ visibly. It
 uses a little Markdown (a list and a code block) so the app's rendering is exercised.
 """
 
@@ -23,6 +25,7 @@ def offline_reply(
     user_text: str,
     *,
     turn: int,
+    variant: int = 1,
     earlier_inputs: Sequence[str] = (),
     instructions: str | None = None,
     tool_labels: Sequence[str] = (),
@@ -30,9 +33,10 @@ def offline_reply(
 ) -> str:
     words = re.findall(r"\w+", user_text)
     digest = hashlib.sha256(user_text.encode("utf-8")).hexdigest()[:8]
+    again = f" · variant {variant}" if variant > 1 else ""  # a regenerate: visibly another
     lines = [
-        f"**Offline backend** · turn {turn} · no model was called; this reply is generated "
-        "deterministically from your message.",
+        f"**Offline backend** · turn {turn}{again} · no model was called; this reply is "
+        "generated deterministically from your message.",
         "",
         f"You said: “{_quote(user_text) or '(nothing)'}”",
         "",

@@ -6,8 +6,10 @@ Standard library only. Streams go out with chunked transfer encoding, so any HTT
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -53,8 +55,9 @@ def make_handler(backend: OfflineBackend) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
-            except (BrokenPipeError, ConnectionResetError):
+            except (BrokenPipeError, ConnectionResetError) as error:
                 self.close_connection = True
+                log_dropped(self.client_address, error, "in the middle of a stream")
             finally:
                 close = getattr(answer.body, "close", None)
                 if close is not None:
@@ -108,6 +111,29 @@ def make_handler(backend: OfflineBackend) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def log_dropped(client: object, error: BaseException, when: str = "") -> None:
+    """One line on stderr for a client that went away (or a request that failed), never a
+    traceback: a dropped connection is what clients do, not a fault of the server."""
+    host, port = client[:2] if isinstance(client, tuple) and len(client) >= 2 else ("?", "?")
+    reason = one_line(getattr(error, "strerror", None) or str(error) or type(error).__name__, 80)
+    if isinstance(error, ConnectionError | TimeoutError):
+        what = f"client {host}:{port} dropped the connection{' ' + when if when else ''}"
+    else:  # a bug: one line all the same, the server goes on
+        what = f"a request from {host}:{port} failed ({type(error).__name__})"
+    with contextlib.suppress(OSError, ValueError):  # stderr itself may be gone
+        print(f"responses-tui serve: {what}: {reason}", file=sys.stderr, flush=True)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Instead of socketserver's traceback on stderr: one line (see `log_dropped`)."""
+        error = sys.exc_info()[1]
+        if error is not None:
+            log_dropped(client_address, error)
+
+
 def serve(
     backend: OfflineBackend,
     *,
@@ -117,8 +143,7 @@ def serve(
     stop: threading.Event | None = None,
 ) -> None:
     """Serve until `stop` is set (or KeyboardInterrupt). `ready(port)` gets the bound port."""
-    server = ThreadingHTTPServer((host, port), make_handler(backend))
-    server.daemon_threads = True
+    server = _Server((host, port), make_handler(backend))
     try:
         if ready is not None:
             ready(server.server_address[1])

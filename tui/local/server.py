@@ -27,6 +27,7 @@ import hashlib
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,7 @@ class OfflineBackend:
         self.clock = clock
         self.delta_delay = delta_delay
         self._lock = threading.Lock()
+        self._asked: Counter[tuple[Any, str]] | None = None  # (previous id, input) -> replies
 
     # ------------------------------------------------------------ routing
 
@@ -282,6 +284,7 @@ class OfflineBackend:
             text = offline_reply(
                 last_user,
                 turn=turn,
+                variant=self._variant(previous, user_text),
                 earlier_inputs=earlier_with_replayed,
                 instructions=instructions,
                 tool_labels=item_reader.tool_names(tools),
@@ -322,6 +325,22 @@ class OfflineBackend:
     def _now(self) -> int:
         return int(self.clock())
 
+    def _variant(self, previous: str | None, text: str) -> int:
+        """1 for the first reply to this input after `previous`, 2 for the next (a
+        regenerate), and so on: the replies to the same request differ visibly. Counted from
+        the stored responses once, then as they are made."""
+        with self._lock:
+            if self._asked is None:
+                self._asked = Counter(
+                    (
+                        record["response"].get("previous_response_id"),
+                        item_reader.input_text(record.get("input")),
+                    )
+                    for record in self.store.all()
+                )
+            self._asked[(previous, text)] += 1
+            return self._asked[(previous, text)]
+
     def _chain(self, response_id: str) -> list[str] | None:
         """User texts of the stored path root→response_id, or None if it cannot be continued."""
         texts: list[str] = []
@@ -336,7 +355,15 @@ class OfflineBackend:
                     return None
                 break  # an ancestor was deleted: the context stops there
             first = False
-            texts.append(item_reader.input_text(record.get("input")))
+            # Each user message of its input is a turn (a replay sends earlier turns as
+            # input items); walking up, so last first.
+            items = record.get("input") if isinstance(record.get("input"), list) else []
+            said = [
+                item_reader.content_text(i.get("content"))
+                for i in items
+                if isinstance(i, dict) and i.get("type") == "message" and i.get("role") == "user"
+            ]
+            texts.extend(reversed(said or [item_reader.input_text(record.get("input"))]))
             current = record["response"].get("previous_response_id")
         texts.reverse()
         return texts

@@ -6,12 +6,30 @@ march off the right edge; each fork opens one level with tree glyphs. Iterative 
 
 from __future__ import annotations
 
+import re
+
 from tui.forest import Forest
 from tui.store.index import Index
 from tui.store.records import NodeSummary, status_words, utc_text
 from tui.text import one_line
 
 PREVIEW_WIDTH = 48
+
+# Markdown's markers, as they show in a one-line preview of an answer: emphasis, code spans,
+# links, headings and quotes (a heading or a quote began a line before the preview joined
+# its lines, so it follows a blank now).
+_PAIRED = re.compile(r"(\*\*|__|~~)(\S(?:.*?\S)?)\1")
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)")
+_LINE_MARK = re.compile(r"(^|\s)(?:#{1,6}|>)(?=\s)\s*")
+
+
+def unmark(text: str) -> str:
+    """Plain text from a preview written in Markdown: `**Offline backend** · turn 1` ->
+    `Offline backend · turn 1`. What is not a marker (a lone `*` in `2*3`, `C#`) stays."""
+    text = _LINK.sub(r"\1", text)
+    text = _PAIRED.sub(r"\2", text)
+    text = text.replace("`", "")
+    return _LINE_MARK.sub(r"\1", text)
 
 
 def forest_lines(index: Index, server: str) -> list[str]:
@@ -63,11 +81,11 @@ def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
         return "?"
     when = utc_text(node.created_at)
     said = (
-        one_line(node.input_preview, PREVIEW_WIDTH)
+        one_line(unmark(node.input_preview), PREVIEW_WIDTH)
         if node.input_recorded
         else "(input not recorded)"
     )
-    answer = one_line(node.output_preview, PREVIEW_WIDTH)
+    answer = one_line(unmark(node.output_preview), PREVIEW_WIDTH)
     return (
         f"{one_line(node.id, 80)}  {one_line(node.model, 40)}  {when}  {said} → {answer}"
         f"{markers(node, orphan)}"

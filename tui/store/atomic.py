@@ -103,16 +103,23 @@ class AtomicJSONStorage(Storage):
         self.path = Path(path)
         self.warnings = warnings if warnings is not None else []
         self.moved_aside: Path | None = None
+        # The file this storage last read or wrote (size, mtime_ns, inode; None: no file):
+        # another process's write replaces the file, so the stamp tells it apart.
+        self.stamp: Stamp | None = None
         self._cache: dict[str, Any] | None  # set by _load
         self._load()
 
     def _load(self) -> None:
         self._cache = None
         self._loaded = True
+        self.stamp = None
         if not self.path.exists():
             return
         try:
-            data = json.loads(self.path.read_bytes() or b"{}")
+            with open(self.path, "rb") as file:  # the stamp and the bytes of one same file
+                self.stamp = stamp_of(os.fstat(file.fileno()))
+                raw = file.read()
+            data = json.loads(raw or b"{}")
             if not _is_tinydb_shape(data):
                 raise ValueError("not a TinyDB document")
             self._cache = data
@@ -122,6 +129,7 @@ class AtomicJSONStorage(Storage):
                 reason = "nested too deeply"
             elif isinstance(error, ValueError) and str(error) == "not a TinyDB document":
                 reason = "not an index file"
+            self.stamp = None
             self.moved_aside = move_aside(self.path)
             self.warnings.append(
                 f"{self.path.name} was unreadable ({reason}); it was moved aside to "
@@ -143,11 +151,27 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         write_private_file(self.path, encoded)
+        self.stamp = file_stamp(self.path)  # written under the index lock: still ours
         self._cache = data
         self._loaded = True
 
     def close(self) -> None:
         pass
+
+
+Stamp = tuple[int, int, int]
+
+
+def stamp_of(status: os.stat_result) -> Stamp:
+    """What tells one version of a file from another: an atomic write makes a new inode."""
+    return (status.st_size, status.st_mtime_ns, status.st_ino)
+
+
+def file_stamp(path: Path) -> Stamp | None:
+    try:
+        return stamp_of(os.stat(path))
+    except OSError:
+        return None
 
 
 def _is_tinydb_shape(data: Any) -> bool:

@@ -2,7 +2,7 @@
 
 Layout (one directory, files 0600, directory 0700):
 
-- `index.lock`: the single-writer lock.
+- `index.lock`: the writers' lock, taken for each write (see "Sharing" below).
 - `catalog.json`: TinyDB with the `profiles` and `presets` tables and index metadata.
 - `shards/NNNNNN.nodes.json`: TinyDB, the small summaries of up to `SHARD_SIZE` responses.
 - `shards/NNNNNN.bodies.json`: TinyDB, their full response JSON and recorded input items.
@@ -18,24 +18,39 @@ so a tombstone stays deleted. The order of writes keeps a crash harmless: a new 
 body goes first and its summary second (a body left alone by a crash is removed at the next
 open), a removal takes the bodies first and the summaries second (so no body is left that a
 rebuild could bring back).
+
+Sharing: several processes may open one index (the app, the CLI, a second app). Each write
+takes the lock, first re-reads the files another process changed since they were read (each
+loaded file is stamped: size, mtime_ns, inode; an atomic write makes a new inode), then
+writes. `refresh()` does the same re-reading between writes, cheaply when nothing changed: a
+reader calls it to see what others added or removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections import OrderedDict
-from collections.abc import Iterable
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tinydb import Query, TinyDB
 
 from tui.forest import Forest, NodeRef
 from tui.gcpause import gc_paused
-from tui.store.atomic import AtomicJSONStorage, remove_stale_temp_files
-from tui.store.lock import IndexLock
+from tui.store.atomic import (
+    AtomicJSONStorage,
+    Stamp,
+    file_stamp,
+    remove_stale_temp_files,
+    stamp_of,
+)
+from tui.store.lock import IndexInUse, IndexLock
 from tui.store.records import NodeSummary, Status, summarize
 from tui.text import one_line
 
@@ -45,6 +60,10 @@ SCHEMA_VERSION = 1
 _PROFILE_FIELDS = ("name", "base_url", "api_key_env", "headers", "default_model")
 NAME_CHARS = 80  # a title or a label is one line of at most this many characters
 _DOC_NUMBER_MAX = (1 << 32) - 1  # what `Index._seq` keeps of a document number
+WRITE_WAIT = 10.0  # seconds a write waits for another process's write to end
+# A directory changed this recently may change again within its clock tick, unseen by its
+# mtime: until it is older than this, `refresh` looks at every file.
+_SETTLE_NS = 2_000_000_000
 
 
 _created_at = attrgetter("created_at")
@@ -56,6 +75,36 @@ def clean_name(text: str) -> str:
 
 
 Key = tuple[str, str]
+_SHOWN_CANDIDATES = 5  # ids an ambiguous prefix names
+
+
+class AmbiguousId(ValueError):
+    """A prefix that begins more than one response id; the message lists them."""
+
+    def __init__(self, prefix: str, candidates: list[str]) -> None:
+        shown = ", ".join(candidates[:_SHOWN_CANDIDATES])
+        more = len(candidates) - _SHOWN_CANDIDATES
+        if more > 0:
+            shown += f" and {more} more"
+        super().__init__(
+            f"{prefix!r} begins {len(candidates)} response ids: {shown}; give more of it"
+        )
+        self.prefix = prefix
+        self.candidates = candidates
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _writes(method: _Method) -> _Method:
+    """A writing method: runs under the index lock, on what is on disk now."""
+
+    @functools.wraps(method)
+    def locked(self: Index, *args: Any, **kwargs: Any) -> Any:
+        with self._writing():
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 
 class Index:
@@ -74,6 +123,9 @@ class Index:
         self._unreadable: set[int] = set()  # shards holding summaries that could not be read
         self._forests: dict[str, Forest] = {}
         self._names: dict[Key, dict[str, str]] = {}  # titles and labels, from the catalogue
+        self._mutex = threading.RLock()  # a write or a refresh at a time within the process
+        self._write_depth = 0  # writes under way (a writing method may call another)
+        self._seen: tuple[Stamp | None, int] | None = None  # catalogue, shard directory mtime
 
     # ------------------------------------------------------------ open / close
 
@@ -86,7 +138,7 @@ class Index:
     def _do_open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
-        self._lock.acquire()
+        self._lock.acquire(wait=WRITE_WAIT)  # opening may repair: it writes
         try:
             remove_stale_temp_files(self.directory)
             self._shards_dir.mkdir(exist_ok=True, mode=0o700)
@@ -98,9 +150,9 @@ class Index:
             with gc_paused(lambda: len(self._nodes)):
                 self._load_shards()
             self._catalog = catalog
-        except BaseException:
+            self._seen = self._disk_state()
+        finally:
             self._lock.release()
-            raise
 
     @property
     def _shards_dir(self) -> Path:
@@ -267,13 +319,179 @@ class Index:
             db.close()
         self._catalog.close()
         self._catalog = None
-        self._lock.release()
 
     def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------ sharing
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The index lock for the length of a write (once, however deeply writes nest), with
+        what other processes wrote since read first: the write then works on what is on disk."""
+        with self._mutex:
+            if self._write_depth == 0:
+                self._lock.acquire(wait=WRITE_WAIT)
+                try:
+                    self._reread()
+                except BaseException:
+                    self._lock.release()
+                    raise
+            self._write_depth += 1
+            try:
+                yield
+            finally:
+                self._write_depth -= 1
+                if self._write_depth == 0:
+                    self._lock.release()
+
+    def refresh(self) -> bool:
+        """Take in what other processes wrote to the index since it was read: responses
+        added, changed or removed, titles, labels, profiles, presets. Cheap when nothing
+        changed (two `stat` calls); skipped while another process is writing (the next call
+        sees it whole). True when something changed."""
+        if self._catalog is None:
+            return False
+        with self._mutex:
+            if self._write_depth:
+                return False
+            state = self._disk_state()
+            settled = time.time_ns() - state[1] > _SETTLE_NS
+            if state == self._seen and settled:
+                return False
+            try:
+                self._lock.acquire()
+            except IndexInUse:
+                return False  # a write under way: the next call sees it whole
+            except OSError:  # a read-only index: read what is there
+                return self._reread()
+            try:
+                return self._reread()
+            finally:
+                self._lock.release()
+
+    def _disk_state(self) -> tuple[Stamp | None, int]:
+        """The catalogue's stamp and the shard directory's mtime (a rename into it, which
+        every shard write ends with, changes it)."""
+        try:
+            shards = os.stat(self._shards_dir).st_mtime_ns
+        except OSError:
+            shards = 0
+        return (file_stamp(self.directory / "catalog.json"), shards)
+
+    def _reread(self) -> bool:
+        """Read again every file changed on disk since it was read; True when the summaries
+        or the catalogue changed."""
+        assert self._catalog is not None
+        self._seen = self._disk_state()
+        changed = False
+        if self._catalog.storage.stamp != self._seen[0]:
+            self._catalog.close()
+            self._catalog = self._open_db(self.directory / "catalog.json")
+            self._names = {}
+            self._load_names(self._catalog)
+            changed = True
+        nodes: dict[int, Stamp] = {}
+        bodies: dict[int, Stamp] = {}
+        try:
+            entries = list(os.scandir(self._shards_dir))
+        except OSError:
+            entries = []
+        for entry in entries:
+            name, _, kind = entry.name.partition(".")
+            if not (name.isascii() and name.isdigit()):
+                continue
+            number = int(name)
+            # Every summary shard; a body shard only when one is cached (the others are read
+            # from their files when next needed).
+            if kind != "nodes.json" and not (kind == "bodies.json" and number in self._body_shards):
+                continue
+            try:
+                stamp = stamp_of(entry.stat(follow_symlinks=False))
+            except OSError:
+                continue
+            (nodes if kind == "nodes.json" else bodies)[number] = stamp
+        for number, db in list(self._body_shards.items()):
+            if db.storage.stamp != bodies.get(number):  # read again when next needed
+                self._drop_bodies_cache(number)
+        stale = sorted(
+            number
+            for number in nodes.keys() | self._node_shards.keys()
+            if number not in self._node_shards
+            or self._node_shards[number].storage.stamp != nodes.get(number)
+        )
+        if stale:
+            self._reload_shards(stale)
+            changed = True
+        return changed
+
+    def _drop_bodies_cache(self, number: int) -> None:
+        db = self._body_shards.pop(number, None)
+        if db is not None:
+            del self._body_ids[number]
+            db.close()
+
+    def _reload_shards(self, numbers: list[int]) -> None:
+        """Read these summary shards again, as another process left them; the forests
+        follow (what went is taken out in place, leaves first: no rebuild of 100,000)."""
+        wanted = set(numbers)
+        before: dict[int, list[Key]] = {number: [] for number in numbers}
+        for key, node in self._nodes.items():
+            if node.shard in wanted:
+                before[node.shard].append(key)
+        removed: dict[str, list[Key]] = {}
+        added: list[NodeSummary] = []
+        moved: set[str] = set()
+        damaged: list[int] = []
+        for number in numbers:
+            old = self._node_shards.pop(number, None)
+            if old is not None:
+                old.close()
+            warnings_before = len(self.warnings)
+            db = self._open_db(self._node_path(number))
+            if len(self.warnings) > warnings_before:
+                damaged.append(number)  # moved aside: rebuilt from its bodies, as at open
+            self._node_shards[number] = db
+            raw = (db.storage.read() or {}).get("nodes") or {}
+            db.storage.release()
+            now: dict[Key, tuple[NodeSummary, int]] = {}
+            for doc_id, doc in raw.items():
+                try:
+                    summary = NodeSummary.from_doc(doc)
+                except (TypeError, ValueError, AttributeError):
+                    continue
+                summary.shard = number
+                now[summary.key] = (summary, int(doc_id))
+            for key in before[number]:
+                if key not in now:
+                    del self._nodes[key]
+                    del self._doc_ids[key]
+                    self._names.pop(key, None)
+                    removed.setdefault(key[0], []).append(key)
+            for key, (summary, doc_id) in now.items():
+                earlier = self._nodes.get(key)
+                self._nodes[key] = summary
+                self._doc_ids[key] = doc_id
+                if earlier is None:
+                    added.append(summary)
+                elif (earlier.parent, earlier.created_at) != (summary.parent, summary.created_at):
+                    moved.add(key[0])
+            self._shard_counts[number] = len(now)
+        for server, keys in removed.items():
+            forest = self._forests.get(server)
+            if forest is not None and not _remove_leaves_first(forest, keys):
+                moved.add(server)
+        for server in moved:  # built again when next used
+            self._forests.pop(server, None)
+        for summary in added:
+            self._forest_add(summary, fresh=True)
+        for number in damaged:
+            self._drop_bodies_cache(number)
+            self._rebuild_shard_from_bodies(number)
+            self._forests.clear()  # built again when next used
 
     # ------------------------------------------------------------ shards
 
@@ -347,6 +565,7 @@ class Index:
 
     # ------------------------------------------------------------ responses
 
+    @_writes
     def add_response(
         self,
         response: dict[str, Any],
@@ -409,6 +628,7 @@ class Index:
         self._forest_add(summary, fresh=moved)
         return summary
 
+    @_writes
     def add_many(
         self,
         records: Iterable[tuple[dict[str, Any], list[dict[str, Any]] | None]],
@@ -482,6 +702,27 @@ class Index:
     def find(self, response_id: str) -> list[NodeSummary]:
         return [n for (s, rid), n in self._nodes.items() if rid == response_id]
 
+    def resolve(self, text: str, server: str | None = None) -> str:
+        """The response id `text` names, as people write it: a whole id, or a unique prefix
+        of one (the app shows `resp_6c40d605…`; the `…` may be copied too). The ids of
+        `server` are looked at first, then every server's. A text that begins no indexed id
+        comes back as it is (the caller says it is unknown, or asks a server for it); one
+        that begins several raises `AmbiguousId`, naming them."""
+        text = text.strip().removesuffix("…").removesuffix("...").strip()
+        if not text:
+            return text
+        keys = list(self._nodes)  # one copy: safe beside a worker thread
+        matches = [key for key in keys if key[1].startswith(text)]
+        if any(rid == text for _, rid in matches):
+            return text
+        for scope in ([server] if server is not None else []) + [None]:
+            found = sorted({rid for srv, rid in matches if scope is None or srv == scope})
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise AmbiguousId(text, found)
+        return text
+
     def nodes(self, server: str | None = None) -> list[NodeSummary]:
         """Oldest first. Safe to call from a worker thread while the app adds responses:
         the one copy of the values is a single step under the GIL."""
@@ -516,6 +757,10 @@ class Index:
 
     def servers(self) -> list[str]:
         return sorted({server for server, _ in self._nodes})
+
+    def counts(self) -> dict[str, int]:
+        """How many responses the index holds per server."""
+        return dict(Counter(server for server, _ in self._nodes))
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -552,11 +797,13 @@ class Index:
             summary.to_doc(), doc_ids=[self._doc_ids[summary.key]]
         )
 
+    @_writes
     def set_status(self, server: str, response_id: str, status: Status) -> None:
         summary = self._require(server, response_id)
         summary.status = Status(status)
         self._update_summary(summary)
 
+    @_writes
     def set_flag(self, server: str, response_id: str, *, ancestor_missing: bool) -> None:
         summary = self._require(server, response_id)
         summary.ancestor_missing = ancestor_missing
@@ -571,6 +818,7 @@ class Index:
     def remove(self, server: str, response_id: str) -> None:
         self.remove_many(server, [response_id])
 
+    @_writes
     def remove_many(self, server: str, response_ids: Iterable[str]) -> int:
         """Remove several responses with one write per shard file touched (`remove` writes
         two files per response). Pass leaves before their parents: the forest then drops
@@ -655,12 +903,14 @@ class Index:
         assert self._catalog is not None
         return [dict(p) for p in self._catalog.table("profiles").all()]
 
+    @_writes
     def save_profile(self, profile: dict[str, Any]) -> None:
         """Save (or replace) a profile. Only the whitelisted fields are written: never a key."""
         assert self._catalog is not None
         clean = {k: profile.get(k) for k in _PROFILE_FIELDS}
         self._catalog.table("profiles").upsert(clean, Query().name == clean["name"])
 
+    @_writes
     def remove_profile(self, name: str) -> bool:
         assert self._catalog is not None
         return bool(self._catalog.table("profiles").remove(Query().name == name))
@@ -674,6 +924,7 @@ class Index:
         newest = doc.get("newest") if isinstance(doc, dict) else None
         return newest if isinstance(newest, str) and newest else None
 
+    @_writes
     def set_sync_watermark(self, server: str, newest: str | None) -> None:
         """Remember `newest` for the next sync of `server` (None forgets it)."""
         assert self._catalog is not None
@@ -687,10 +938,12 @@ class Index:
         assert self._catalog is not None
         return [dict(p) for p in self._catalog.table("presets").all()]
 
+    @_writes
     def save_preset(self, preset: dict[str, Any]) -> None:
         assert self._catalog is not None
         self._catalog.table("presets").upsert(dict(preset), Query().name == preset["name"])
 
+    @_writes
     def remove_preset(self, name: str) -> bool:
         assert self._catalog is not None
         return bool(self._catalog.table("presets").remove(Query().name == name))
@@ -729,10 +982,12 @@ class Index:
         found.sort(key=lambda item: self._seq(self._nodes[item[0]]))
         return found
 
+    @_writes
     def set_title(self, server: str, response_id: str, title: str | None) -> None:
         """Name a conversation (None or blank: back to its first input)."""
         self._set_name(server, response_id, "title", clean_name(title or "") or None)
 
+    @_writes
     def set_label(self, server: str, response_id: str, label: str | None) -> None:
         """Label a turn: a word, "" for a plain bookmark, None to take the label off."""
         self._set_name(server, response_id, "label", None if label is None else clean_name(label))
@@ -765,6 +1020,29 @@ class Index:
             del self._names[(server, rid)]
         ids = {(server, rid) for server, rid in gone}
         table.remove(lambda doc: (doc.get("server"), doc.get("id")) in ids)
+
+
+def _remove_leaves_first(forest: Forest, keys: list[Key]) -> bool:
+    """Take `keys` out of `forest`, each once nothing is left below it, so that each goes
+    in place. False, with nothing done, when some would leave turns below them (orphans:
+    the forest is better built again once than rebuilt at each)."""
+    pending = {key for key in keys if key in forest}
+    below = {key: len(forest.children(key)) for key in pending}
+    ready = [key for key, count in below.items() if count == 0]
+    order: list[Key] = []
+    while ready:
+        key = ready.pop()
+        order.append(key)
+        parent = forest.parent(key)
+        if parent in below:
+            below[parent] -= 1
+            if below[parent] == 0:
+                ready.append(parent)
+    if len(order) != len(pending):
+        return False  # some keep turns that stay: orphans
+    for key in order:
+        forest.remove(key)
+    return True
 
 
 def _body_doc(

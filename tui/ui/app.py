@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
 from textual._context import active_message_pump
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Header, Input
 from textual.worker import WorkerFailed
 
@@ -24,6 +26,7 @@ from tui.api.errors import ApiError, NotFoundError, redact
 from tui.api.profiles import Profile
 from tui.fulltext import FullText
 from tui.gcpause import IdleCollector, tune_for_interaction
+from tui.glyphs import FORK
 from tui.local.server import OfflineBackend
 from tui.ops.conversation import (
     approval_items,
@@ -41,6 +44,7 @@ from tui.store.atomic import write_private_file
 from tui.store.index import Index
 from tui.text import one_line, sanitize
 from tui.tools import Preset, env_refs
+from tui.ui.ascii_driver import ascii_driver
 from tui.ui.commands import ActionCommands
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
@@ -54,12 +58,14 @@ from tui.ui.history_screens import (
     ProfileScreen,
     SearchScreen,
 )
-from tui.ui.keys import FOREST, FOREST_ACTIONS, NEEDS_NODE, bindings, remappable_ids
+from tui.ui.keys import FOREST, FOREST_ACTIONS, NEEDS_NODE, bindings, key_of, remappable_ids
+from tui.ui.labels import elsewhere_text
 from tui.ui.messages import (
     AnchorLost,
     ComposerLeft,
     FullTextWanted,
     ReplyAsked,
+    TranscriptLeft,
     TurnEnded,
     TurnHighlighted,
     TurnStarted,
@@ -70,6 +76,8 @@ from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker
 from tui.ui.transcript import Transcript
 
 Key = tuple[str, str]
+# Seconds between looks at the index for what other processes wrote (see `_poll_index`).
+INDEX_POLL = 0.5
 
 
 class ResponsesApp(App[None]):
@@ -98,6 +106,8 @@ class ResponsesApp(App[None]):
         self.clock = clock
         # config.toml: the user's keys (applied on mount; problems are shown then).
         self.settings = config.load(config_file(self.env), remappable_ids())
+        if self.settings.ascii:
+            self.driver_class = ascii_driver(self.driver_class)
         self.keymap = self.settings.keymap
         self.fulltext = FullText(index)  # built on first use, for the filter and ctrl+f
         self.forest_pane = ForestPane(
@@ -180,7 +190,7 @@ class ResponsesApp(App[None]):
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⑂")
+        yield Header(show_clock=False, icon=FORK)
         with Horizontal(id="main"):
             yield self.forest_pane
             yield self.conversation
@@ -189,12 +199,14 @@ class ResponsesApp(App[None]):
     def on_mount(self) -> None:
         tune_for_interaction()
         self.set_interval(0.25, lambda: self.collector.tick(busy=self.streaming))
+        self.set_interval(INDEX_POLL, self._poll_index)
         self._set_title()
         if self.keymap:
             self.set_keymap(self.keymap)
         for problem in self.settings.problems:
             self.notify(problem, severity="warning")
         self.forest_view.rebuild()
+        self._welcome_forest()
         latest = self._latest_key()
         if latest is None:
             self.conversation.mode = "new"
@@ -205,6 +217,44 @@ class ResponsesApp(App[None]):
             self.forest_view.reveal(latest)
             self.forest_view.focus()
         self.conversation.update_target()
+
+    def _poll_index(self) -> None:
+        """Take in what another process (the CLI, a second app) wrote to the index: a
+        conversation sent from a shell appears here within a second, one deleted elsewhere
+        goes. A look costs two `stat` calls when nothing changed; none while a reply streams
+        (it is looked at again once the reply is in)."""
+        if self.streaming:
+            return
+        try:
+            changed = self.index.refresh()
+        except OSError:  # a file unreadable for a moment: the next look tries again
+            return
+        if not changed:
+            return
+        self.fulltext.bulk_changed()
+        current = self.current
+        self.forest_view.rebuild()  # the graph keeps its place, cursor included
+        self._welcome_forest()  # what other servers hold may have changed too
+        if current is None or self.index.get(*current) is not None:
+            return
+        target = self.forest_view.current_key or self._latest_key()  # the turn went
+        self.current = target
+        if target is not None:
+            self.forest_view.reveal(target)
+            self.call_later(self.show_path, target)
+        else:
+            self.conversation.mode = "new"
+            self.call_later(self.conversation.welcome)
+
+    def _welcome_forest(self) -> None:
+        """The empty graph's text: what to do, and what the index holds elsewhere."""
+        text = Text("No conversations here yet.\n\n", style="bold")
+        send = key_of("submit", self.keymap)
+        text.append(f"Write a message on the right and press {send} to start one.", style="")
+        elsewhere = elsewhere_text(self.session.elsewhere(), key_of("toggle_servers", self.keymap))
+        if elsewhere and not self.forest_view.all_servers:
+            text.append("\n\n" + elsewhere, style="yellow")
+        self.forest_view.set_welcome(text)
 
     def _set_title(self) -> None:
         where = "offline backend (no model, no network)" if self.profile.local else self.server
@@ -246,6 +296,7 @@ class ResponsesApp(App[None]):
     def _anchor_lost(self, event: AnchorLost) -> None:
         self.forest_view.refresh_label(event.key)
 
+    @on(TranscriptLeft)
     @on(ComposerLeft)
     def _composer_left(self) -> None:
         focus_now(self.forest_view)
@@ -255,13 +306,20 @@ class ResponsesApp(App[None]):
 
     # ------------------------------------------------------------ actions: writing
 
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own palette entries, less the two ours already offer: Quit, and Keys
+        (our help lists every key); the palette then lists each action once."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         in_front = self.screen is not self.screen_stack[0]
         from_forest = action in FOREST_ACTIONS or parameters[:1] == (FOREST,)
         if in_front and (from_forest or action in ("search", "switch_profile", "toggle_servers")):
             return False  # another screen (tools, a dialog) is in front
         if action in NEEDS_NODE and self.current is None:
-            return None
+            return False  # not offered (an empty forest: nothing to reply to, copy, delete)
         if action == "cancel_stream":
             in_text = isinstance(self.focused, ComposerInput | Input)
             return bool(self.streaming) or (self.forest_pane.filtering and not in_text)
@@ -370,7 +428,8 @@ class ResponsesApp(App[None]):
             if ids:
                 self._import_worker(ids)
 
-        self.push_screen(ImportScreen(), chosen)
+        # A unique prefix of an indexed id (as the tree shows it) is that id.
+        self.push_screen(ImportScreen(partial(self.index.resolve, server=self.server)), chosen)
 
     @work(group="history", exclusive=True)
     async def _import_worker(self, ids: list[str]) -> None:
@@ -521,6 +580,7 @@ class ResponsesApp(App[None]):
         self.forest_view.server_names = self.session.server_names()
         self._set_title()
         self.forest_view.rebuild()
+        self._welcome_forest()
         target = self.session.place() or self._latest_key()
         self.current = target
         conversation = self.conversation
@@ -541,6 +601,7 @@ class ResponsesApp(App[None]):
         view.all_servers = not view.all_servers
         view.server_names = self.session.server_names()
         view.rebuild()
+        self._welcome_forest()
         if self.current is not None:
             view.reveal(self.current)
         self.notify(

@@ -23,6 +23,7 @@ from tui.api import items
 from tui.api.errors import PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.gcpause import freeze_once
+from tui.glyphs import FORK
 from tui.ops.conversation import (
     CannotSend,
     TurnPlan,
@@ -40,7 +41,8 @@ from tui.text import one_line
 from tui.tools import tool_label
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.focus import focus_now
-from tui.ui.labels import short_id
+from tui.ui.keys import key_of
+from tui.ui.labels import elsewhere_text, short_id
 from tui.ui.messages import AnchorLost, ComposerLeft, TurnEnded, TurnStarted
 from tui.ui.transcript import SHOWN_TURNS, Transcript
 
@@ -148,20 +150,27 @@ class ConversationPane(Vertical):
         forest = self.index.forest(key[0])
         children = forest.children(key)
         if len(children) > 1:
-            return f"⑂ {len(children)} branches continue from here"
+            return f"{FORK} {len(children)} branches continue from here"
         if not children:
             return ""
         run = forest.segment_of(key).keys
         more = len(run) - 1 - run.index(key)
         note = f"↓ continues for {more} more turn{'s' if more != 1 else ''} in this branch"
         forks = len(forest.children(run[-1]))
-        return note + (f", then ⑂ {forks} branches" if forks > 1 else "")
+        return note + (f", then {FORK} {forks} branches" if forks > 1 else "")
 
     async def welcome(self) -> None:
         if self.streaming or self.live_key is not None or self.latest() is not None:
             return  # scheduled at start, it came after a first message: that one stays shown
         text = Text()
-        text.append("No conversations yet.\n\n", style="bold")
+        elsewhere = elsewhere_text(
+            self.session.elsewhere(), key_of("toggle_servers", getattr(self.app, "keymap", {}))
+        )
+        if elsewhere:  # history of other servers must not seem lost
+            text.append("No conversations on this server yet.\n\n", style="bold")
+            text.append(elsewhere + "\n\n", style="yellow")
+        else:
+            text.append("No conversations yet.\n\n", style="bold")
         text.append("Type a message below and press ctrl+s to start one. ")
         text.append(
             "Every reply becomes a node in the tree on the left; reply to any node to fork "

@@ -24,6 +24,7 @@ from tui.forest import Forest
 from tui.graph import GraphState, Row, hidden_below
 from tui.store.index import Index
 from tui.store.records import NodeSummary
+from tui.text import one_line
 from tui.ui.graph_view import GraphView, Section
 from tui.ui.keys import bindings
 from tui.ui.labels import node_label
@@ -51,6 +52,20 @@ class Line:
     label: Text
 
 
+def server_heading(name: str, server: str, conversations: int, responses: int) -> Text:
+    """A server's heading in the all-servers view: its profile name and its counts first (a
+    narrow pane cuts the end of the line), then the server's address without its scheme."""
+    heading = Text(no_wrap=True, overflow="ellipsis")
+    heading.append(one_line(name, 30), style="bold")
+    heading.append(
+        f" · {conversations:,} conversation{'s' if conversations != 1 else ''}"
+        f" · {responses:,} response{'s' if responses != 1 else ''}"
+    )
+    address = one_line(server, 80).split("://", 1)[-1]
+    heading.append(f" · {address}", style="dim")
+    return heading
+
+
 class ForestGraph(GraphView):
     """Every conversation of the index (of one server, or all), as a graph."""
 
@@ -67,7 +82,21 @@ class ForestGraph(GraphView):
         self.highlight: list[str] = []  # filter words, highlighted in the labels
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self._pending: set[Key] = set()  # replies still streaming
+        self.welcome = Text("No conversations yet.")  # the App says more (`set_welcome`)
         super().__init__(self._sections, self._forest_of, labeler=self._label, **kw)
+
+    def set_welcome(self, text: Text) -> None:
+        """What the graph says when the forest is empty: what to do, and what other servers
+        hold (set by the App, which knows the keys and the session)."""
+        self.welcome = text
+        self.relayout()
+
+    def relayout(self, keep: Key | None = None) -> None:
+        super().relayout(keep)
+        if self.filter_keys is not None:
+            self.set_empty_text(Text("Nothing matches the filter (esc clears it).", style="dim"))
+        else:
+            self.set_empty_text(self.welcome)
 
     # ------------------------------------------------------------ what is shown
 
@@ -94,10 +123,8 @@ class ForestGraph(GraphView):
                 roots = [root for root in roots if root in visible]
             heading = None
             if self.all_servers:
-                heading = Text(no_wrap=True, overflow="ellipsis")
-                name = self.server_names.get(server, "")
-                heading.append(f"{name or 'no profile'} ", style="bold")
-                heading.append(f"{server}  ·  {len(forest)}", style="dim")
+                name = self.server_names.get(server, "") or "no profile"
+                heading = server_heading(name, server, len(forest.roots()), len(forest))
             sections.append((heading, forest, roots))
         return sections
 

@@ -124,6 +124,8 @@ class GraphView(ScrollView, can_focus=True):
         self._headings: dict[int, Text] = {}  # line -> heading text
         self._line_cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}  # the widget's and its parts' (see _style)
+        self.empty_text = Text()  # shown when there are no rows (what to do, wrapped)
+        self._empty_lines: tuple[int, list[Strip]] | None = None  # (width, lines)
         self._highlighted: Key | None = None
 
     # ------------------------------------------------------------ rows
@@ -198,6 +200,8 @@ class GraphView(ScrollView, can_focus=True):
         line = scroll_y + y
         width = self.size.width
         base = self._style()
+        if not self.rows:
+            return self._empty_line(y, width, base)
         if line >= len(self.rows):
             return Strip.blank(width, base)
         cached_key = (line, width, int(line == self.cursor) + 2 * int(self.has_focus))
@@ -206,6 +210,27 @@ class GraphView(ScrollView, can_focus=True):
             strip = self._draw(line, width, line == self.cursor)
             self._line_cache[cached_key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def set_empty_text(self, text: Text) -> None:
+        """What the widget says while it has no rows (an empty forest, no match)."""
+        self.empty_text = text
+        self._empty_lines = None
+        self.refresh()
+
+    def _empty_line(self, y: int, width: int, base: Style) -> Strip:
+        if self._empty_lines is None or self._empty_lines[0] != width:
+            room = max(1, width - 2)
+            lines = self.empty_text.wrap(self.app.console, room) if self.empty_text else []
+            strips = []
+            for text in lines:
+                segments = [
+                    Segment(seg.text, base + seg.style if seg.style else base)
+                    for seg in Text(" ").append_text(text).render(self.app.console)
+                ]
+                strips.append(Strip(segments).extend_cell_length(width, base))
+            self._empty_lines = (width, strips)
+        strips = self._empty_lines[1]
+        return strips[y] if y < len(strips) else Strip.blank(width, base)
 
     def _draw(self, line: int, width: int, at_cursor: bool) -> Strip:
         row = self.rows[line]
@@ -276,7 +301,10 @@ class GraphView(ScrollView, can_focus=True):
     # ------------------------------------------------------------ keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Off while another screen is in front (the footer under a dialog offers none).
+        # Off while another screen is in front (the footer under a dialog offers none), and
+        # what needs a line is not offered without one.
+        if action in ("reply_or_more", "toggle_node") and not self.rows:
+            return False
         return self.screen is self.app.screen
 
     def action_cursor_down(self) -> None:

@@ -23,15 +23,21 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from tui.store.index import AmbiguousId
 from tui.text import one_line, sanitize
 from tui.ui.dialog import Dialog
 from tui.ui.keys import bindings
 
 
 class ImportScreen(Dialog[list[str] | None]):
-    """Ask for response ids to import (space or comma separated)."""
+    """Ask for response ids to import (space or comma separated). `resolve` turns what was
+    typed into a whole id (`Index.resolve`: a unique prefix of an indexed id is that id)."""
 
     BINDINGS = bindings("ImportScreen")  # tui/ui/keys.py
+
+    def __init__(self, resolve: Callable[[str], str] | None = None) -> None:
+        super().__init__()
+        self._resolve = resolve
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog"):
@@ -70,12 +76,19 @@ class ImportScreen(Dialog[list[str] | None]):
 
     def _import(self, value: str) -> None:
         ids = [part for part in value.replace(",", " ").split() if part]
+        error = self.query_one("#import-error", Static)
+        if self._resolve is not None:
+            try:
+                ids = [self._resolve(part) for part in ids]
+            except AmbiguousId as ambiguous:  # one line naming the candidates
+                error.update(Text(one_line(str(ambiguous), 400), style="bold red"))
+                error.display = True
+                return
         bad = [i for i in ids if not all(c.isalnum() or c in "_-" for c in i)]
         if not ids or bad:
             message = (
                 f"not a response id: {one_line(bad[0], 60)!r}" if bad else "type one or more ids"
             )
-            error = self.query_one("#import-error", Static)
             error.update(Text(message, style="bold red"))
             error.display = True
             return
@@ -255,7 +268,10 @@ class SearchScreen(Dialog[tuple[str, str] | None]):
         self.dismiss(self.hits[int(event.option.id or 0)].key)
 
     def action_focus_results(self) -> None:
-        self.query_one(OptionList).focus()
+        results = self.query_one(OptionList)
+        results.focus()
+        if results.highlighted is None and results.option_count:
+            results.highlighted = 0  # the first down lands on the first result
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -33,7 +33,7 @@ from typing import Literal
 from textual.binding import Binding
 from textual.keys import format_key
 
-Scope = Literal["tree", "app", "graph", "composer", "palette", "textual", "dialog"]
+Scope = Literal["tree", "app", "graph", "composer", "transcript", "palette", "textual", "dialog"]
 SECTIONS = ("Move", "Write", "Manage", "App", "Dialogs")
 
 
@@ -130,6 +130,8 @@ COMMANDS: tuple[Command, ...] = (
       priority=True, palette=False),
     C("leave", "escape", "leave the composer", "Write", "composer", footer="Back",
       palette=False),
+    C("leave_transcript", "escape", "leave the transcript for the tree", "Move", "transcript",
+      footer="Back", action="leave", palette=False),
     C("pick_tools", "T", "pick the tools for the next message", "Write", "tree"),
     C("pick_tools_composer", "ctrl+t", "pick the tools for the next message", "Write",
       "composer", footer="Tools", action="app.pick_tools", palette=False),
@@ -160,8 +162,8 @@ COMMANDS: tuple[Command, ...] = (
       "Manage", "tree", needs_node=True),
     C("labels", "apostrophe", "list the bookmarks and jump to one", "Move", "tree"),
     C("switch_profile", "", "switch profile (server)", "Manage", "palette"),
-    C("toggle_servers", "", "show every server in the index / only this one", "Manage",
-      "palette"),
+    C("toggle_servers", "A", "show every server in the index / only this one", "Manage",
+      "tree"),
     # ---- App
     C("help", "question_mark", "help: all keys", "App", "tree", footer="Help",
       action="app.help('forest')", help="this help (f1 from anywhere, the composer too)"),
@@ -287,6 +289,13 @@ def show_keys(keys: str) -> str:
 
 def keys_in_force(command: Command, keymap: Mapping[str, str]) -> str:
     return keymap.get(command.id, command.keys)
+
+
+def key_of(command_id: str, keymap: Mapping[str, str]) -> str:
+    """How the key of one command reads (the user's, where remapped): for text that names
+    it ("A shows them")."""
+    command = next(c for c in COMMANDS if c.id == command_id)
+    return show_keys(keys_in_force(command, keymap)).split("  ")[0]
 
 
 def help_sections(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
+from tui.glyphs import FORK
 from tui.store.records import NodeSummary, Status, clean_time
 from tui.text import one_line
 
@@ -20,6 +21,22 @@ MARKERS = {
     Status.FAILED: ("!", "failed", "red"),
     Status.MISSING: ("?", "missing on server", "red"),
 }
+
+
+def elsewhere_text(others: list[tuple[str, int]], key: str) -> str:
+    """What the index holds of other servers, and the key that shows them ('' for nothing):
+    an empty forest must not look like lost history."""
+    if not others:
+        return ""
+    total = sum(count for _, count in others)
+    shown = [f"{one_line(name, 30)} {count:,}" for name, count in others[:3]]
+    if len(others) > 3:
+        shown.append(f"{len(others) - 3} more")
+    plural = "s" if total != 1 else ""
+    return (
+        f"The index holds {total:,} response{plural} of other servers "
+        f"({' · '.join(shown)}): {key} shows every server."
+    )
 
 
 def short_id(response_id: str, keep: int = 8) -> str:
@@ -90,7 +107,7 @@ def node_label(
     if turns > 1:
         details.append(f"{turns} turns")
     if forks > 1:
-        details.append(f"⑂{forks}")
+        details.append(f"{FORK}{forks}")
     if node.has_tools:
         details.append("⚙")
     age = relative_time(node.created_at, now)

@@ -57,5 +57,9 @@ class AnchorLost(Message):
         self.key = key
 
 
+class TranscriptLeft(Message):
+    """esc in the transcript (scrolled into with the mouse or tab): back to the forest."""
+
+
 class ComposerLeft(Message):
     """esc in the composer: back to the forest."""

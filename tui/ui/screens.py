@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, ProgressBar, Static
 
+from tui.glyphs import FORK
 from tui.text import one_line
 from tui.ui.dialog import Dialog
 from tui.ui.keys import bindings, help_sections
@@ -205,7 +206,7 @@ class HelpScreen(Dialog[None]):
         text = Text()
         text.append(
             "\nThe tree: one line per turn; a fork opens a nested branch. Markers: "
-            "⑂ forks · ◌ not stored · ✗ deleted · … incomplete · ? missing on server · "
+            f"{FORK} forks · ◌ not stored · ✗ deleted · … incomplete · ? missing on server · "
             "↥ parent unknown · ⚙ tools.",
             style="dim",
         )

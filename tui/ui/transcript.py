@@ -26,7 +26,9 @@ from tui.api import items
 from tui.store.records import NodeSummary, status_words
 from tui.text import one_line, sanitize
 from tui.turn_meta import StatusNote, meta_line, source_lines, status_note
+from tui.ui.keys import bindings
 from tui.ui.labels import relative_time, short_id
+from tui.ui.messages import TranscriptLeft
 
 RICH_TURNS = 6
 LIVE_FLUSH = 1 / 60  # seconds between Markdown updates while a reply streams
@@ -289,6 +291,8 @@ def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now:
 class Transcript(VerticalScroll):
     """The conversation path; also hosts the live turn while a reply streams."""
 
+    BINDINGS = bindings("transcript")  # tui/ui/keys.py
+
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.path_keys: list[tuple[str, str]] = []
@@ -462,6 +466,14 @@ class Transcript(VerticalScroll):
             self.set_reactive(Widget.scroll_target_y, 0)
             self.vertical_scrollbar._reactive_position = 0
         return arrangement
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave":
+            return self._live is None  # while a reply streams, esc cancels it (the App's)
+        return True
+
+    def action_leave(self) -> None:
+        self.post_message(TranscriptLeft())
 
     async def show_message(self, text: Text) -> None:
         async with self._busy:
