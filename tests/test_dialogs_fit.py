@@ -78,6 +78,9 @@ def dialogs(tmp_path: Path) -> dict[str, Any]:
         "delete": lambda: DeleteScreen(
             DeletePlan(3, "the offline backend", "resp_0123456789", 0, True, False, LONG)
         ),
+        "delete-keeping": lambda: DeleteScreen(
+            DeletePlan(1, "https://api.example.com/v1", "resp_0123456789", 7, False, False, LONG)
+        ),
     }
 
 
