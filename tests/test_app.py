@@ -334,7 +334,8 @@ async def test_d_deletes_a_leaf_on_the_server_and_locally(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, DeleteScreen)
         text = str(app.screen.query_one("#delete-text").render())
-        assert "1 response" in text and "permanent" in text and "offline backend" in text
+        assert "Delete this turn on the offline backend?" in text and "permanent" in text
+        assert "“Now a budget version" in text
         await pilot.press("s")
         await settle(pilot, app)
         assert index.get(*budget) is None
@@ -367,7 +368,7 @@ async def test_shift_d_deletes_the_subtree_with_progress(tmp_path):
         await goto(pilot, app, veg)
         await pilot.press("D")
         await pilot.pause()
-        assert "3 responses" in str(app.screen.query_one("#delete-text").render())
+        assert "this turn and 2 below" in str(app.screen.query_one("#delete-text").render())
         seen_progress = []
         original = app.push_screen
 
@@ -916,7 +917,8 @@ async def test_ctrl_d_deletes_the_whole_conversation(tmp_path):
         await pilot.press("ctrl+d")
         await pilot.pause()
         text = str(app.screen.query_one("#delete-text").render())
-        assert f"{len(everything)} responses" in text and "whole conversation" in text
+        assert f"the whole conversation ({len(everything)} turns)" in text
+        assert "starting at “Plan a three-day trip" in text
         await pilot.press("s")
         await settle(pilot, app)
         assert all(index.get(*k) is None for k in everything)

@@ -86,7 +86,11 @@ async def test_ctrl_r_syncs_new_and_marks_gone(tmp_path):
 
 
 async def test_x_exports_the_conversation_as_json_0600(tmp_path, monkeypatch):
+    """Into ~/Downloads by default (never the current directory: it may be a repository)."""
     monkeypatch.chdir(tmp_path)
+    home = tmp_path / "home"
+    (home / "Downloads").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         sintra = key_of(index, "Add a day trip to Sintra")
@@ -102,12 +106,50 @@ async def test_x_exports_the_conversation_as_json_0600(tmp_path, monkeypatch):
         assert target.endswith("-conversation.json")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        path = tmp_path / f"{sintra[1]}-conversation.json"
+        path = home / "Downloads" / f"{sintra[1]}-conversation.json"
+        assert target == str(path)
+        assert not (tmp_path / path.name).exists()
         assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
         document = json.loads(path.read_text())
         root = key_of(index, "Plan a three-day trip")
         assert len(document["responses"]) == 1 + len(index.forest(SERVER).descendants(root))
     index.close()
+
+
+async def test_export_remembers_the_last_folder_and_falls_back_to_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"  # no Downloads: the home directory
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    elsewhere = tmp_path / "exports"
+    elsewhere.mkdir()
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await goto(pilot, app, key_of(index, "Add a day trip to Sintra"))
+        await pilot.press("x")
+        await pilot.pause()
+        field = app.screen.query_one("#export-file", Input)
+        assert field.value.startswith(f"{home}/") and field.value.endswith(".md")
+        field.value = str(elsewhere / "mine.md")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert (elsewhere / "mine.md").exists()
+        await pilot.press("x")
+        await pilot.pause()
+        value = app.screen.query_one("#export-file", Input).value
+        assert value.startswith(f"{elsewhere}/") and value.endswith(".md")
+        await pilot.press("escape")
+        await pilot.pause()
+    index.close()
+    # A state file that is not JSON, or names a folder that is gone, is ignored.
+    from tui.config import last_export_dir
+    from tui.paths import state_file
+
+    state = state_file()
+    assert last_export_dir(state) == elsewhere
+    elsewhere.rename(tmp_path / "moved")
+    assert last_export_dir(state) is None
+    state.write_text("{not json")
+    assert last_export_dir(state) is None
 
 
 async def test_slash_filter_searches_full_text_and_highlights(tmp_path):

@@ -19,7 +19,7 @@ from tui.ui.forest_graph import ForestGraph
 from tui.ui.graph_view import GraphView
 from tui.ui.history_screens import ExportScreen, ImportScreen, ProfileScreen, SearchScreen
 from tui.ui.name_screens import LabelsScreen, NameScreen
-from tui.ui.screens import DeleteScreen, HelpScreen, ProgressScreen
+from tui.ui.screens import ConfirmScreen, DeleteScreen, HelpScreen, ProgressScreen
 from tui.ui.tools_screen import (
     ApprovalScreen,
     FunctionOutputScreen,
@@ -44,6 +44,7 @@ DIALOGS = [
     ApprovalScreen,
     FunctionOutputScreen,
     CopyPicker,
+    ConfirmScreen,
 ]
 # Where each scope is bound; a dialog's "scope" is its class name (the `where` of its keys).
 WIDGETS = {

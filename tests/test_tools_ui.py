@@ -13,6 +13,7 @@ from ui_helpers import LOCAL, SERVER, build, wait_for
 from tui.api.client import ResponsesClient
 from tui.local.transport import OfflineTransport
 from tui.tools import Preset
+from tui.ui.screens import ConfirmScreen
 from tui.ui.tools_screen import (
     ApprovalScreen,
     FunctionOutputScreen,
@@ -132,7 +133,16 @@ async def test_tools_screen_add_validate_edit_duplicate_delete(tmp_path):
         staging = next(Preset.from_doc(d) for d in index.presets() if d["name"] == "docs-staging")
         assert staging.tool["require_approval"] == "always"
 
+        await pilot.press("d")  # asks first: esc keeps it, y deletes it
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "docs" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(index.presets()) == 2
         await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
         await pilot.pause()
         assert len(index.presets()) == 1
         await pilot.press("escape")

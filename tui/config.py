@@ -16,12 +16,14 @@ name is reported in one line each and left out; the rest applies.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.store.atomic import write_private_file
 from tui.text import one_line
 
 MAX_BYTES = 64 * 1024
@@ -144,3 +146,31 @@ def keymap(
             continue
         found[name] = ",".join(parts)
     return found, problems
+
+
+STATE_BYTES = 16 * 1024
+
+
+def last_export_dir(path: Path) -> Path | None:
+    """The folder of the last export, as remembered in the state file `path`; None when
+    there is none, or it is unreadable, or the folder is gone."""
+    try:
+        raw = path.read_bytes()[: STATE_BYTES + 1]
+        data = json.loads(raw.decode("utf-8")) if len(raw) <= STATE_BYTES else {}
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    folder = data.get("last_export_dir") if isinstance(data, dict) else None
+    if not isinstance(folder, str) or not folder or len(folder) > 4096:
+        return None
+    folder_path = Path(folder)
+    return folder_path if folder_path.is_absolute() and folder_path.is_dir() else None
+
+
+def remember_export_dir(path: Path, folder: Path) -> None:
+    """Remember `folder` as the last export folder (best effort: a failure is not an error)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = json.dumps({"last_export_dir": str(folder.resolve())}).encode("utf-8")
+        write_private_file(path, data)
+    except OSError:
+        pass

@@ -35,3 +35,16 @@ def config_file(env: Mapping[str, str] | None = None) -> Path:
         return Path(env["RESPONSES_TUI_HOME"]).expanduser() / "config.toml"
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base).expanduser() / "responses-tui" / "config.toml"
+
+
+def state_file(env: Mapping[str, str] | None = None) -> Path:
+    """What the app remembers between runs (`state.json`): the last export folder."""
+    return data_dir(env) / "state.json"
+
+
+def default_export_dir(home: Path | None = None) -> Path:
+    """Where an export goes before the user chose a folder: `~/Downloads` when it exists,
+    else the home directory (never the current directory: it may be a repository)."""
+    home = Path.home() if home is None else home
+    downloads = home / "Downloads"
+    return downloads if downloads.is_dir() else home

@@ -16,7 +16,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 from textual.worker import WorkerFailed
 
 from tui import config
@@ -38,7 +38,7 @@ from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown, render_export
 from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
-from tui.paths import config_file
+from tui.paths import config_file, default_export_dir, state_file
 from tui.session import Session, SessionError
 from tui.store.atomic import write_private_file
 from tui.store.index import Index
@@ -50,6 +50,7 @@ from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
 from tui.ui.copy_picker import CopyPicker, code_blocks
 from tui.ui.focus import focus_now
+from tui.ui.footer import FittingFooter
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.forest_pane import ForestPane
 from tui.ui.history_screens import (
@@ -201,7 +202,7 @@ class ResponsesApp(App[None]):
         with Horizontal(id="main"):
             yield self.forest_pane
             yield self.conversation
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         tune_for_interaction()
@@ -540,7 +541,8 @@ class ResponsesApp(App[None]):
             if choice is not None:
                 self._export(key, choice)
 
-        self.push_screen(ExportScreen(key[1], Path.cwd()), chosen)
+        folder = config.last_export_dir(state_file(self.env)) or default_export_dir()
+        self.push_screen(ExportScreen(key[1], folder), chosen)
 
     def _export(self, key: Key, choice: dict[str, Any]) -> None:
         try:
@@ -550,6 +552,7 @@ class ResponsesApp(App[None]):
         except OSError as error:
             self.notify(f"Export failed: {error}", severity="error", markup=False)
             return
+        config.remember_export_dir(state_file(self.env), Path(choice["path"]).parent)
         self.notify(f"Exported to {choice['path']}", timeout=6, markup=False)
 
     # ------------------------------------------------------------ several servers
@@ -831,7 +834,9 @@ class ResponsesApp(App[None]):
         ids = subtree_ids(self.index, self.server, key[1]) if subtree else [key[1]]
         kept = 0 if subtree else len(forest.descendants(key))
         where = "the offline backend" if self.profile.local else self.server
-        plan = DeletePlan(len(ids), where, key[1], kept, subtree, conversation)
+        node = self.index.get(*key)
+        said = (node.input_preview or node.output_preview) if node is not None else ""
+        plan = DeletePlan(len(ids), where, key[1], kept, subtree, conversation, said)
 
         def chosen(choice: str | None) -> None:
             if choice:

@@ -7,12 +7,12 @@ import re
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.text import one_line
+from tui.ui.dialog import Dialog
 from tui.ui.keys import bindings
 
 MAX_BLOCKS = 50  # offered in the picker; an answer with more is rare, and the rest stay whole
@@ -45,18 +45,18 @@ def code_blocks(markdown: str) -> list[tuple[str, str]]:
     return blocks
 
 
-class CopyPicker(ModalScreen[str | None]):
+class CopyPicker(Dialog[str | None]):
     """Choose what `y` copies: the whole answer, or one code block. Answers the text."""
 
     BINDINGS = bindings("CopyPicker")  # tui/ui/keys.py
 
     def __init__(self, answer: str, blocks: list[tuple[str, str]]) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.choices = [answer] + [code for _language, code in blocks]
         self.blocks = blocks
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(
                 Text.assemble(
                     ("Copy\n", "bold"),

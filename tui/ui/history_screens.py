@@ -9,9 +9,8 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     Input,
@@ -26,10 +25,11 @@ from textual.worker import get_current_worker
 
 from tui.store.index import AmbiguousId
 from tui.text import one_line, sanitize
+from tui.ui.dialog import Dialog
 from tui.ui.keys import bindings
 
 
-class ImportScreen(ModalScreen[list[str] | None]):
+class ImportScreen(Dialog[list[str] | None]):
     """Ask for response ids to import (space or comma separated). `resolve` turns what was
     typed into a whole id (`Index.resolve`: a unique prefix of an indexed id is that id)."""
 
@@ -40,37 +40,57 @@ class ImportScreen(ModalScreen[list[str] | None]):
         self._resolve = resolve
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
+            yield Static(Text("Import responses by id", style="bold"))
             yield Static(
-                Text.assemble(
-                    ("Import responses by id\n", "bold"),
-                    (
-                        "Each one is retrieved with its ancestors (walking previous_response_id "
-                        "up to the root) and its input items where the server has them.",
-                        "dim",
-                    ),
+                Text(
+                    "Each one is retrieved with its ancestors (walking previous_response_id "
+                    "up to the root) and its input items where the server has them.",
+                    style="dim",
                 )
             )
             yield Input(placeholder="resp_… resp_…", id="import-ids")
-            yield Static("", id="import-error", classes="error")
+            yield Static(
+                Text("space or comma between ids · enter imports · esc cancels", style="dim"),
+                classes="hint",
+            )
+            yield Static("", id="import-error", classes="error").set_styles("display: none;")
+            with Horizontal(id="buttons"):
+                yield Button(Content("Import (enter)"), variant="primary", id="import")
+                yield Button(Content("Cancel (esc)"), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        ids = [part for part in event.value.replace(",", " ").split() if part]
+    def _submitted(self) -> None:
+        self._import(self.query_one("#import-ids", Input).value)
+
+    @on(Button.Pressed, "#import")
+    def _pressed_import(self) -> None:
+        self._import(self.query_one("#import-ids", Input).value)
+
+    @on(Button.Pressed, "#cancel")
+    def _pressed_cancel(self) -> None:
+        self.action_cancel()
+
+    def _import(self, value: str) -> None:
+        ids = [part for part in value.replace(",", " ").split() if part]
         error = self.query_one("#import-error", Static)
         if self._resolve is not None:
             try:
                 ids = [self._resolve(part) for part in ids]
             except AmbiguousId as ambiguous:  # one line naming the candidates
                 error.update(Text(one_line(str(ambiguous), 400), style="bold red"))
+                error.display = True
                 return
         bad = [i for i in ids if not all(c.isalnum() or c in "_-" for c in i)]
         if not ids or bad:
-            message = f"not a response id: {bad[0]!r}" if bad else "type one or more ids"
+            message = (
+                f"not a response id: {one_line(bad[0], 60)!r}" if bad else "type one or more ids"
+            )
             error.update(Text(message, style="bold red"))
+            error.display = True
             return
         self.dismiss(ids)
 
@@ -78,18 +98,18 @@ class ImportScreen(ModalScreen[list[str] | None]):
         self.dismiss(None)
 
 
-class ExportScreen(ModalScreen[dict[str, Any] | None]):
+class ExportScreen(Dialog[dict[str, Any] | None]):
     """Choose what to export (this path or the whole conversation), the format and the file."""
 
     BINDINGS = bindings("ExportScreen")  # tui/ui/keys.py
 
     def __init__(self, response_id: str, directory: Path) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.response_id = response_id
         self.directory = directory
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(Text("Export", style="bold"))
             with Horizontal(id="export-choices"):
                 with RadioSet(id="export-scope"):
@@ -100,7 +120,7 @@ class ExportScreen(ModalScreen[dict[str, Any] | None]):
                     yield RadioButton(Content("JSON (re-importable)"), id="json")
             yield Label(Content("File"))
             yield Input(self._default_path("path", "md"), id="export-file")
-            yield Static("", id="export-error", classes="error")
+            yield Static("", id="export-error", classes="error").set_styles("display: none;")
             with Horizontal(id="buttons"):
                 yield Button(Content("Export (ctrl+s)"), variant="primary", id="export")
                 yield Button(Content("Cancel (esc)"), id="cancel")
@@ -122,7 +142,9 @@ class ExportScreen(ModalScreen[dict[str, Any] | None]):
     def action_export(self) -> None:
         path = self.query_one("#export-file", Input).value.strip()
         if not path:
-            self.query_one("#export-error", Static).update(Text("choose a file", style="bold red"))
+            error = self.query_one("#export-error", Static)
+            error.update(Text("choose a file", style="bold red"))
+            error.display = True
             return
         self.dismiss(
             {
@@ -146,7 +168,7 @@ MAX_HITS = 200  # results listed by the search dialog
 PROGRESS_EVERY = 0.4  # seconds between progress updates while the index is being built
 
 
-class SearchScreen(ModalScreen[tuple[str, str] | None]):
+class SearchScreen(Dialog[tuple[str, str] | None]):
     """Full-text search over every turn; enter jumps to the highlighted result."""
 
     BINDINGS = bindings("SearchScreen")  # tui/ui/keys.py
@@ -158,7 +180,7 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
     ) -> None:
         """`searcher()`: the search index to ask (it may still be filling up);
         `progress()`: (done, total) while the index is being built, None once it is."""
-        super().__init__(classes="modal")
+        super().__init__()
         self.searcher = searcher
         self.progress = progress
         self.hits: list[Any] = []
@@ -167,7 +189,7 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         self._building = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(Text("Search every turn", style="bold"))
             yield Input(placeholder="words to find (all of them)", id="search-query")
             yield Static("", id="search-count", classes="hint")
@@ -255,18 +277,18 @@ class SearchScreen(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-class ProfileScreen(ModalScreen[str | None]):
+class ProfileScreen(Dialog[str | None]):
     """Switch to another profile (server); the place in each one is remembered."""
 
     BINDINGS = bindings("ProfileScreen")  # tui/ui/keys.py
 
     def __init__(self, rows: list[tuple[str, str, bool]], current: str) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.rows = rows  # (name, description, usable)
         self.current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(Text("Switch profile", style="bold"))
             options = OptionList(id="profile-list")
             for name, description, usable in self.rows:

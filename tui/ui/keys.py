@@ -227,8 +227,10 @@ COMMANDS: tuple[Command, ...] = (
     D("copy_whole", "y", "copy the whole answer", "CopyPicker", "whole", footer="Whole answer",
       help="copy picker: y copies the whole answer (y y), enter the highlighted block"),
     D("dialog_cancel", "escape", "cancel", "NameScreen LabelsScreen ImportScreen ExportScreen "
-      "ProfileScreen ProgressScreen PresetForm ToolPicker CopyPicker", "cancel",
+      "ProfileScreen ProgressScreen PresetForm ToolPicker CopyPicker ConfirmScreen", "cancel",
       footer="Cancel", help=CLOSE),
+    D("confirm_yes", "y", "confirm", "ConfirmScreen", "confirm", footer="Yes",
+      help="confirmation (deleting a tool preset): y does it, esc does not"),
     D("export_save", "ctrl+s", "export", "ExportScreen", "export", footer="Export",
       priority=True, help=CONFIRM),
     D("tools_back", "escape", "back from the tool presets", "ToolsScreen", "close",
@@ -264,6 +266,15 @@ def bindings(*scopes: str) -> list[Binding]:
         if command.keys
     ]
 
+
+# What the footer keeps when not all its keys fit (tui/ui/footer.py): help, quit, sending and
+# leaving the composer, and the way out of a screen (esc); the rest go, the rightmost first.
+FOOTER_ESSENTIAL = frozenset(
+    command.run
+    for command in COMMANDS
+    if command.id in ("help", "help_composer", "quit", "submit", "leave")
+    or (command.scope == "dialog" and command.keys == "escape")
+)
 
 NEEDS_NODE = frozenset(
     command.run.removeprefix("app.") for command in COMMANDS if command.needs_node

@@ -5,33 +5,33 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.store.index import NAME_CHARS
 from tui.text import one_line
+from tui.ui.dialog import Dialog
 from tui.ui.keys import bindings
 
 Key = tuple[str, str]
 
 
-class NameScreen(ModalScreen[str | None]):
+class NameScreen(Dialog[str | None]):
     """Ask for a name: a title or a label. Enter (or Save) gives the text, which may be empty;
     esc (or Cancel) gives None."""
 
     BINDINGS = bindings("NameScreen")  # tui/ui/keys.py
 
     def __init__(self, heading: str, hint: str, value: str = "", placeholder: str = "") -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.heading = heading
         self.hint = hint
         self.value = value
         self.placeholder = placeholder
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(Text(self.heading, style="bold"))
             yield Static(Text(self.hint, style="dim"))
             yield Input(
@@ -57,18 +57,18 @@ class NameScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class LabelsScreen(ModalScreen[Key | None]):
+class LabelsScreen(Dialog[Key | None]):
     """Every labelled turn: enter jumps to one."""
 
     BINDINGS = bindings("LabelsScreen")  # tui/ui/keys.py
 
     def __init__(self, labels: list[tuple[Key, str, str]]) -> None:
         """`labels`: (key, label, what the turn says), oldest first."""
-        super().__init__(classes="modal")
+        super().__init__()
         self.labels = labels
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(Text("Labels", style="bold"))
             if not self.labels:
                 yield Static(

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, ProgressBar, Static
 
 from tui.glyphs import FORK
 from tui.text import one_line
+from tui.ui.dialog import Dialog
 from tui.ui.keys import bindings, help_sections
 
 
@@ -25,43 +25,63 @@ class DeletePlan:
     kept_descendants: int  # descendants that stay (single delete of a node with children)
     subtree: bool
     conversation: bool = False
+    said: str = ""  # what the (first) turn says: its input, else its answer
 
 
-class DeleteScreen(ModalScreen[str | None]):
+def plural(count: int, word: str) -> str:
+    """`1 turn`, `2 turns`."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def delete_summary(plan: DeletePlan) -> str:
+    """What goes, in words: "this turn and 2 below", "the whole conversation (5 turns)"."""
+    below = plan.count - 1
+    if plan.conversation:
+        if plan.count == 1:
+            return "the whole conversation (this one turn)"
+        return f"the whole conversation ({plural(plan.count, 'turn')})"
+    if plan.subtree and below:
+        return f"this turn and {below} below"
+    return "this turn"
+
+
+class DeleteScreen(Dialog[str | None]):
     """Says exactly what goes; answers "server", "local" or None."""
 
     BINDINGS = bindings("DeleteScreen")  # tui/ui/keys.py
 
     def __init__(self, plan: DeletePlan) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.plan = plan
 
     def compose(self) -> ComposeResult:
         plan = self.plan
-        if plan.conversation:
-            scope = f" (the whole conversation from {plan.first_id})"
-        elif plan.subtree:
-            scope = f" (the subtree under {plan.first_id})"
-        else:
-            scope = f" ({plan.first_id})"
-        what = f"{plan.count} response{'s' if plan.count != 1 else ''}{scope}"
         lines = Text()
-        lines.append("Delete ", style="bold")
-        lines.append(what, style="bold")
-        lines.append(f"\non {plan.server_label}.\n\n")
+        lines.append(f"Delete {delete_summary(plan)}", style="bold")
+        lines.append(f" on {plan.server_label}?\n")
+        said = one_line(plan.said, 160)
+        if said:
+            start = "starting at " if plan.conversation else ""
+            lines.append(f"{start}“{said}”", style="italic")
+            lines.append(f" ({plan.first_id})\n\n", style="dim")
+        else:
+            lines.append(f"{plan.first_id}\n\n", style="dim")
+        it, they = ("it", "it") if plan.count == 1 else ("them", "they")
         lines.append("Delete everywhere", style="bold")
-        lines.append(" removes it on the server and here. ")
+        lines.append(f" removes {it} on the server and here. ")
         lines.append("That is permanent", style="bold red")
-        lines.append(": it cannot be continued or retrieved afterwards.\n")
+        lines.append(f": {they} cannot be continued or retrieved afterwards.\n")
         lines.append("Forget locally", style="bold")
-        lines.append(" only removes it from this index; the server keeps it.")
+        lines.append(f" only removes {it} from this index; the server keeps {it}.")
         if plan.kept_descendants:
+            kept = plan.kept_descendants
+            below = "later turn below stays" if kept == 1 else f"{kept} later turns below stay"
             lines.append(
-                f"\n\nIts {plan.kept_descendants} later turn"
-                f"{'s stay' if plan.kept_descendants != 1 else ' stays'} on the server; "
-                "it is kept in the tree, marked deleted, so the branch still hangs together."
+                f"\n\nThe {below} on the "
+                "server; this turn is kept in the tree, marked deleted, so the branch still "
+                "hangs together."
             )
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(lines, id="delete-text")
             with Horizontal(id="buttons"):
                 yield Button(Content("Delete everywhere (s)"), variant="error", id="server")
@@ -82,7 +102,40 @@ class DeleteScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ProgressScreen(ModalScreen[None]):
+class ConfirmScreen(Dialog[bool]):
+    """Ask before doing something that cannot be undone: True for yes (y), False for esc."""
+
+    BINDINGS = bindings("ConfirmScreen")  # tui/ui/keys.py
+
+    def __init__(self, question: str, detail: str, yes: str) -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Static(Text(self.question, style="bold"), id="confirm-question")
+            if self.detail:
+                yield Static(Text(self.detail, style="dim"))
+            with Horizontal(id="buttons"):
+                yield Button(Content(f"{self.yes} (y)"), variant="error", id="yes")
+                yield Button(Content("Cancel (esc)"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ProgressScreen(Dialog[None]):
     """Progress of a long operation (delete, import, sync); closed by the app when the work
     ends. With `status`, a line under the bar says what is happening (`report`).
 
@@ -99,14 +152,14 @@ class ProgressScreen(ModalScreen[None]):
         status: bool = False,
         group: str | None = None,
     ) -> None:
-        super().__init__(classes="modal -status" if status else "modal")
+        super().__init__("-status" if status else "")
         self.title_text = title
         self.total = total
         self.status = status
         self.group = group
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(Text(self.title_text, style="bold"))
             yield ProgressBar(total=self.total, show_eta=False, id="progress")
             if self.status:
@@ -135,11 +188,11 @@ class ProgressScreen(ModalScreen[None]):
         self.query_one("#progress-status", Static).update(Text(one_line(status, 80), style="dim"))
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     BINDINGS = bindings("HelpScreen")  # tui/ui/keys.py
 
     def __init__(self) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))

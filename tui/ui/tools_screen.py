@@ -16,10 +16,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Footer,
     Input,
     Label,
     OptionList,
@@ -48,7 +47,10 @@ from tui.tools import (
     tool_label,
     validate_preset,
 )
+from tui.ui.dialog import Dialog
+from tui.ui.footer import FittingFooter
 from tui.ui.keys import bindings
+from tui.ui.screens import ConfirmScreen
 
 KIND_LABELS = [
     ("MCP server (streamable HTTP)", "mcp"),
@@ -69,13 +71,13 @@ DEFAULT_PARAMETERS = '{\n  "type": "object",\n  "properties": {},\n  "required":
 # ------------------------------------------------------------------ the preset form
 
 
-class PresetForm(ModalScreen[Preset | None]):
+class PresetForm(Dialog[Preset | None]):
     """Add or edit one preset. Returns the valid preset, or None when cancelled."""
 
     BINDINGS = bindings("PresetForm")  # tui/ui/keys.py
 
     def __init__(self, preset: Preset | None, taken: set[str]) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.original = preset
         self.taken = taken - ({preset.name} if preset else set())
         self.raw_mode = False
@@ -88,10 +90,12 @@ class PresetForm(ModalScreen[Preset | None]):
         # mcp (as OpenAI would otherwise ask every time), "not sent" for Fireworks' sse.
         self.approval_touched = preset is not None
         self.approval_auto = approval_choice(tool.get("require_approval"))
+        self.field_labels: dict[str, str] = {"type": "Kind"}  # field -> its label
 
     # -------------------------------------------------------------- layout
 
     def _field(self, name: str, label: str, widget: Any, hint: str = "") -> Vertical:
+        self.field_labels[name] = label
         parts: list[Any] = [Label(Content(label), classes="field-label"), widget]
         if hint:
             parts.append(Static(Content(hint), classes="hint"))
@@ -187,10 +191,12 @@ class PresetForm(ModalScreen[Preset | None]):
                     TextArea(json.dumps(tool, indent=2), id="json", language="json", compact=True),
                     hint="ctrl+r switches between the form and raw JSON.",
                 )
-            with Horizontal(id="buttons"):
-                yield Button(Content("Save (ctrl+s)"), variant="primary", id="save")
-                yield Button(Content("Raw JSON (ctrl+r)"), id="raw")
-                yield Button(Content("Cancel (esc)"), id="cancel")
+            with Vertical(id="buttons"):
+                with Horizontal(id="button-row"):
+                    yield Button(Content("Save (ctrl+s)"), variant="primary", id="save")
+                    yield Button(Content("Raw JSON (ctrl+r)"), id="raw")
+                    yield Button(Content("Cancel (esc)"), id="cancel")
+                yield Static("", id="save-reason")
 
     def on_mount(self) -> None:
         for area in self.query(TextArea):
@@ -287,7 +293,21 @@ class PresetForm(ModalScreen[Preset | None]):
                     (f"{k}: {v}" for k, v in validation.errors.items() if k != "preset_name"), ""
                 )
             error.update(Text(message, style="bold red") if message else "")
+            error.display = bool(message)  # no empty line under every field
         self.query_one("#save", Button).disabled = not validation.ok
+        self.query_one("#save-reason", Static).update(
+            Text(f"Cannot save: {self.save_reason()}") if not validation.ok else ""
+        )
+
+    def save_reason(self) -> str:
+        """Why Save is disabled, naming the field as the form labels it ("" when it is not)."""
+        for field, message in self.validation.errors.items():
+            if self.raw_mode or self.kind == "raw":
+                label = "Tool JSON" if field == "json" else field
+            else:
+                label = self.field_labels.get(field, field)
+            return one_line(f"{label.split(' (')[0]}: {message}", 200)
+        return ""
 
     @on(Input.Changed)
     @on(TextArea.Changed)
@@ -444,7 +464,7 @@ class ToolsScreen(Screen[None]):
             with Horizontal():
                 yield OptionList(id="preset-list")
                 yield Static("", id="preset-detail")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
         self.refresh_list()
@@ -528,10 +548,24 @@ class ToolsScreen(Screen[None]):
 
     def action_delete(self) -> None:
         preset = self._selected()
-        if preset is not None:
-            self.index.remove_preset(preset.name)
-            self.refresh_list()
-            self.notify(f"Deleted tool preset {preset.name!r}", timeout=3, markup=False)
+        if preset is None:
+            return
+        name = one_line(preset.name, 60)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.index.remove_preset(preset.name)
+                self.refresh_list()
+                self.notify(f"Deleted tool preset {name!r}", timeout=3, markup=False)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete the tool preset {name!r}?",
+                "Messages already sent keep their tools; the preset cannot be brought back.",
+                "Delete",
+            ),
+            answered,
+        )
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -540,13 +574,13 @@ class ToolsScreen(Screen[None]):
 # ------------------------------------------------------------------ per-message picker
 
 
-class ToolPicker(ModalScreen[list[dict[str, Any]] | None]):
+class ToolPicker(Dialog[list[dict[str, Any]] | None]):
     """Choose the tools for the next message: saved presets plus the ones this branch has."""
 
     BINDINGS = bindings("ToolPicker")  # tui/ui/keys.py
 
     def __init__(self, presets: list[Preset], current: list[dict[str, Any]]) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.choices: list[tuple[str, dict[str, Any]]] = []
         selected: list[bool] = []
         for preset in presets:
@@ -559,7 +593,7 @@ class ToolPicker(ModalScreen[list[dict[str, Any]] | None]):
         self.selected = selected
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(
                 Text.assemble(
                     ("Tools for the next message\n", "bold"),
@@ -594,13 +628,13 @@ class ToolPicker(ModalScreen[list[dict[str, Any]] | None]):
 # ------------------------------------------------------------------ approvals and function calls
 
 
-class ApprovalScreen(ModalScreen[bool | None]):
+class ApprovalScreen(Dialog[bool | None]):
     """An MCP server wants to run a tool: approve or deny (None: decide later)."""
 
     BINDINGS = bindings("ApprovalScreen")  # tui/ui/keys.py
 
     def __init__(self, request: dict[str, Any]) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.request = request
 
     def compose(self) -> ComposeResult:
@@ -610,7 +644,7 @@ class ApprovalScreen(ModalScreen[bool | None]):
             [("server", item.get("server_label") or "mcp"), ("tool", item.get("name"))],
             item.get("arguments"),
         )
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(text, id="approval-text")
             with Horizontal(id="buttons"):
                 yield Button(Content("Approve (y)"), variant="success", id="approve")
@@ -627,13 +661,13 @@ class ApprovalScreen(ModalScreen[bool | None]):
         self.dismiss(None)
 
 
-class FunctionOutputScreen(ModalScreen[str | None]):
+class FunctionOutputScreen(Dialog[str | None]):
     """The model called a function: the user types what it returns."""
 
     BINDINGS = bindings("FunctionOutputScreen")  # tui/ui/keys.py
 
     def __init__(self, call: dict[str, Any]) -> None:
-        super().__init__(classes="modal")
+        super().__init__()
         self.call = call
 
     def compose(self) -> ComposeResult:
@@ -643,7 +677,7 @@ class FunctionOutputScreen(ModalScreen[str | None]):
             [("function", call.get("name")), ("call_id", call.get("call_id"))],
             call.get("arguments"),
         )
-        with Vertical(id="dialog"):
+        with VerticalScroll(id="dialog"):
             yield Static(text, id="function-text")
             yield Label(Content("Its output (sent as function_call_output):"))
             yield TextArea("", id="function-output", compact=True)
