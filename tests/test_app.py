@@ -670,6 +670,7 @@ async def test_help_screen(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = app.export_screenshot().replace("&#160;", " ")
+        assert "esc (or ?) closes this" in text  # the help says how to leave it
         for key in ("enter", "regenerate", "filter", "ctrl+s", "ctrl+j", "ctrl+e"):
             assert key in text
         assert "ctrl+q" not in text  # the end of the help is below: it scrolls

@@ -109,7 +109,7 @@ async def check_fits(pilot: Any) -> None:
         if not all(a.display for a in widget.ancestors_with_self if hasattr(a, "display")):
             continue
         dialog.scroll_to_widget(widget, animate=False, immediate=True)
-        await pilot.pause()
+        await pilot.pause(0)  # one layout pass (not a wait for the whole app to idle)
         assert visible(widget, dialog, whole), (widget, widget.region, dialog.region)
         for button in buttons:
             assert visible(button, dialog, whole), (button, button.region)

@@ -401,3 +401,38 @@ def test_transcript_with_tool_activity_snapshot(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(110, 34), run_before=run_before)
+
+
+async def test_the_picker_marks_picked_tools_without_colour(tmp_path):
+    # Issue 14, point 10: picked and not picked differed only by the checkbox's colour.
+    app, index, _ = build(tmp_path, demo=False)
+    save(index, "docs", DOCS)
+    save(index, "weather", WEATHER)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ToolPicker))
+        choices = app.screen.query_one(SelectionList)
+
+        def lines() -> list[str]:
+            return [str(choices.get_option_at_index(n).prompt) for n in range(2)]
+
+        assert [line[:4] for line in lines()] == ["[ ] ", "[ ] "]
+        await pilot.press("space")  # the highlighted one: docs
+        await pilot.pause()
+        assert lines()[0].startswith("[x] docs") and lines()[1].startswith("[ ] weather")
+        await pilot.press("space")
+        await pilot.pause()
+        assert lines()[0].startswith("[ ] docs")
+    index.close()
+
+
+async def test_the_url_placeholder_does_not_look_like_a_value(tmp_path):
+    app, index, _ = build(tmp_path, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        form = PresetForm(Preset("docs", {"type": "mcp", "server_label": "docs"}), set())
+        await app.push_screen(form)
+        await pilot.pause()
+        placeholder = form.query_one("#server_url", Input).placeholder
+        assert placeholder == "the server's address (https://…)"
+        assert not placeholder.startswith("http")  # an empty field must not read as filled
+    index.close()

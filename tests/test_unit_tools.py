@@ -192,8 +192,14 @@ def test_server_label_rule(label, ok):
     if ok:
         assert accepted(tool)
     else:
+        rule = "letters, digits, _ . - (up to 64), or none at all"
+        said = {
+            "x" * 65: f"too long: 65 characters ({rule})",
+            "has space": f"{rule}: not space",
+            "a/b": f"{rule}: not '/'",
+        }
         assert errors_of(tool) == {
-            "server_label": "letters, digits, _ . - (up to 64), or none at all"
+            "server_label": said.get(label, rule) if isinstance(label, str) else rule
         }
 
 
@@ -326,16 +332,20 @@ def test_every_problem_of_an_mcp_tool_is_reported_at_once():
             {"type": "required: the tool type (mcp, sse, function, or a built-in type)"},
         ),
         ({"type": "function"}, {"name": "required: letters, digits, _ and - (up to 64)"}),
-        (
+        (  # an invalid name says what is wrong with it, not "required"
             {"type": "function", "name": "get weather"},
-            {"name": "required: letters, digits, _ and - (up to 64)"},
+            {"name": "letters, digits, _ and - (up to 64): not space"},
         ),
         (
             {"type": "function", "name": "x" * 65},
-            {"name": "required: letters, digits, _ and - (up to 64)"},
+            {"name": "too long: 65 characters (letters, digits, _ and - (up to 64))"},
         ),
         (
-            {"type": "function", "name": "a.b"},
+            {"type": "function", "name": "a.b/c\x1b"},
+            {"name": "letters, digits, _ and - (up to 64): not U+001B, '.', '/'"},
+        ),
+        (
+            {"type": "function", "name": ""},
             {"name": "required: letters, digits, _ and - (up to 64)"},
         ),
         ({**FUNCTION, "description": 5}, {"description": "must be text"}),
@@ -497,8 +507,8 @@ def test_every_schema_in_a_list_is_checked_not_only_the_first():
         ("  padded  ", (), None),
         ("", (), "required: a name to find it by"),
         ("   ", (), "required: a name to find it by"),
-        ("n" * 49, (), "letters, digits, space _ . - (up to 48)"),
-        ("a/b", (), "letters, digits, space _ . - (up to 48)"),
+        ("n" * 49, (), "too long: 49 characters (letters, digits, space _ . - (up to 48))"),
+        ("a/b", (), "letters, digits, space _ . - (up to 48): not '/'"),
         ("gh", ("gh", "other"), "there is already a preset named 'gh'"),
         (" gh ", ["gh"], "there is already a preset named 'gh'"),
         # A one-shot iterator, made afresh for each run (a shared one is used up after one).

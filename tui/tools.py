@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -225,7 +225,12 @@ def validate_tool(tool: Any) -> Validation:
         # examples leave it out, and then none is sent (tool_label names it by its host).
         label = tool.get("server_label")
         if label not in (None, "") and (not isinstance(label, str) or not _LABEL.match(label)):
-            errors["server_label"] = "letters, digits, _ . - (up to 64), or none at all"
+            rule = "letters, digits, _ . - (up to 64), or none at all"
+            errors["server_label"] = (
+                _not_allowed(label, lambda c: c.isascii() and (c.isalnum() or c in "_.-"), 64, rule)
+                if isinstance(label, str)
+                else rule
+            )
         if (problem := _check_url(tool.get("server_url"))) is not None:
             errors["server_url"] = problem
         allowed = tool.get("allowed_tools")
@@ -253,8 +258,15 @@ def validate_tool(tool: Any) -> Validation:
             errors["headers"] = problem
     elif kind == "function":
         name = tool.get("name")
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not name:
             errors["name"] = "required: letters, digits, _ and - (up to 64)"
+        elif not _NAME.match(name):
+            errors["name"] = _not_allowed(
+                name,
+                lambda c: c.isascii() and (c.isalnum() or c in "_-"),
+                64,
+                "letters, digits, _ and - (up to 64)",
+            )
         description = tool.get("description")
         if description is not None and not isinstance(description, str):
             errors["description"] = "must be text"
@@ -271,12 +283,28 @@ def validate_tool(tool: Any) -> Validation:
     return result
 
 
+def _not_allowed(text: str, allowed: Callable[[str], bool], most: int, rule: str) -> str:
+    """What is wrong with a name that breaks `rule` (not only that it is "required")."""
+    if len(text) > most:
+        return f"too long: {len(text)} characters ({rule})"
+    bad = sorted({c for c in text if not allowed(c)})
+    shown = ", ".join(
+        "space" if c == " " else repr(c) if c.isprintable() else f"U+{ord(c):04X}" for c in bad[:5]
+    )
+    return f"{rule}: not {shown}" if bad else rule
+
+
 def validate_preset(name: str, tool: Any, taken: Iterable[str] = ()) -> Validation:
     result = validate_tool(tool)
     if not name.strip():
         result.errors["preset_name"] = "required: a name to find it by"
     elif not re.fullmatch(r"[\w .-]{1,48}", name.strip()):
-        result.errors["preset_name"] = "letters, digits, space _ . - (up to 48)"
+        result.errors["preset_name"] = _not_allowed(
+            name.strip(),
+            lambda c: bool(re.fullmatch(r"[\w .-]", c)),
+            48,
+            "letters, digits, space _ . - (up to 48)",
+        )
     elif name.strip() in set(taken):
         result.errors["preset_name"] = f"there is already a preset named {name.strip()!r}"
     if result.errors:

@@ -211,7 +211,9 @@ class HelpScreen(Dialog[None]):
             style="dim",
         )
         with VerticalScroll(id="dialog"):
-            yield Static(Text("responses-tui keys", style="bold"))
+            title = Text("responses-tui keys", style="bold")
+            title.append("   esc (or ?) closes this", style="dim")
+            yield Static(title)
             yield Static(table, id="help-keys")
             yield Static(text)
 

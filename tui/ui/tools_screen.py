@@ -137,7 +137,9 @@ class PresetForm(Dialog[Preset | None]):
                     "server_url",
                     "Server URL",
                     Input(
-                        str(tool.get("server_url") or ""), placeholder="https://", id="server_url"
+                        str(tool.get("server_url") or ""),
+                        placeholder="the server's address (https://…)",
+                        id="server_url",
                     ),
                 )
                 yield self._field(
@@ -605,14 +607,21 @@ class ToolPicker(Dialog[list[dict[str, Any]] | None]):
                     Text("No presets yet: add some with t (tools screen).", style="italic")
                 )
             yield SelectionList[int](
-                *[
-                    Selection(Content(f"{name}  ·  {describe_tool(tool)}"), n, on)
-                    for n, ((name, tool), on) in enumerate(
-                        zip(self.choices, self.selected, strict=True)
-                    )
-                ],
+                *[Selection(self._prompt(n, on), n, on) for n, on in enumerate(self.selected)],
                 id="tool-choices",
             )
+
+    def _prompt(self, n: int, on: bool) -> Content:
+        """A choice's line, `[x]` or `[ ]` first: picked and not picked differ without colour."""
+        name, tool = self.choices[n]
+        return Content(f"{'[x]' if on else '[ ]'} {name}  ·  {describe_tool(tool)}")
+
+    @on(SelectionList.SelectedChanged)
+    def _marks(self, event: SelectionList.SelectedChanged) -> None:
+        choices = event.selection_list
+        picked = set(choices.selected)
+        for n in range(len(self.choices)):
+            choices.replace_option_prompt_at_index(n, self._prompt(n, n in picked))
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
