@@ -726,6 +726,32 @@ async def test_the_palette_lists_each_action_once(tmp_path):
     index.close()
 
 
+async def test_question_mark_opens_the_help_on_every_screen_but_types_in_a_text_box(tmp_path):
+    # Issue 14, point 10: ? did nothing on the tools screen and in dialogs.
+    from textual.widgets import Input
+
+    from tui.ui.name_screens import NameScreen
+    from tui.ui.tools_screen import ToolsScreen
+
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ToolsScreen))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("question_mark")  # ? closes it again
+        await wait_for(pilot, lambda: isinstance(app.screen, ToolsScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.screen_stack[0])
+        await app.push_screen(NameScreen("Title", "", "a title"))
+        await pilot.pause()
+        await pilot.press("w", "h", "y", "question_mark")  # in its text box: typed
+        await pilot.pause()
+        assert isinstance(app.screen, NameScreen)
+        assert app.screen.query_one(Input).value == "why?"
+    index.close()
+
+
 async def test_q_quits(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -176,8 +176,8 @@ COMMANDS: tuple[Command, ...] = (
     # ---- App
     C("help", "question_mark", "help: all keys", "App", "tree", footer="Help",
       action="app.help('forest')", help="this help (f1 from anywhere, the composer too)"),
-    C("help_anywhere", "f1", "help: all keys", "App", "app", action="help", palette=False,
-      help="this help (f1 from anywhere, the composer too)"),
+    C("help_anywhere", "f1,question_mark", "help: all keys", "App", "app", action="help",
+      palette=False, help="this help (f1 from anywhere, the composer too)"),
     C("help_composer", "f1", "help: all keys", "App", "composer", footer="Help",
       action="app.help", palette=False,
       help="this help (f1 from anywhere, the composer too)"),
