@@ -413,7 +413,7 @@ async def test_label_less_tool_is_named_by_host_in_picker_and_composer_and_sent_
         await pilot.pause()
         options = app.screen.query_one(SelectionList)
         assert str(options.get_option_at_index(0).prompt).startswith(
-            "mcp.deepwiki.com (from this branch)"
+            "[x] mcp.deepwiki.com (from this branch)"  # picked: it is the branch's
         )
         await pilot.press("escape")
     index.close()
