@@ -561,3 +561,24 @@ async def test_the_first_down_in_the_search_highlights_the_first_result(tmp_path
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.current == first)
     index.close()
+
+
+async def test_the_export_choices_differ_in_shape_not_only_colour(tmp_path):
+    # Seen in tmux: both radio buttons of a choice drew ●, told apart by colour alone.
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, key_of(index, "Plan a three-day trip"))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+
+        def marks() -> list[str]:
+            return [
+                app.screen.query_one(f"#{name}")._button.plain[1]
+                for name in ("path", "tree", "md", "json")
+            ]
+
+        assert marks() == ["●", "○", "●", "○"]
+        app.screen.query_one("#tree").value = True
+        await pilot.pause()
+        assert marks() == ["○", "●", "●", "○"]
+    index.close()

@@ -31,6 +31,7 @@ APP_SYMBOLS: dict[str, str] = {
     "⚙": "%",  # tools
     "ƒ": "f",  # a function call
     "●": "*",  # a turn (the forest); a reply streaming in (the transcript)
+    "○": "o",  # a radio button not chosen (● chosen)
     FORK: "Y",
     "◌": "o",  # not stored
     "◔": "~",  # in progress
@@ -58,7 +59,7 @@ TEXTUAL_SYMBOLS: dict[str, str] = {
     "▁": "_", "▂": "_", "▃": "_", "▄": "_", "▅": "#", "▆": "#", "▇": "#", "█": "#",
     "▀": "-", "▔": "-", "▏": "|", "▕": "|", "▎": "|", "▍": "|", "▌": "|", "▋": "|",
     "▊": "|", "▉": "#", "▐": "|", "▶": ">", "▼": "v", "▲": "^", "◀": "<", "❯": ">",
-    "✓": "v", "✔": "v", "○": "o", "◉": "*", "⏎": "<",
+    "✓": "v", "✔": "v", "◉": "*", "⏎": "<",
     "•": "*", "▪": "*", "‣": ">", "⭑": "*", "◦": "o",  # Markdown's list bullets
 }  # fmt: skip
 

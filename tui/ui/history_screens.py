@@ -29,6 +29,14 @@ from tui.ui.dialog import Dialog
 from tui.ui.keys import bindings
 
 
+class Choice(RadioButton):
+    """A radio button whose mark differs in shape, not only in colour: ● chosen, ○ not."""
+
+    @property  # type: ignore[override]
+    def BUTTON_INNER(self) -> str:  # Textual's name for the mark
+        return "●" if self.value else "○"
+
+
 class ImportScreen(Dialog[list[str] | None]):
     """Ask for response ids to import (space or comma separated). `resolve` turns what was
     typed into a whole id (`Index.resolve`: a unique prefix of an indexed id is that id)."""
@@ -113,11 +121,11 @@ class ExportScreen(Dialog[dict[str, Any] | None]):
             yield Static(Text("Export", style="bold"))
             with Horizontal(id="export-choices"):
                 with RadioSet(id="export-scope"):
-                    yield RadioButton(Content("this path (root → here)"), value=True, id="path")
-                    yield RadioButton(Content("the whole conversation"), id="tree")
+                    yield Choice(Content("this path (root → here)"), value=True, id="path")
+                    yield Choice(Content("the whole conversation"), id="tree")
                 with RadioSet(id="export-format"):
-                    yield RadioButton(Content("Markdown"), value=True, id="md")
-                    yield RadioButton(Content("JSON (re-importable)"), id="json")
+                    yield Choice(Content("Markdown"), value=True, id="md")
+                    yield Choice(Content("JSON (re-importable)"), id="json")
             yield Label(Content("File"))
             yield Input(self._default_path("path", "md"), id="export-file")
             yield Static("", id="export-error", classes="error").set_styles("display: none;")
