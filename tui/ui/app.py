@@ -114,6 +114,7 @@ class ResponsesApp(App[None]):
         self.forest_pane = ForestPane(
             index, self.server, clock, self.fulltext, debounce=debounce, id="left"
         )
+        self.forest_view.welcome = self._welcome_forest  # asked for when the forest is empty
         self.conversation = ConversationPane(
             index, self.session, clock, debounce=debounce, id="right"
         )
@@ -215,7 +216,6 @@ class ResponsesApp(App[None]):
         for problem in self.settings.problems:
             self.notify(problem, severity="warning")
         self.forest_view.rebuild()
-        self._welcome_forest()
         latest = self._latest_key()
         if latest is None:
             self.conversation.mode = "new"
@@ -243,7 +243,6 @@ class ResponsesApp(App[None]):
         self.fulltext.bulk_changed()
         current = self.current
         self.forest_view.rebuild()  # the graph keeps its place, cursor included
-        self._welcome_forest()  # what other servers hold may have changed too
         if current is None or self.index.get(*current) is not None:
             return
         target = self.forest_view.current_key or self._latest_key()  # the turn went
@@ -255,7 +254,7 @@ class ResponsesApp(App[None]):
             self.conversation.mode = "new"
             self.call_later(self.conversation.welcome)
 
-    def _welcome_forest(self) -> None:
+    def _welcome_forest(self) -> Text:
         """The empty graph's text: what to do, and what the index holds elsewhere."""
         text = Text("No conversations here yet.\n\n", style="bold")
         send = key_of("submit", self.keymap)
@@ -263,7 +262,7 @@ class ResponsesApp(App[None]):
         elsewhere = elsewhere_text(self.session.elsewhere(), key_of("toggle_servers", self.keymap))
         if elsewhere and not self.forest_view.all_servers:
             text.append("\n\n" + elsewhere, style="yellow")
-        self.forest_view.set_welcome(text)
+        return text
 
     def _set_title(self) -> None:
         where = "offline backend (no model, no network)" if self.profile.local else self.server
@@ -589,7 +588,6 @@ class ResponsesApp(App[None]):
         self.forest_view.server_names = self.session.server_names()
         self._set_title()
         self.forest_view.rebuild()
-        self._welcome_forest()
         target = self.session.place() or self._latest_key()
         self.current = target
         conversation = self.conversation
@@ -610,7 +608,6 @@ class ResponsesApp(App[None]):
         view.all_servers = not view.all_servers
         view.server_names = self.session.server_names()
         view.rebuild()
-        self._welcome_forest()
         if self.current is not None:
             view.reveal(self.current)
         self.notify(

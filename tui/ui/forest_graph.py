@@ -82,21 +82,19 @@ class ForestGraph(GraphView):
         self.highlight: list[str] = []  # filter words, highlighted in the labels
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self._pending: set[Key] = set()  # replies still streaming
-        self.welcome = Text("No conversations yet.")  # the App says more (`set_welcome`)
+        # What the graph says when the forest is empty (the App, which knows the keys and the
+        # session, says what to do and what other servers hold): asked for only then.
+        self.welcome: Callable[[], Text] = lambda: Text("No conversations yet.")
         super().__init__(self._sections, self._forest_of, labeler=self._label, **kw)
-
-    def set_welcome(self, text: Text) -> None:
-        """What the graph says when the forest is empty: what to do, and what other servers
-        hold (set by the App, which knows the keys and the session)."""
-        self.welcome = text
-        self.relayout()
 
     def relayout(self, keep: Key | None = None) -> None:
         super().relayout(keep)
+        if self.rows:
+            return
         if self.filter_keys is not None:
             self.set_empty_text(Text("Nothing matches the filter (esc clears it).", style="dim"))
         else:
-            self.set_empty_text(self.welcome)
+            self.set_empty_text(self.welcome())
 
     # ------------------------------------------------------------ what is shown
 
