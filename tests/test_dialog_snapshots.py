@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 from test_dialogs_fit import SIZES, dialogs
+from test_tools_ui import DOCS
 from textual.widgets import Input, TextArea
 from ui_helpers import build, key_of, show_turn
 
 from tui.tools import Preset
 
 SMALL = [(60, 15), (80, 24)]
-DOCS = {
-    "type": "mcp",
-    "server_label": "docs",
-    "server_url": "https://mcp.example.com/mcp",
-    "require_approval": "never",
-    "headers": {"Authorization": "Bearer ${LAB_TOKEN}"},
-}
 
 
 @pytest.mark.parametrize("size", SMALL, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -5,6 +5,7 @@ candidates in one line (non-zero exit in the CLI); one that begins nothing is un
 from __future__ import annotations
 
 import pytest
+from test_store import response  # the same response builder
 from textual.widgets import Input, Static
 from ui_helpers import SERVER, build
 
@@ -12,24 +13,6 @@ from tui.cli import main
 from tui.paths import index_dir
 from tui.store.index import AmbiguousId, Index
 from tui.ui.history_screens import ImportScreen
-
-
-def response(rid: str, parent: str | None = None, text: str = "hi") -> dict:
-    return {
-        "id": rid,
-        "object": "response",
-        "created_at": 1.0,
-        "model": "m",
-        "status": "completed",
-        "previous_response_id": parent,
-        "output": [
-            {
-                "type": "message",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": text}],
-            }
-        ],
-    }
 
 
 @pytest.fixture
