@@ -300,6 +300,23 @@ def test_a_chain_leading_into_a_cycle_keeps_its_links():
     assert forest.path_to_root("s") == ["y", "x", "m", "s"]
 
 
+@pytest.mark.parametrize(
+    ("refs", "cut"),
+    [
+        ([NodeRef("x", "y", 5.0), NodeRef("y", "x", 5.0)], "x"),  # one time, one order: by key
+        ([NodeRef("x", "y", 5.0, 2), NodeRef("y", "x", 5.0, 1)], "y"),  # one time: by order
+        ([NodeRef("y", "x", 5.0, 1), NodeRef("x", "y", 5.0, 2)], "y"),
+        ([NodeRef("x", "y", 4.0, 2), NodeRef("y", "x", 5.0, 1)], "x"),  # by time first
+    ],
+)
+def test_a_cycle_of_turns_with_one_time_is_cut_too(refs, cut):
+    """Cycles are looked for from the turns whose parent is not older than them: a cycle
+    whose turns tie on time (and on the order recorded) must count as one."""
+    forest = Forest.build(refs)
+    assert forest.roots() == [cut]
+    assert len(forest.descendants(cut)) == 1
+
+
 def test_the_oldest_node_of_a_cycle_is_the_cut_wherever_the_walk_enters():
     for start in ("k1", "k2", "k3"):
         refs = [NodeRef("k1", "k3", 2.0), NodeRef("k2", "k1", 1.0), NodeRef("k3", "k2", 3.0)]

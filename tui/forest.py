@@ -61,9 +61,10 @@ class Forest:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def build(cls, refs: Iterable[NodeRef]) -> Forest:
+    def build(cls, refs: Iterable[NodeRef] | dict[Key, NodeRef]) -> Forest:
+        """A forest of `refs` (or of a dict of them by key, which the forest then keeps)."""
         forest = cls()
-        forest._refs = {ref.key: ref for ref in refs}
+        forest._refs = refs if isinstance(refs, dict) else {ref.key: ref for ref in refs}
         forest._rebuild()
         return forest
 
@@ -72,38 +73,56 @@ class Forest:
         return None if key in self._cut else self._refs[key].parent
 
     def _rebuild(self) -> None:
-        # Looking for cycles costs less than counting the nodes reachable from the roots
-        # (which would tell whether there is one): always look.
-        self._break_cycles()
-        self._link_up()
+        # One pass links every node and notes each whose parent is not older than it: every
+        # cycle holds one of those (along a cycle the order cannot fall at every step), so
+        # cycles are looked for from those nodes only, and the links redone if one is cut.
+        self._cut = set()
+        suspects = self._link_up()
+        if suspects:
+            self._break_cycles(suspects)
+            if self._cut:
+                self._link_up()
 
-    def _link_up(self) -> None:
-        children: dict[Key, list[NodeRef]] = {}
+    def _link_up(self) -> list[Key]:
+        """Link every node to its parent (a cut link counts as none); returns the nodes whose
+        parent does not come before them in the forest's order (see `_rebuild`)."""
+        refs = self._refs
+        get = refs.get
+        cut = self._cut
+        children: dict[Key, list[Key]] = {}
         roots: list[NodeRef] = []
-        for ref in self._refs.values():
-            parent = None if ref.key in self._cut else ref.parent
-            if parent is not None and parent in self._refs:
-                children.setdefault(parent, []).append(ref)
-            else:
+        suspects: list[Key] = []
+        for ref in refs.values():
+            key, parent, created, seq = ref
+            above = get(parent)  # (None is never a key)
+            if above is None or (cut and key in cut):
                 roots.append(ref)
-        # Most nodes have one child (a run): no order to work out for those (at 100,000
-        # responses the sort keys of the lone children cost ~80 ms of the start).
-        self._children = {
-            k: [v[0].key] if len(v) == 1 else [r.key for r in sorted(v, key=_order)]
-            for k, v in children.items()
-        }
+                continue
+            if children_of := children.get(parent):
+                children_of.append(key)
+            else:
+                children[parent] = [key]
+            if above[2] >= created and (above[2] > created or above[3] >= seq):
+                suspects.append(key)
+        # Most nodes have one child (a run): no order to work out for those.
+        order = self.order
+        for kids in children.values():
+            if len(kids) > 1:
+                kids.sort(key=order)
+        self._children = children
         self._roots = [r.key for r in sorted(roots, key=_order)]
         self._awaited = {r.parent for r in roots if r.parent is not None}
         self._segments, self._segment_head, self._all_segmented = {}, {}, False
         self._root_of = None
+        return suspects
 
-    def _break_cycles(self) -> None:
+    def _break_cycles(self, starts: Iterable[Key]) -> None:
         """A cycle (a corrupt or hostile parent link) would hide nodes from every root.
-        Cut each cycle at its oldest node, which then becomes a root. The refs are kept as
-        given, so removing a node later rebuilds exactly like a fresh build would."""
-        self._cut = set()
+        Cut each cycle through `starts` at its oldest node, which then becomes a root. The
+        refs are kept as given, so removing a node later rebuilds exactly like a fresh build
+        would."""
         walked: dict[Key, int] = {}  # the number of the walk that reached each node
-        for number, start in enumerate(self._refs):
+        for number, start in enumerate(starts):
             walk: list[Key] = []
             key: Key | None = start
             while key in self._refs and key not in walked:
