@@ -9,7 +9,10 @@ all with `Index.add_many` (one write per shard). Then, `--runs` times (3 by defa
 a fresh copy of that index, with the app's real debounce (0.06 s), as a user has it:
 
 - startup: a fresh process (interpreter, imports, index open, forest, app) runs the app
-  headless until the first transcript is shown; wall time from spawn;
+  headless; wall time from spawn to the first frame it sends that shows the transcript.
+  The index is as a user's earlier session leaves it: opened and closed once after it was
+  built, which writes its start-up cache; the same is measured again on a copy without
+  that cache (a first start, or the first after an upgrade);
 - a second fresh process drives the app headless (120x40): cursor moves
   (the move alone, and the move followed by the transcript redraw), the switch to the
   200-turn path, the full-text search index build and keystrokes, the forest filter, a new
@@ -107,8 +110,11 @@ class Frames:
     `pilot.pause()` polls in 20 ms steps and paints a frame itself, so figures taken with it
     are the poll's, not the app's; these are the frames a user would see."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, blank: tuple[int, int] | None = None) -> None:
+        """`blank`: the terminal's size, when the app has not started yet (its first frame
+        is then drawn onto an empty screen)."""
         self.app = app
+        self.blank = blank
         self.sent: list[tuple[float, Any]] = []  # (when, the update sent)
         self.work: list[tuple[float, float]] = []  # (start, seconds) of each screen update
 
@@ -117,7 +123,11 @@ class Frames:
 
         app = self.app
         self._display = app._display
-        self._screen = [list(_cells(line)) for line in _screen_lines(app)]
+        if self.blank is not None:
+            width, height = self.blank
+            self._screen = [[" "] * width for _ in range(height)]
+        else:
+            self._screen = [list(_cells(line)) for line in _screen_lines(app)]
         self._replayed = 0
         self._texts: list[tuple[str, ...]] = []
 
@@ -273,6 +283,7 @@ def subtree_records(start: int) -> tuple[list[tuple[dict, list]], str]:
 
 
 def build(directory: Path, total: int, conversations: int) -> tuple[str, str, float]:
+    from tui.store.atomic import SETTLE_NS
     from tui.store.index import Index
 
     started = time.perf_counter()
@@ -280,7 +291,12 @@ def build(directory: Path, total: int, conversations: int) -> tuple[str, str, fl
     records, subtree_head = subtree_records(10 * total + 10_000)
     with Index.open(directory) as index:
         index.add_many(records, server=SERVER, profile="local")
-    return deep_tail, subtree_head, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    # As a user's earlier session leaves it: opened and closed once its files had settled
+    # (that close writes the start-up cache; see tui/store/startcache.py).
+    time.sleep(SETTLE_NS / 1e9 + 0.1)
+    Index.open(directory).close()
+    return deep_tail, subtree_head, seconds
 
 
 def make_client(
@@ -349,19 +365,26 @@ def make_client(
 
 
 async def child_startup(directory: Path) -> dict[str, Any]:
+    """When the first frame showing the transcript went out (the time of day, to compare
+    with the parent's spawn), read off the frames sent as in `child_session`; waited for
+    with sleeps, not `pilot.pause()` (which would paint frames of its own)."""
     from tui.store.index import Index
     from tui.ui.app import ResponsesApp
 
     imported = time.time()
+    clock = imported - time.perf_counter()  # perf_counter -> time of day
     index = Index.open(directory)
     app = ResponsesApp(index, LOCAL, client=make_client())  # the app's real debounce
     shown = None
-    async with app.run_test(size=SIZE) as pilot:
-        for _ in range(2000):
-            await pilot.pause()
-            if app.transcript.path_keys:
-                shown = time.time()
-                break
+    with Frames(app, blank=SIZE) as frames:
+        async with app.run_test(size=SIZE):
+            for _ in range(1000):
+                await asyncio.sleep(0.01)
+                if app.transcript.path_keys:
+                    await frames.settle()
+                    at = frames.shown_at(0.0)
+                    shown = None if at is None else clock + at
+                    break
     index.close()
     return {"imported": imported, "shown": shown, "rss": peak_rss_mb()}
 
@@ -709,6 +732,14 @@ def measure_size(
             if child["shown"] is None:
                 raise RuntimeError("the first transcript was never shown")
             keep({"startup": child["shown"] - spawned, "rss_startup": child["rss"]})
+            cold = Path(tmp) / f"cold{run}"  # the same, without its start-up cache
+            shutil.copytree(directory, cold)
+            (cold / "startup.cache").unlink()
+            child, spawned = run_child(["--child-startup", str(cold)], timeout)
+            shutil.rmtree(cold)
+            if child["shown"] is None:
+                raise RuntimeError("the first transcript was never shown")
+            keep({"startup_cold": child["shown"] - spawned})
             child, _ = run_child(
                 ["--child-session", str(directory), deep_tail, subtree_head, str(stream_seconds)],
                 timeout,
@@ -794,6 +825,11 @@ ROWS: list[Row] = [
         "< 1 s at 100k",
         1.0,
         (100_000,),
+    ),
+    Row(
+        "first screen without the start-up cache (a first start, or after an upgrade)",
+        ("startup_cold",),
+        secs,
     ),
     Row("peak RSS at first screen (fresh process)", ("rss_startup",), mb, "< 500 MB", 500),
     Row(

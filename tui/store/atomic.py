@@ -17,8 +17,10 @@ from typing import Any
 from tinydb.storages import Storage
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """Atomically replace `path` with `data`, mode 0600.
+def write_private_file(path: Path, *chunks: bytes, durable: bool = True) -> None:
+    """Atomically replace `path` with `chunks` written one after the other, mode 0600.
+    `durable=False` skips the fsyncs: for a cache, which a reader checks and ignores when
+    damaged, a crash may cost the new copy.
 
     The temp file is created next to the target (so the rename stays on one file system) under
     a random name with O_EXCL and O_NOFOLLOW: whatever someone planted at a temp name (a symlink
@@ -29,18 +31,21 @@ def write_private_file(path: Path, data: bytes) -> None:
     try:
         try:
             os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
+            for data in chunks:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:
@@ -99,20 +104,31 @@ class AtomicJSONStorage(Storage):
     renamed aside and a message is appended to `warnings`; the storage then starts empty.
     """
 
-    def __init__(self, path: str | Path, warnings: list[str] | None = None) -> None:
+    def __init__(
+        self, path: str | Path, warnings: list[str] | None = None, known: Stamp | None = None
+    ) -> None:
+        """`known`: the stamp of the file as it is now, whose content the caller already holds
+        (from the start-up cache): the file is then read only when first needed."""
         self.path = Path(path)
         self.warnings = warnings if warnings is not None else []
         self.moved_aside: Path | None = None
         # The file this storage last read or wrote (size, mtime_ns, inode; None: no file):
         # another process's write replaces the file, so the stamp tells it apart.
         self.stamp: Stamp | None = None
-        self._cache: dict[str, Any] | None  # set by _load
-        self._load()
+        # When that file was read or written (time.time_ns()); None: known without reading.
+        self.read_ns: int | None = None
+        self._cache: dict[str, Any] | None = None
+        if known is None:
+            self._load()
+        else:
+            self.stamp = known
+            self._loaded = False
 
     def _load(self) -> None:
         self._cache = None
         self._loaded = True
         self.stamp = None
+        self.read_ns = time.time_ns()
         if not self.path.exists():
             return
         try:
@@ -152,6 +168,7 @@ class AtomicJSONStorage(Storage):
         encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         write_private_file(self.path, encoded)
         self.stamp = file_stamp(self.path)  # written under the index lock: still ours
+        self.read_ns = time.time_ns()
         self._cache = data
         self._loaded = True
 
@@ -160,6 +177,10 @@ class AtomicJSONStorage(Storage):
 
 
 Stamp = tuple[int, int, int]
+
+# A file (or directory) changed this recently may change again within its file system's
+# clock tick, unseen by its mtime: until it is older than this, its mtime proves nothing.
+SETTLE_NS = 2_000_000_000
 
 
 def stamp_of(status: os.stat_result) -> Stamp:

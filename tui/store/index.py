@@ -6,10 +6,14 @@ Layout (one directory, files 0600, directory 0700):
 - `catalog.json`: TinyDB with the `profiles` and `presets` tables and index metadata.
 - `shards/NNNNNN.nodes.json`: TinyDB, the small summaries of up to `SHARD_SIZE` responses.
 - `shards/NNNNNN.bodies.json`: TinyDB, their full response JSON and recorded input items.
+- `startup.cache`: the summaries of every shard as last held in memory, in one file that
+  loads ~3 times faster than the shards (see `startcache.py`); only ever a cache: a shard
+  whose file changed since is read from its file.
 
 Why shards: TinyDB rewrites its whole file on every write, so one file of 10,000 responses
 costs ~85 ms per append. Here an append rewrites one small summary shard and one body shard,
-and opening reads only the summaries. Bodies are loaded on demand through a small LRU.
+and opening reads only the summaries (from the start-up cache, for the shards it holds as
+they are). Bodies are loaded on demand through a small LRU.
 
 Every write is atomic (see `atomic.py`); an unreadable file (invalid JSON, nested too deeply,
 not shaped like an index file) is moved aside with a warning, and a summary shard is rebuilt
@@ -30,11 +34,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,7 +49,9 @@ from tinydb import Query, TinyDB
 
 from tui.forest import Forest, NodeRef
 from tui.gcpause import gc_paused
+from tui.store import startcache
 from tui.store.atomic import (
+    SETTLE_NS,
     AtomicJSONStorage,
     Stamp,
     file_stamp,
@@ -61,9 +69,14 @@ _PROFILE_FIELDS = ("name", "base_url", "api_key_env", "headers", "default_model"
 NAME_CHARS = 80  # a title or a label is one line of at most this many characters
 _DOC_NUMBER_MAX = (1 << 32) - 1  # what `Index._seq` keeps of a document number
 WRITE_WAIT = 10.0  # seconds a write waits for another process's write to end
-# A directory changed this recently may change again within its clock tick, unseen by its
-# mtime: until it is older than this, `refresh` looks at every file.
-_SETTLE_NS = 2_000_000_000
+# The start-up cache (see `startcache`): written at close for an index of this many shards or
+# more, when this many of them are not in it as they are now.
+CACHE_MIN_SHARDS = 16
+CACHE_REWRITE = 8
+# What a row of the start-up cache holds: a summary's fields in order (its shard is the
+# entry's), after its document number. A change of the fields makes older caches unused.
+_CACHE_FIELDS = ("doc", *(f.name for f in fields(NodeSummary) if f.name != "shard"))
+_STATUS_OF = {s.value: s for s in Status}
 
 
 _created_at = attrgetter("created_at")
@@ -114,6 +127,9 @@ class Index:
         self._lock = IndexLock(self.directory)
         self._catalog: TinyDB | None = None  # set once open, None again once closed
         self._node_shards: dict[int, TinyDB] = {}
+        # Summary shards taken from the start-up cache, not opened yet: the stamp of the file
+        # their summaries are those of (opened by `_node_db` on first use).
+        self._node_stamps: dict[int, Stamp] = {}
         self._body_shards: OrderedDict[int, TinyDB] = OrderedDict()
         self._body_ids: dict[int, dict[Key, int]] = {}  # per open body shard: key -> doc id
         self._nodes: dict[Key, NodeSummary] = {}
@@ -128,6 +144,10 @@ class Index:
         self._seen: tuple[Stamp | None, int] | None = None  # catalogue, shard directory mtime
         self._synced = ""  # the lock's token as of what this index holds (IndexLock.found)
         self._repaired = False  # a look at the files rebuilt a damaged one (`_reload_shards`)
+        # The start-up cache as read (shard -> size, mtime of the file it holds), and whether
+        # what is in memory may be written to it at close (not after a failed write).
+        self._cache_held: dict[int, tuple[int, int]] = {}
+        self._cache_sound = True
 
     # ------------------------------------------------------------ open / close
 
@@ -168,12 +188,15 @@ class Index:
         return TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings)
 
     def _load_shards(self) -> None:
-        """Load every summary shard, then rebuild the unreadable ones from their bodies (once
-        all readable ones are in, so a response indexed elsewhere is not brought back a
+        """Load every summary shard (from the start-up cache where it holds the shard's file
+        as it is, else from the file), then rebuild the unreadable ones from their bodies
+        (once all readable ones are in, so a response indexed elsewhere is not brought back a
         second time), then undo what a crash left half-written."""
-        numbers = _numbers(self._shards_dir.glob("*.nodes.json"))
+        stamps = self._node_file_stamps()
+        numbers = set(stamps)
         bodies_only = _numbers(self._shards_dir.glob("*.bodies.json")) - numbers
-        rebuild = {number for number in sorted(numbers) if not self._load_shard(number)}
+        cached = self._load_start_cache(stamps)
+        rebuild = {n for n in sorted(numbers - cached) if not self._load_shard(n)}
         # A summary shard moved aside earlier whose rebuild was never written (a crash): now.
         rebuild |= {
             n for n in bodies_only if any(self._shards_dir.glob(f"{n:06d}.nodes.json.corrupt-*"))
@@ -181,6 +204,137 @@ class Index:
         for number in sorted(rebuild, reverse=True):  # the newest copy of a response wins
             self._rebuild_shard_from_bodies(number)
         self._drop_unfinished_writes(numbers - rebuild, bodies_only - rebuild)
+
+    def _node_file_stamps(self) -> dict[int, Stamp]:
+        """Every summary shard file by number, with its stamp."""
+        stamps: dict[int, Stamp] = {}
+        try:
+            entries = list(os.scandir(self._shards_dir))
+        except OSError:
+            return stamps
+        for entry in entries:
+            name, _, kind = entry.name.partition(".")
+            if kind != "nodes.json" or not (name.isascii() and name.isdigit()):
+                continue
+            try:
+                stamps[int(name)] = stamp_of(entry.stat(follow_symlinks=False))
+            except OSError:
+                continue
+        return stamps
+
+    def _load_start_cache(self, stamps: dict[int, Stamp]) -> set[int]:
+        """Take the summaries of every shard the start-up cache holds as its file is now
+        (same size and time); returns their numbers. All or nothing: a cache that does not
+        load whole, or holds a response twice, is not used at all. The shards' files are
+        read only when a write needs them (`_node_db`)."""
+        shards, columns = startcache.read(self.directory, _CACHE_FIELDS)
+        try:
+            hits = []
+            for number, size, mtime, begin, count in shards:
+                stamp = stamps.get(number)
+                if stamp is not None and (stamp[0], stamp[1]) == (size, mtime):
+                    hits.append((number, begin, count))
+            if len(hits) < len(shards):  # some shards changed since: the others' rows only
+                columns = [
+                    list(itertools.chain.from_iterable(c[b : b + n] for _, b, n in hits))
+                    for c in columns
+                ]
+            docs, servers, ids = columns[:3]
+            summaries = list(
+                map(
+                    NodeSummary,
+                    servers,
+                    ids,
+                    *columns[3:7],
+                    map(_STATUS_OF.__getitem__, columns[7]),
+                    *columns[8:],
+                    itertools.chain.from_iterable(
+                        itertools.repeat(number, n) for number, _, n in hits
+                    ),
+                )
+            )
+            keys = list(zip(servers, ids, strict=True))
+            self._nodes.update(zip(keys, summaries, strict=True))
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+            self._nodes.clear()
+            return set()
+        if len(self._nodes) != len(keys):  # a response twice: not a cache this index wrote
+            self._nodes.clear()
+            return set()
+        self._doc_ids.update(zip(keys, docs, strict=True))
+        for number, _, count in hits:
+            self._node_stamps[number] = stamps[number]
+            self._shard_counts[number] = count
+        self._cache_held = {n: (stamps[n][0], stamps[n][1]) for n, _, _ in hits}
+        return set(self._cache_held)
+
+    def _write_start_cache(self) -> None:
+        """Write the start-up cache when it is worth it: the index has `CACHE_MIN_SHARDS`
+        shards or more and at least `CACHE_REWRITE` of them are not in the cache as they are
+        now. Only shards whose summaries in memory are those of their file as it is, read
+        when it had settled (see `startcache`), go in."""
+        if not self._cache_sound:
+            return
+        if len(self._node_shards.keys() | self._node_stamps.keys()) < CACHE_MIN_SHARDS:
+            return
+        now = time.time_ns()
+        wanted = {n: (stamp[0], stamp[1]) for n, stamp in self._node_stamps.items()}
+        for number, db in self._node_shards.items():
+            storage = db.storage
+            stamp = storage.stamp
+            if stamp is None or number in self._unreadable:
+                continue
+            read_ns = storage.read_ns
+            if read_ns is None or startcache.settled(stamp[1], min(read_ns, now)):
+                wanted[number] = (stamp[0], stamp[1])
+        held = self._cache_held
+        changed = sum(1 for n, sm in wanted.items() if held.get(n) != sm)
+        changed += sum(1 for n in held if n not in wanted)
+        if changed < CACHE_REWRITE and not (changed and len(held) < CACHE_MIN_SHARDS):
+            return
+        by_shard: dict[int, list[NodeSummary]] = {n: [] for n in wanted}
+        for summary in self._nodes.values():
+            rows = by_shard.get(summary.shard)
+            if rows is not None:
+                rows.append(summary)
+        shards = []
+        begin = 0
+        for number in sorted(wanted):
+            size, mtime = wanted[number]
+            count = len(by_shard[number])
+            shards.append((number, size, mtime, begin, count))
+            begin += count
+        every = list(itertools.chain.from_iterable(by_shard[n] for n in sorted(wanted)))
+        del by_shard
+        doc_ids = self._doc_ids
+        # A column per field (no tuple per summary: this runs at the end of a long session).
+        columns = [[doc_ids[s.key] for s in every]]
+        columns += [[getattr(s, name) for s in every] for name in _CACHE_FIELDS[1:]]
+        columns[_CACHE_FIELDS.index("status")] = [s.status.value for s in every]
+        try:
+            startcache.write(self.directory, _CACHE_FIELDS, shards, columns)
+        except (OSError, ValueError):  # a read-only index; a value marshal cannot write
+            return
+        self._cache_held = wanted
+
+    def _node_db(self, number: int) -> TinyDB:
+        """The TinyDB of summary shard `number`, opened (and read) on first use."""
+        db = self._node_shards.get(number)
+        if db is None:
+            known = self._node_stamps.pop(number, None)
+            path = self._node_path(number)
+            if known is not None:  # from the start-up cache: read when first needed
+                db = TinyDB(path, storage=AtomicJSONStorage, warnings=self.warnings, known=known)
+            else:
+                db = self._open_db(path)
+            self._node_shards[number] = db
+            self._shard_counts.setdefault(number, 0)
+        return db
+
+    def _node_stamp(self, number: int) -> Stamp | None:
+        """The stamp of the summary shard file whose summaries are in memory."""
+        db = self._node_shards.get(number)
+        return db.storage.stamp if db is not None else self._node_stamps.get(number)
 
     def _load_shard(self, number: int) -> bool:
         """Read one summary shard into memory; False when its file was unreadable and moved
@@ -226,11 +380,28 @@ class Index:
                 hashable = type(key[0]) is str and type(key[1]) is str
                 if hashable and int(doc_id) not in kept and key in local:
                     stale.setdefault(number, []).append((key, int(doc_id)))
-        if not self._nodes.keys().isdisjoint(local):  # also in an earlier shard
-            for key in local:
-                earlier = self._nodes.get(key)
-                if earlier is not None:
-                    stale.setdefault(earlier.shard, []).append((key, self._doc_ids[key]))
+        self._take_summaries(number, local, stale)
+        return len(local)
+
+    def _take_summaries(
+        self,
+        number: int,
+        local: dict[Key, tuple[NodeSummary, int]],
+        stale: dict[int, list[tuple[Key, int]]],
+    ) -> None:
+        """Keep one shard's summaries (with their document numbers) in memory, and remove
+        the stale copies: `stale`, found twice in the shard, and of a response also in
+        another shard, the copy in the earlier shard (the shards are not always taken in
+        order: those from the start-up cache come first)."""
+        if not self._nodes.keys().isdisjoint(local):  # also in another shard
+            for key in list(local):
+                other = self._nodes.get(key)
+                if other is None:
+                    continue
+                if other.shard < number:
+                    stale.setdefault(other.shard, []).append((key, self._doc_ids[key]))
+                else:
+                    stale.setdefault(number, []).append((key, local.pop(key)[1]))
         for key, (summary, doc_id) in local.items():
             self._nodes[key] = summary
             self._doc_ids[key] = doc_id
@@ -241,8 +412,7 @@ class Index:
                 self._nodes_table(other).remove(doc_ids=[doc_id for _, doc_id in pairs])
             except OSError:
                 pass  # a read-only index: tidied up when it can be written
-            self._node_shards[other].storage.release()
-        return len(local)
+            self._node_db(other).storage.release()
 
     def _rebuild_shard_from_bodies(self, number: int) -> None:
         """New summaries for shard `number` from its bodies: the latest body of each response
@@ -282,7 +452,7 @@ class Index:
         self.warnings.append(
             f"rebuilt {len(docs)} response summaries of shard {number} from their bodies"
         )
-        db = self._node_shards[number]
+        db = self._node_db(number)
         self._shard_counts[number] = self._read_summaries(
             number, (db.storage.read() or {}).get("nodes") or {}
         )
@@ -318,6 +488,8 @@ class Index:
     def close(self) -> None:
         if self._catalog is None:  # never opened, or closed already
             return
+        with self._mutex:
+            self._write_start_cache()
         for db in [*self._node_shards.values(), *self._body_shards.values()]:
             db.close()
         self._catalog.close()
@@ -348,6 +520,10 @@ class Index:
             self._write_depth += 1
             try:
                 yield
+            except BaseException:
+                # What is in memory may now differ from the files: no start-up cache from it.
+                self._cache_sound = False
+                raise
             finally:
                 self._write_depth -= 1
                 if self._write_depth == 0:
@@ -367,7 +543,7 @@ class Index:
             if self._write_depth:
                 return False
             state = self._disk_state()
-            settled = time.time_ns() - state[1] > _SETTLE_NS
+            settled = time.time_ns() - state[1] > SETTLE_NS
             ours = bool(self._synced) and self._lock.peek() == self._synced
             if state == self._seen and (settled or ours):
                 return False  # (the token tells apart writes within the clock's granularity)
@@ -430,11 +606,11 @@ class Index:
         for number, db in list(self._body_shards.items()):
             if db.storage.stamp != bodies.get(number):  # read again when next needed
                 self._drop_bodies_cache(number)
+        known = self._node_shards.keys() | self._node_stamps.keys()
         stale = sorted(
             number
-            for number in nodes.keys() | self._node_shards.keys()
-            if number not in self._node_shards
-            or self._node_shards[number].storage.stamp != nodes.get(number)
+            for number in nodes.keys() | known
+            if number not in known or self._node_stamp(number) != nodes.get(number)
         )
         if stale:
             self._reload_shards(stale)
@@ -461,6 +637,7 @@ class Index:
         damaged: list[int] = []
         for number in numbers:
             old = self._node_shards.pop(number, None)
+            self._node_stamps.pop(number, None)
             if old is not None:
                 old.close()
             warnings_before = len(self.warnings)
@@ -570,12 +747,7 @@ class Index:
         return 0
 
     def _nodes_table(self, number: int):
-        db = self._node_shards.get(number)
-        if db is None:
-            db = self._open_db(self._node_path(number))
-            self._node_shards[number] = db
-            self._shard_counts.setdefault(number, 0)
-        return db.table("nodes")
+        return self._node_db(number).table("nodes")
 
     # ------------------------------------------------------------ responses
 
@@ -873,16 +1045,16 @@ class Index:
             self._forests[server] = forest
         return forest
 
-    def _refs(self, server: str) -> list[NodeRef]:
-        """The forest's view of one server's responses. Parent links point at the very key
-        objects of the index (and each summary's parent id at its parent's id string), so at
-        100,000 responses no second copy of every key and id is kept."""
+    def _refs(self, server: str) -> dict[Key, NodeRef]:
+        """The forest's view of one server's responses, by key. Parent links point at the
+        very key objects of the index (and each summary's parent id at its parent's id
+        string), so at 100,000 responses no second copy of every key and id is kept."""
         # By id: a lookup without making a (server, id) tuple per response. The loop is
         # `_seq` and NodeRef written out: at 100,000 responses the calls cost ~60 ms.
         by_id = {key[1]: key for key in self._nodes if key[0] == server}
         doc_ids = self._doc_ids
         new_ref = tuple.__new__
-        refs = []
+        refs = {}
         for key, node in self._nodes.items():
             if key[0] != server:
                 continue
@@ -895,7 +1067,7 @@ class Index:
                     node.parent = parent[1]
             doc = doc_ids[key]
             seq = (node.shard << 32) | (doc if doc < _DOC_NUMBER_MAX else _DOC_NUMBER_MAX)
-            refs.append(new_ref(NodeRef, (key, parent, node.created_at, seq)))
+            refs[key] = new_ref(NodeRef, (key, parent, node.created_at, seq))
         return refs
 
     def _forest_add(self, summary: NodeSummary, *, fresh: bool) -> None:
