@@ -202,6 +202,19 @@ def test_the_cache_is_rewritten_only_when_enough_of_it_is_out_of_date(warm):
     assert path.stat().st_ino != before
 
 
+def test_a_shard_left_without_responses_is_cached_too(warm, parsed):
+    with Index.open(warm) as index:
+        index.remove_many(SERVER, ["resp_0019", "resp_0018", "resp_0017", "resp_0016"])
+    age(warm)  # every file's time changed: every shard read, the cache written again
+    with Index.open(warm):
+        pass
+    assert cached(warm)[4][0] == (warm / "shards" / "000004.nodes.json").stat().st_size
+    parsed.clear()
+    with Index.open(warm) as index:
+        assert summary_files(parsed) == []
+        assert len(index) == 4 * SHARDS - 4 and index._shard_counts[4] == 0
+
+
 def test_a_copied_index_keeps_using_its_cache(warm, tmp_path, parsed):
     copy = tmp_path / "copy"
     shutil.copytree(warm, copy)  # times kept (copy2), inodes not

@@ -40,7 +40,6 @@ from tui.store.atomic import SETTLE_NS, write_private_file
 
 NAME = "startup.cache"
 FORMAT = 3
-MARSHAL_VERSION = 4
 _MAGIC = b"responses-tui start-up cache\n"
 _LENGTH = struct.Struct("<QI")  # payload length, CRC-32
 
@@ -52,7 +51,7 @@ Columns = list[list[Any]]
 
 def _header(fields: tuple[str, ...]) -> bytes:
     python = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
-    return _MAGIC + f"{FORMAT} {python} {MARSHAL_VERSION} {','.join(fields)}\n".encode()
+    return _MAGIC + f"{FORMAT} {python} {marshal.version} {','.join(fields)}\n".encode()
 
 
 def read(directory: Path, fields: tuple[str, ...]) -> tuple[Shards, Columns]:
@@ -81,7 +80,7 @@ def read(directory: Path, fields: tuple[str, ...]) -> tuple[Shards, Columns]:
         return [], []
     if len(columns) != len(fields) or not all(type(c) is list for c in columns):
         return [], []
-    rows = len(columns[0]) if columns else 0
+    rows = len(columns[0])  # (there are fields)
     if any(len(column) != rows for column in columns):
         return [], []
     begin = 0
@@ -96,7 +95,7 @@ def read(directory: Path, fields: tuple[str, ...]) -> tuple[Shards, Columns]:
 
 def write(directory: Path, fields: tuple[str, ...], shards: Shards, columns: Columns) -> None:
     """Replace the cache in `directory` (atomically; OSError when it cannot)."""
-    payload = marshal.dumps((shards, columns), MARSHAL_VERSION)
+    payload = marshal.dumps((shards, columns))
     head = _header(fields) + _LENGTH.pack(len(payload), zlib.crc32(payload))
     write_private_file(Path(directory) / NAME, head, payload, durable=False)
 
