@@ -311,3 +311,12 @@ def test_unified_diff_lines(tree):
     ]
     same = compare.unified(tree, (S, "resp_a"), (S, "resp_a"))
     assert same == ["settings: the same", "the answers are the same"]
+
+
+def test_unified_diff_of_capped_answers_says_so(tree):
+    lines = compare.unified(tree, (S, "resp_a"), (S, "resp_b"), max_chars=5)
+    assert lines[3:5] == [
+        "note: resp_a: answer cut at 5 of 18 characters for the comparison",
+        "note: resp_b: answer cut at 5 of 12 characters for the comparison",
+    ]
+    assert lines[-2:] == ["-eat p", "+eat b"]
