@@ -112,8 +112,7 @@ class CompareScreen(Screen[None]):
         yield FittingFooter()
 
     def on_mount(self) -> None:
-        self.show()
-        self.query_one("#compare-body").focus()
+        self.show()  # the body has the focus (the first focusable): arrows and pgdn scroll it
 
     # ------------------------------------------------------------ what is shown
 
@@ -154,7 +153,7 @@ class CompareScreen(Screen[None]):
             parts.append(Text(note, style="yellow"))
         if comparison.settings:
             table = Table(box=None, padding=(0, 1), expand=True, show_edge=False)
-            table.add_column("settings that differ", style="bold", no_wrap=True, ratio=1)
+            table.add_column("setting", style="bold", no_wrap=True, ratio=1)
             table.add_column("left", ratio=2)
             table.add_column("right", ratio=2)
             for setting in comparison.settings:
