@@ -189,6 +189,22 @@ async def test_plus_marks_a_turn_with_versions_and_unmarks_it(tmp_path):
     index.close()
 
 
+async def test_a_version_deleted_meanwhile_closes_the_view_with_a_note(tmp_path):
+    app, index, _ = build(tmp_path)
+    vegan = add_sibling(index, "Make it veg", "resp_vegan", "Vegan.")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot, app)
+        await goto(pilot, app, key_of(index, "Make it veg"))
+        screen = await open_compare(pilot, app)
+        index.remove(*vegan)  # as another process would
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+        assert "no longer in the index" in list(app._notifications)[-1].message
+        assert screen.comparison is not None
+        await settle(pilot, app)
+    index.close()
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_the_view_fits_and_long_answers_scroll(tmp_path, size):
     app, index, _ = build(tmp_path)

@@ -118,7 +118,12 @@ class CompareScreen(Screen[None]):
 
     def show(self) -> None:
         build = compare_branches if self.branches else compare_answers
-        comparison = build(self.index, self.left, self.right)
+        try:
+            comparison = build(self.index, self.left, self.right)
+        except KeyError:  # deleted meanwhile (by another process, or the app's own CLI)
+            self.notify("A turn compared here is no longer in the index.", severity="warning")
+            self.dismiss(None)
+            return
         self.comparison = comparison
         self.query_one("#compare-title", Static).update(self._title())
         self.query_one("#compare-summary", Static).update(self._summary(comparison))
