@@ -108,36 +108,48 @@ def diff_blocks(
 ) -> tuple[list[Block], list[Block]]:
     """Word-diff two sides, each a list of (role, text) blocks: the words of every block but
     titles are compared as one sequence, and each block comes back as pieces."""
-    sides = []
-    for blocks in (left, right):
-        leads, tokens, owner = [], [], []
-        for number, (role, text) in enumerate(blocks):
-            lead, words = _tokens(text)
-            leads.append(lead)
-            tokens.append(words)
-            if role != "title":
-                owner += [(number, n) for n in range(len(words))]
-        sides.append((leads, tokens, owner))
-    words_of = [[side[1][b][n][0] for b, n in side[2]] for side in sides]
-    kinds: list[dict[tuple[int, int], str]] = [{}, {}]
-    matcher = difflib.SequenceMatcher(None, words_of[0], words_of[1], autojunk=False)
+    sides = [_Tokens(blocks) for blocks in (left, right)]
+    matcher = difflib.SequenceMatcher(None, sides[0].words(), sides[1].words(), autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag in ("delete", "replace"):
-            kinds[0].update((sides[0][2][i], REMOVED) for i in range(i1, i2))
+            sides[0].mark(range(i1, i2), REMOVED)
         if tag in ("insert", "replace"):
-            kinds[1].update((sides[1][2][j], ADDED) for j in range(j1, j2))
-    out: list[list[Block]] = [[], []]
-    for n, (blocks, (leads, tokens, _owner)) in enumerate(zip((left, right), sides, strict=True)):
-        for b, (role, _text) in enumerate(blocks):
-            pieces: list[Piece] = [Piece(leads[b], SAME)] if leads[b] else []
-            for w, (word, space) in enumerate(tokens[b]):
-                kind = kinds[n].get((b, w), SAME)
-                if pieces and pieces[-1].kind == kind:
-                    pieces[-1] = Piece(pieces[-1].text + word + space, kind)
-                else:
-                    pieces.append(Piece(word + space, kind))
-            out[n].append(Block(role, tuple(pieces)))
-    return out[0], out[1]
+            sides[1].mark(range(j1, j2), ADDED)
+    return sides[0].blocks(), sides[1].blocks()
+
+
+class _Tokens:
+    """One side's blocks as words, and the kind of each word once diffed."""
+
+    def __init__(self, blocks: Sequence[tuple[str, str]]) -> None:
+        self.roles = [role for role, _text in blocks]
+        self.split = [_tokens(text) for _role, text in blocks]
+        # The words compared, as (block, word) places: every block's but the titles'.
+        self.places = [
+            (b, w)
+            for b, (role, (_lead, words)) in enumerate(zip(self.roles, self.split, strict=True))
+            if role != "title"
+            for w in range(len(words))
+        ]
+        self.kinds: dict[tuple[int, int], str] = {}
+
+    def words(self) -> list[str]:
+        return [self.split[b][1][w][0] for b, w in self.places]
+
+    def mark(self, compared: range, kind: str) -> None:
+        self.kinds.update((self.places[n], kind) for n in compared)
+
+    def blocks(self) -> list[Block]:
+        out = []
+        for b, (role, (lead, words)) in enumerate(zip(self.roles, self.split, strict=True)):
+            runs: list[tuple[str, list[str]]] = [(SAME, [lead])] if lead else []
+            for w, (word, space) in enumerate(words):
+                kind = self.kinds.get((b, w), SAME)
+                if not runs or runs[-1][0] != kind:
+                    runs.append((kind, []))
+                runs[-1][1].extend((word, space))
+            out.append(Block(role, tuple(Piece("".join(parts), kind) for kind, parts in runs)))
+        return out
 
 
 @dataclass(frozen=True, slots=True)

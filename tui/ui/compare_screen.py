@@ -141,7 +141,7 @@ class CompareScreen(Screen[None]):
             ancestor = self.comparison.ancestor if self.comparison else None
             title.append("Compare branches", style="bold")
             where = f"below {short_id(ancestor[1])}" if ancestor else "(no common ancestor)"
-            title.append(f" {where} · left: the marked turn's · right: this one's", style="dim")
+            title.append(f" {where} · left: the marked turn's · right: this turn's", style="dim")
             title.append(" · esc closes", style="dim")
             return title
         title.append("Compare answers", style="bold")
