@@ -21,6 +21,7 @@ from tui.demo import seed_demo  # noqa: E402
 from tui.ops.connect import offline_backend, server_id  # noqa: E402
 from tui.store.index import Index  # noqa: E402
 from tui.ui.app import ResponsesApp  # noqa: E402
+from tui.ui.compare_screen import CompareScreen  # noqa: E402
 from tui.ui.history_screens import SearchScreen  # noqa: E402
 
 T0 = 1_790_000_000.0
@@ -95,12 +96,22 @@ async def main() -> None:
             if app.screen._shown == "lisbon":
                 break
 
+    async def compare(app: ResponsesApp, index: Index) -> None:
+        app.forest_view.reveal(key_of(index, "Make it vegetarian"))
+        await asyncio.sleep(0.2)
+        app.action_compare()  # its other version, side by side
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if isinstance(app.screen, CompareScreen):
+                break
+
     await shoot("main", (120, 34), branched)
     await shoot("streaming", (120, 34), streaming, delta_delay=0.03)
     await shoot("delete", (120, 34), delete)
     await shoot("help", (120, 40), help_screen)
     await shoot("search", (120, 34), search)
     await shoot("small-80x24", (80, 24), branched)
+    await shoot("compare", (120, 34), compare)
 
 
 if __name__ == "__main__":

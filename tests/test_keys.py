@@ -13,6 +13,7 @@ from ui_helpers import build, settle, wait_for
 from tui import config
 from tui.ui import keys
 from tui.ui.app import ResponsesApp
+from tui.ui.compare_screen import CompareScreen
 from tui.ui.composer import ComposerInput
 from tui.ui.copy_picker import CopyPicker
 from tui.ui.forest_graph import ForestGraph
@@ -45,6 +46,7 @@ DIALOGS = [
     FunctionOutputScreen,
     CopyPicker,
     ConfirmScreen,
+    CompareScreen,
 ]
 # Where each scope is bound; a dialog's "scope" is its class name (the `where` of its keys).
 WIDGETS = {

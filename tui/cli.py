@@ -174,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write to this file (mode 0600)")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser(
+        "diff", parents=[common], help="compare two answers: settings that differ, unified diff"
+    )
+    p.add_argument("left", metavar="ID", help="a response id (or a unique prefix of one)")
+    p.add_argument("right", metavar="ID")
+    p.set_defaults(func=cmd_diff)
+
     p = sub.add_parser("delete", parents=[common], help="delete a response (permanent)")
     p.add_argument("id", metavar="ID")
     p.add_argument("--subtree", action="store_true", help="also every descendant in the index")
@@ -678,6 +685,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         _say(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text if args.format == "json" else sanitize(text, multiline=True))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """The settings that differ between two turns, then a unified diff of their answers."""
+    from tui.compare import unified
+    from tui.ops.connect import server_id
+
+    with open_index(reader=True) as index:
+        profile = choose_profile(args, index)
+        keys = []
+        for text in (args.left, args.right):
+            rid = index.resolve(text, server_id(profile))  # a unique prefix will do
+            keys.append((find_server(index, profile, rid), rid))
+        lines = unified(index, keys[0], keys[1])
+    for line in lines:
+        _say(line)  # safe already (tui.compare); _say neutralises again
     return EXIT_OK
 
 

@@ -24,6 +24,7 @@ from tui.api import items
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError, NotFoundError, redact
 from tui.api.profiles import Profile
+from tui.compare import other_siblings
 from tui.fulltext import FullText
 from tui.gcpause import IdleCollector, tune_for_interaction
 from tui.glyphs import FORK
@@ -46,6 +47,7 @@ from tui.text import one_line, sanitize
 from tui.tools import Preset, env_refs
 from tui.ui.ascii_driver import ascii_driver
 from tui.ui.commands import ActionCommands
+from tui.ui.compare_screen import CompareScreen
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
 from tui.ui.copy_picker import CopyPicker, code_blocks
@@ -60,7 +62,7 @@ from tui.ui.history_screens import (
     SearchScreen,
 )
 from tui.ui.keys import FOREST, FOREST_ACTIONS, NEEDS_NODE, bindings, key_of, remappable_ids
-from tui.ui.labels import elsewhere_text
+from tui.ui.labels import elsewhere_text, short_id
 from tui.ui.messages import (
     AnchorLost,
     ComposerLeft,
@@ -122,6 +124,7 @@ class ResponsesApp(App[None]):
         self.collector = IdleCollector(time.monotonic)  # full collections when idle
         self._guarded = False  # the app's handlers are guarded once it has mounted
         self._crash_lines: list[str] = []
+        self.compare_mark: Key | None = None  # the first turn of a branch comparison (+, =)
 
     @property
     def profile(self) -> Profile:
@@ -745,6 +748,52 @@ class ResponsesApp(App[None]):
                 self.forest_pane.goto(key, focus=True)
 
         self.push_screen(LabelsScreen(rows), chosen)
+
+    # ------------------------------------------------------------ compare
+
+    def action_compare(self) -> None:
+        """=: with a turn marked (+, or = on a turn without versions), compare its branch
+        with this one's; else this answer with its other versions; else mark this turn."""
+        key = self.current
+        if key is None:
+            return
+        mark = self.compare_mark
+        if mark is not None and self.index.get(*mark) is None:
+            mark = self.compare_mark = None  # deleted since
+        if mark == key:
+            self.action_compare_mark()
+        elif mark is not None:
+            self.compare_mark = None
+            self.push_screen(CompareScreen(self.index, mark, [key], branches=True))
+        elif others := other_siblings(self.index.forest(key[0]), key):
+            self.push_screen(CompareScreen(self.index, key, others))
+        else:
+            self._mark_for_compare(key, alone=True)
+
+    def action_compare_mark(self) -> None:
+        """+: mark this turn as the first of a branch comparison (again: unmark it)."""
+        key = self.current
+        if key is None:
+            return
+        if self.compare_mark == key:
+            self.compare_mark = None
+            self.notify("Comparison mark cleared.", timeout=3)
+            return
+        self._mark_for_compare(key, alone=False)
+
+    def _mark_for_compare(self, key: Key, *, alone: bool) -> None:
+        self.compare_mark = key
+        compare, mark = key_of("compare", self.keymap), key_of("compare_mark", self.keymap)
+        said = f"{short_id(key[1])} has no other version: marked" if alone else "Marked"
+        if not alone:
+            said += f" {short_id(key[1])}"
+        self.notify(
+            f"{said} for a branch comparison. Go to another turn and press {compare} to "
+            f"compare the two branches ({mark} on this turn unmarks it).",
+            title="Compare",
+            timeout=12,
+            markup=False,
+        )
 
     # ------------------------------------------------------------ copy
 

@@ -169,6 +169,10 @@ COMMANDS: tuple[Command, ...] = (
       needs_node=True),
     C("bookmark", "b", "bookmark this turn, with a word if you like (b again removes it)",
       "Manage", "tree", needs_node=True),
+    C("compare", "equals_sign", "compare: this answer with a sibling's, or a marked turn's "
+      "branch with this one", "Manage", "tree", needs_node=True),
+    C("compare_mark", "plus", "mark this turn for a branch comparison (= on another compares)",
+      "Manage", "tree", needs_node=True),
     C("labels", "apostrophe", "list the bookmarks and jump to one", "Move", "tree"),
     C("switch_profile", "", "switch profile (server)", "Manage", "palette"),
     C("toggle_servers", "A", "show every server in the index / only this one", "Manage",
@@ -237,6 +241,12 @@ COMMANDS: tuple[Command, ...] = (
       footer="Back", help=CLOSE),
     D("answer_later", "escape", "decide later", "ApprovalScreen FunctionOutputScreen", "later",
       footer="Later", help=CLOSE),
+    D("compare_close", "escape", "close the comparison", "CompareScreen", "close",
+      footer="Close", help=CLOSE),
+    D("compare_prev", "left_square_bracket", "previous version on the right", "CompareScreen",
+      "prev_sibling", footer="Prev version", help="compare: previous / next version on the right"),
+    D("compare_next", "right_square_bracket", "next version on the right", "CompareScreen",
+      "next_sibling", footer="Next version", help="compare: previous / next version on the right"),
     D("close_q", "q", "close", "ToolsScreen HelpScreen", "close", help=CLOSE),
 )  # fmt: skip
 
