@@ -213,6 +213,14 @@ def read(body: Any) -> dict[str, Any]:
     return out
 
 
+def of_record(record: Any) -> dict[str, Any]:
+    """The run settings of a recorded turn (the index's body: what we sent, else what the
+    server echoed)."""
+    if not isinstance(record, dict):
+        return {}
+    return read(record.get("request") or record.get("response") or {})
+
+
 def write(body: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """Put `settings` into a request body: a value of None takes the setting out (the
     server's default then applies), `store: True` too (it is the default)."""
@@ -270,12 +278,14 @@ def describe(key: str, value: Any) -> str:
     return LABELS.get(key, key).lower()
 
 
-def differences(parent: dict[str, Any], settings: dict[str, Any], *, model: bool = True) -> str:
+def differences(
+    parent: dict[str, Any], settings: dict[str, Any], *, skip: tuple[str, ...] = ()
+) -> str:
     """What `settings` changes from `parent`, in a few words each, joined by ` · `
-    ("" when nothing does). `model=False` leaves the model out (shown elsewhere)."""
+    ("" when nothing does); the fields in `skip` are left out (shown elsewhere)."""
     said = []
     for key in KEYS:
-        if key == "model" and not model:
+        if key in skip:
             continue
         before, after = parent.get(key), settings.get(key)
         if key == "store":
@@ -348,7 +358,7 @@ class FormValues:
         out["model"] = self.model.strip() or None
         if len(self.instructions) > MAX_INSTRUCTIONS:
             problems["instructions"] = f"over {MAX_INSTRUCTIONS:,} characters"
-        out["instructions"] = self.instructions.strip() and self.instructions or None
+        out["instructions"] = self.instructions if self.instructions.strip() else None
         if self.temperature.strip():
             take("temperature", check_temperature, self.temperature)
         if self.top_p.strip():

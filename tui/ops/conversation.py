@@ -81,7 +81,7 @@ def settings_of(index: Index, server: str, response_id: str | None) -> dict[str,
         return {}
     body = index.load_body(server, response_id)
     source = body.get("request") or body["response"] or {}
-    found = run_settings.read(source)
+    found = run_settings.of_record(body)
     out: dict[str, Any] = {key: found[key] for key in ("model",) if key in found}
     tools = tool_list(source.get("tools"))  # only tool objects are resent (a stored [3] is none)
     if tools:
