@@ -255,7 +255,9 @@ def describe(key: str, value: Any) -> str:
     if key == "model":
         return f"model: {one_line(str(value or 'default'), 40)}"
     if value is None:
-        return {"store": "stored", "text": "text"}.get(key, f"no {LABELS[key].lower()}")
+        if key in ("instructions", "metadata"):
+            return f"no {key}"
+        return {"store": "stored", "text": "text"}.get(key, f"{LABELS[key].lower()} default")
     if key == "instructions":
         return f"instructions: {one_line(str(value), 30)}"
     if key in ("temperature", "top_p"):
