@@ -36,6 +36,9 @@ class RunSettingsScreen(Dialog[dict[str, Any] | None]):
         self.where = where
         self.problems: dict[str, str] = {}
         self.models: list[str] = []
+        self.models_problem = ""
+        self.models_known = False  # until the App has asked the server
+        self._mounted = False
 
     def _field(self, name: str, widget: Any, label: str = "", hint: str = "") -> Vertical:
         parts: list[Any] = [Label(Content(label or LABELS[name]), classes="field-label"), widget]
@@ -127,22 +130,35 @@ class RunSettingsScreen(Dialog[dict[str, Any] | None]):
             area.cursor_blink = False
         self._show_schema()
         self._revalidate()
+        self._mounted = True
+        self._show_models()
         self.query_one("#model", Input).focus()
 
     # -------------------------------------------------------------- models
 
     def set_models(self, models: list[str] | None, problem: str = "") -> None:
-        """The server's models (suggested in the model field), or why there are none."""
-        hint = self.query_one("#hint-model", Static)
-        if not models:
-            hint.update(Text(f"models unavailable{': ' + problem if problem else ''}"[:200]))
+        """The server's models (suggested in the model field), or why there are none. They
+        may come before the form is laid out: shown once it is."""
+        self.models = list(models or [])
+        self.models_problem = problem
+        self.models_known = True
+        if self._mounted:
+            self._show_models()
+
+    def _show_models(self) -> None:
+        if not self.models_known:
             return
-        self.models = list(models)
+        hint = self.query_one("#hint-model", Static)
+        if not self.models:
+            said = f": {self.models_problem}" if self.models_problem else ""
+            hint.update(Text(one_line(f"models unavailable{said}", 200)))
+            return
         self.query_one("#model", Input).suggester = SuggestFromList(
             self.models, case_sensitive=False
         )
         names = ", ".join(one_line(m, 60) for m in self.models[:MODELS_SHOWN])
-        more = f" and {len(self.models) - MODELS_SHOWN} more" if len(models) > MODELS_SHOWN else ""
+        extra = len(self.models) - MODELS_SHOWN
+        more = f" and {extra} more" if extra > 0 else ""
         hint.update(Text(f"models (→ completes): {names}{more}"))
 
     # -------------------------------------------------------------- state
