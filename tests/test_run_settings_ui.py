@@ -41,9 +41,22 @@ async def test_the_form_sets_the_next_message_and_the_branch_inherits_it(tmp_pat
         await settle(pilot, app)
         tail = key_of(index, TAIL)
         await goto(pilot, app, tail)
-        form = await open_form(pilot, app, "S")
-        hint = form.query_one("#hint-model", Static)
-        await wait_for(pilot, lambda: "offline-echo" in shown(hint))  # GET /models
+        asked = []
+        list_models = app.client.list_models
+
+        async def counted():
+            asked.append(1)
+            return await list_models()
+
+        app.client.list_models = counted
+        for attempt in range(2):  # asked once a session
+            form = await open_form(pilot, app, "S")
+            hint = form.query_one("#hint-model", Static)
+            await wait_for(pilot, lambda hint=hint: "offline-echo" in shown(hint))  # GET /models
+            if attempt == 0:
+                await pilot.press("escape")
+                await wait_for(pilot, lambda form=form: app.screen is not form)
+        assert asked == [1]
         form.query_one("#model", Input).value = "lab-model"
         form.query_one("#temperature", Input).value = "1.2"
         await pilot.pause()
@@ -77,6 +90,10 @@ async def test_the_form_sets_the_next_message_and_the_branch_inherits_it(tmp_pat
         assert request["model"] == "lab-model" and request["temperature"] == 1.2
         turn = next(t for t in app.transcript.query(Turn) if t.summary.key == second)
         assert turn.settings == ""  # the same as its parent's
+        # Elsewhere in the forest nothing was chosen: the tail's own settings.
+        await goto(pilot, app, tail)
+        await pilot.pause()
+        assert "lab-model" not in status_line(app) and "1.2" not in status_line(app)
     index.close()
 
 
@@ -127,6 +144,30 @@ async def test_ctrl_o_while_typing_and_a_refused_value(tmp_path):
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is not form)
         assert "1.9" not in status_line(app)
+    index.close()
+
+
+async def test_edit_sends_with_the_settings_chosen(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        tail = key_of(index, TAIL)
+        await goto(pilot, app, tail)
+        await pilot.press("e")
+        await settle(pilot, app)
+        form = await open_form(pilot, app, "ctrl+o")
+        form.query_one("#top_p", Input).value = "0.3"
+        form.query_one("#store", Select).value = "no"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is not form)
+        assert "top_p 0.3 · not stored" in status_line(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        sibling = app.current
+        assert index.get(*sibling).parent == index.get(*tail).parent and sibling != tail
+        request = request_of(index, sibling)
+        assert request["top_p"] == 0.3 and request["store"] is False
     index.close()
 
 
