@@ -160,8 +160,8 @@ def test_reading_leaves_out_echoed_defaults_and_odd_values():
 
 def test_writing_sets_and_takes_out():
     body = {"model": "a", "temperature": 0.3, "instructions": "x"}
-    rs.write(body, {"temperature": None, "top_p": 0.9, "store": True, "nonsense": 1})
-    assert body == {"model": "a", "instructions": "x", "top_p": 0.9}
+    rs.write(body, {"temperature": None, "top_p": 0.9, "store": True, "tools": [{"type": "x"}]})
+    assert body == {"model": "a", "instructions": "x", "top_p": 0.9, "tools": [{"type": "x"}]}
     rs.write(body, {"store": False})
     assert body["store"] is False
 
@@ -341,3 +341,29 @@ async def test_a_hostile_models_payload_is_bounded_and_cleaned():
         async with server.client() as client:
             with pytest.raises(ProtocolError, match="models: expected a list"):
                 await client.list_models()
+
+
+# ------------------------------------------------------------------ the transcript's line
+
+
+def test_the_transcript_says_what_each_turn_changed_from_its_parent():
+    from tui.ui.transcript import settings_notes
+
+    def turn(request):
+        return (None, {"request": request, "response": {}}, False)
+
+    root = turn({"model": "a", "instructions": "Be brief.", "store": False})
+    same = turn({"model": "a", "instructions": "Be brief."})
+    hotter = turn({"model": "b", "instructions": "Be brief.", "temperature": 1.4})
+    hostile = turn({"model": "b", "temperature": 1.4, "instructions": "x\x1b[2J\ny"})
+    turns = [root, same, hotter, hostile]
+    # The root: what it set (the model and store are in its header); then what changed.
+    assert settings_notes(turns, 4) == [
+        "instructions: Be brief.",
+        "",
+        "temperature 1.4",
+        "instructions: x y",
+    ]
+    assert settings_notes(turns, 2) == ["temperature 1.4", "instructions: x y"]
+    # A parent whose body was not read (far up a long path) says nothing.
+    assert settings_notes([(None, {}, False), hotter], 1) == [""]

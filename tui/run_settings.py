@@ -223,10 +223,9 @@ def of_record(record: Any) -> dict[str, Any]:
 
 def write(body: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """Put `settings` into a request body: a value of None takes the setting out (the
-    server's default then applies), `store: True` too (it is the default)."""
+    server's default then applies), `store: True` too (it is the default). Other keys of a
+    request (tools...) are set as they are."""
     for key, value in settings.items():
-        if key not in LABELS:
-            continue
         if value is None or (key == "store" and value is True):
             body.pop(key, None)
         else:
