@@ -22,7 +22,7 @@ from textual.worker import WorkerFailed
 from tui import config
 from tui.api import items
 from tui.api.client import ResponsesClient
-from tui.api.errors import ApiError, EndpointNotSupported, NotFoundError, redact
+from tui.api.errors import ApiError, NotFoundError, redact
 from tui.api.profiles import Profile
 from tui.fulltext import FullText
 from tui.gcpause import IdleCollector, tune_for_interaction
@@ -124,7 +124,7 @@ class ResponsesApp(App[None]):
         self.collector = IdleCollector(time.monotonic)  # full collections when idle
         self._guarded = False  # the app's handlers are guarded once it has mounted
         self._crash_lines: list[str] = []
-        # The models of each profile's server (or why none), asked once a session.
+        # The models of each profile's server, asked once a session.
         self._models: dict[str, tuple[list[str], str]] = {}
 
     @property
@@ -406,7 +406,7 @@ class ResponsesApp(App[None]):
     @work(group="models", exclusive=True)
     async def _models_worker(self, screen: RunSettingsScreen) -> None:
         """The server's models for the form, asked once per profile in a session (a server
-        without /models once too; a failure is asked again next time)."""
+        without /models once too: its client remembers; a failure is asked again)."""
         name = self.profile.name
         found = self._models.get(name)
         if found is None:
@@ -418,8 +418,6 @@ class ResponsesApp(App[None]):
                 found = ([], "the server did not answer in time")
             except ApiError as error:
                 found = ([], one_line(str(error), 120))
-                if isinstance(error, EndpointNotSupported):
-                    self._models[name] = found
         if screen.is_attached:
             screen.set_models(*found)
 
