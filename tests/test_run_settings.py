@@ -367,3 +367,12 @@ def test_the_transcript_says_what_each_turn_changed_from_its_parent():
     assert settings_notes(turns, 2) == ["temperature 1.4", "instructions: x y"]
     # A parent whose body was not read (far up a long path) says nothing.
     assert settings_notes([(None, {}, False), hotter], 1) == [""]
+
+
+def test_the_offline_backend_routes_models_with_or_without_v1(tmp_path):
+    backend = offline_backend(tmp_path / "b", seed=1)
+    for path in ("/models", "/v1/models"):
+        answer = backend.handle("GET", path)
+        assert answer.status == 200
+        assert [m["id"] for m in json.loads(answer.body)["data"]] == ["offline-echo"]
+    assert backend.handle("POST", "/v1/models").status == 405
