@@ -25,6 +25,7 @@ from tui.ui.screens import (
     ProgressScreen,
     delete_summary,
 )
+from tui.ui.settings_screen import RunSettingsScreen
 from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, PresetForm, ToolPicker
 
 SIZES = [(60, 15), (80, 24), (120, 40)]
@@ -79,6 +80,17 @@ def dialogs(tmp_path: Path) -> dict[str, Any]:
         ),
         "delete": lambda: DeleteScreen(
             DeletePlan(3, "the offline backend", "resp_0123456789", 0, True, False, LONG)
+        ),
+        "run-settings": lambda: RunSettingsScreen(
+            {
+                "model": "accounts/fireworks/models/" + "long-model-name-" * 4,
+                "instructions": LONG,
+                "temperature": 0.7,
+                "reasoning": {"effort": "high", "summary": "auto"},
+                "text": {"format": {"type": "json_schema", "name": "city", "schema": MCP}},
+                "metadata": {f"k{n}": LONG[:60] for n in range(16)},
+            },
+            LONG,
         ),
         "delete-keeping": lambda: DeleteScreen(
             DeletePlan(1, "https://api.example.com/v1", "resp_0123456789", 7, False, False, LONG)

@@ -21,6 +21,7 @@ from tui.ui.graph_view import GraphView
 from tui.ui.history_screens import ExportScreen, ImportScreen, ProfileScreen, SearchScreen
 from tui.ui.name_screens import LabelsScreen, NameScreen
 from tui.ui.screens import ConfirmScreen, DeleteScreen, HelpScreen, ProgressScreen
+from tui.ui.settings_screen import RunSettingsScreen
 from tui.ui.tools_screen import (
     ApprovalScreen,
     FunctionOutputScreen,
@@ -47,6 +48,7 @@ DIALOGS = [
     CopyPicker,
     ConfirmScreen,
     CompareScreen,
+    RunSettingsScreen,
 ]
 # Where each scope is bound; a dialog's "scope" is its class name (the `where` of its keys).
 WIDGETS = {

@@ -157,6 +157,7 @@ def test_settings_come_from_what_we_sent_not_what_the_server_echoed(index):
         "top_p": 0.9,
         "reasoning": {"effort": "low"},
         "text": {"format": {"type": "json_object"}},
+        "max_output_tokens": 50,  # inherited (a run setting); store is not
     }
 
 

@@ -217,6 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CALL_ID=OUTPUT",
         help="answer a function call with its output",
     )
+    run = p.add_argument_group(
+        "run settings (default: those of the response replied to; --model too)"
+    )
+    run.add_argument("--instructions", metavar="TEXT", help="system instructions ('' for none)")
+    run.add_argument("--temperature", metavar="T", help="0 to 2")
+    run.add_argument(
+        "--reasoning-effort", metavar="EFFORT", help="none, minimal, low, medium, high"
+    )
+    run.add_argument("--max-output-tokens", metavar="N", help="at most N output tokens")
+    run.add_argument(
+        "--json-schema",
+        metavar="FILE",
+        type=Path,
+        help='answer as JSON: FILE holds {"name": ..., "schema": {...}, "strict": true}',
+    )
     p.set_defaults(func=cmd_send)
 
     p = sub.add_parser("tools", help="list, add or remove tool presets")
@@ -955,7 +970,49 @@ def _preset_tools(index, names: str) -> list[dict]:
     return [presets[n].tool for n in wanted]
 
 
+# The send option of each run setting, for its errors.
+_RUN_FLAGS = {
+    "instructions": "--instructions",
+    "temperature": "--temperature",
+    "reasoning": "--reasoning-effort",
+    "max_output_tokens": "--max-output-tokens",
+    "text": "--json-schema",
+}
+
+
+def _run_overrides(args: argparse.Namespace) -> dict:
+    """The run settings `send` was given (tui.run_settings checks them): one usage error
+    naming the option when one is wrong."""
+    from tui import run_settings
+
+    out: dict = {}
+    try:
+        if args.instructions is not None:
+            out["instructions"] = args.instructions if args.instructions.strip() else None
+        if args.temperature is not None:
+            out["temperature"] = run_settings.check_temperature(args.temperature)
+        if args.reasoning_effort is not None:
+            out["reasoning"] = run_settings.check_reasoning(args.reasoning_effort.strip(), None)
+        if args.max_output_tokens is not None:
+            out["max_output_tokens"] = run_settings.check_max_output_tokens(args.max_output_tokens)
+        if args.json_schema is not None:
+            try:
+                with args.json_schema.open(encoding="utf-8", errors="replace") as file:
+                    text = file.read(run_settings.MAX_SCHEMA_CHARS + 1)
+            except OSError as error:
+                raise CliError(
+                    f"--json-schema: cannot read {args.json_schema} "
+                    f"({error.strerror or type(error).__name__})",
+                    EXIT_USAGE,
+                ) from None
+            out["text"] = {"format": run_settings.check_schema(text)}
+    except run_settings.SettingError as error:
+        raise CliError(f"{_RUN_FLAGS[error.field]}: {error.why}", EXIT_USAGE) from None
+    return out
+
+
 def cmd_send(args: argparse.Namespace) -> int:
+    from tui import run_settings
     from tui.api import items
     from tui.api.events import TextDelta
     from tui.ops.connect import make_client, server_id
@@ -978,6 +1035,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise CliError("--approve, --deny and --function-output need --reply-to ID", EXIT_USAGE)
     if not followups and not (args.text or "").strip():
         raise CliError("nothing to send: give the message text", EXIT_USAGE)
+    overrides = _run_overrides(args)
 
     with open_index() as index:
         profile = choose_profile(args, index)
@@ -1007,6 +1065,9 @@ def cmd_send(args: argparse.Namespace) -> int:
                 )
                 if tools is not None:
                     plan.body["tools"] = tools
+                run_settings.write(plan.body, overrides)
+                if args.model:
+                    plan.body["model"] = args.model
             else:
                 plan = plan_turn(
                     index,
@@ -1017,6 +1078,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                     model=args.model,
                     store=not args.no_store,
                     tools=tools,
+                    overrides=overrides,
                 )
         except CannotSend as error:
             raise CliError(str(error), EXIT_USAGE) from None

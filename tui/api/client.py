@@ -74,7 +74,10 @@ ENDPOINT_WORDS = {
     "delete": "delete responses",
     "list": "list responses",
     "input_items": "return input items",
+    "models": "list its models",
 }
+MAX_MODELS = 1_000  # models kept from one /models answer
+MAX_MODEL_ID = 200  # characters of a model id; a longer one is not a model id
 
 
 REFUSED_RETRIES = 1  # a refused connection: one more try, soon; said well under a second
@@ -578,6 +581,36 @@ class ResponsesClient:
             if not after:
                 return
             guard.next(data, after, count)
+
+    async def list_models(self) -> list[str]:
+        """The model ids `GET /models` lists (OpenAI's `{"data": [{"id": ...}]}`), sorted,
+        at most MAX_MODELS; ids that are not one printable line of at most MAX_MODEL_ID
+        characters are left out. EndpointNotSupported where the server has no /models."""
+        self._check_unsupported("models")
+        try:
+            response = await self._send("GET", "models", what="models")
+        except ApiError as error:
+            if error.status in (404, 405):
+                raise self._unsupported("models", error.detail or "") from None
+            raise
+        self.capabilities["models"] = True
+        page = self._json(response, "models")
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, list):
+            raise ProtocolError("models: expected a list object")
+        found: set[str] = set()
+        for item in data[: MAX_MODELS * 4]:
+            name = item.get("id") if isinstance(item, dict) else None
+            if (
+                isinstance(name, str)
+                and 0 < len(name) <= MAX_MODEL_ID
+                and name.isprintable()
+                and name.strip() == name
+            ):
+                found.add(name)
+            if len(found) >= MAX_MODELS:
+                break
+        return sorted(found)
 
     async def supports_list(self) -> bool:
         if "list" not in self.capabilities:

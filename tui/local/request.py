@@ -22,7 +22,7 @@ from typing import Any
 
 from tui.local.tool_calls import find_tool
 
-# Echoed when the caller did not say (the API's defaults). tui.ops.conversation.settings_of
+# Echoed when the caller did not say (the API's defaults). tui.run_settings.read (settings_of)
 # drops exactly these text/reasoning/temperature/top_p values, so keep them as they are.
 TEXT_DEFAULT = {"format": {"type": "text"}}
 REASONING_DEFAULT = {"effort": None, "summary": None}

@@ -18,6 +18,7 @@ settings it was given (or the API's defaults) in every response. What it does:
   (`jsonschema_value.py`), `json_object` with a small JSON object.
 - `max_output_tokens` cuts the answer (`budget.py`), status `incomplete`.
 - `background` runs step by step (`background.py`); `POST /responses/{id}/cancel` works.
+- `GET /models` lists the one model it is, `offline-echo` (any model name is accepted).
 - `usage` counts tokens with the backend's own tokenizer (four characters a token).
 """
 
@@ -38,6 +39,7 @@ from tui.api.sse import encode_sse
 from tui.local import background
 from tui.local.budget import apply_budget, generated_tokens
 from tui.local.generator import (
+    OFFLINE_MODEL,
     approval_note,
     count_tokens,
     function_output_note,
@@ -113,6 +115,8 @@ class OfflineBackend:
         parts = [unquote(p) for p in path.strip("/").split("/") if p]
         if parts[:1] == ["v1"]:
             parts = parts[1:]
+        if parts == ["models"]:
+            return self.models() if method == "GET" else _error(405, f"Method {method} not allowed")
         if not parts or parts[0] != "responses":
             return _error(404, f"Unknown endpoint: {method} {path}")
         rest = parts[1:]
@@ -140,6 +144,11 @@ class OfflineBackend:
         return _error(405, f"Method {method} not allowed on {path}")
 
     # ------------------------------------------------------------ endpoints
+
+    def models(self) -> LocalResponse:
+        """`GET /models`: the one model this backend is (any name is accepted all the same)."""
+        model = {"id": OFFLINE_MODEL, "object": "model", "created": 0, "owned_by": "responses-tui"}
+        return _json(200, {"object": "list", "data": [model]})
 
     def _not_found(self, response_id: str) -> LocalResponse:
         return _error(404, f"No response found with id '{response_id}'.", param="response_id")

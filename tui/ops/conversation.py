@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui import run_settings
 from tui.api.accumulate import StreamAccumulator
 from tui.api.client import ResponsesClient
 from tui.api.errors import (
@@ -29,7 +30,7 @@ from tui.store.index import Index
 from tui.store.records import LOGICAL_PARENT, NodeSummary, Status, derive_status
 from tui.tools import ToolError, resolve_tools, scrub
 
-INHERITED = ("tools", "instructions", "temperature", "top_p", "reasoning", "text")
+INHERITED = ("tools", *run_settings.INHERITED)  # besides the model
 CONTINUABLE = (Status.STORED, Status.INCOMPLETE)  # not FAILED: a failed turn is replayed
 
 
@@ -71,30 +72,21 @@ class TurnPlan:
 
 
 def settings_of(index: Index, server: str, response_id: str | None) -> dict[str, Any]:
-    """Model, tools, instructions... that a turn after `response_id` inherits: what we sent
-    for it when we made it (tools keep their ${VAR} placeholders), else what the server
-    echoed in the response (imported responses)."""
+    """Model, tools and run settings (tui.run_settings: instructions, temperature, top_p,
+    reasoning, max_output_tokens, text format, metadata; not `store`) that a turn after
+    `response_id` inherits: what we sent for it when we made it (tools keep their ${VAR}
+    placeholders), else what the server echoed in the response (imported responses), echoed
+    defaults left out."""
     if not response_id or index.get(server, response_id) is None:
         return {}
     body = index.load_body(server, response_id)
     source = body.get("request") or body["response"] or {}
-    out: dict[str, Any] = {}
-    if source.get("model"):
-        out["model"] = source["model"]
-    for key in INHERITED:
-        value = source.get(key)
-        if key == "tools":
-            value = tool_list(value)  # only tool objects are resent (a stored [3] is none)
-        if value not in (None, [], {}, ""):
-            out[key] = value
-    # Echoed defaults we did not send ourselves are not worth resending.
-    if out.get("text") == {"format": {"type": "text"}}:
-        out.pop("text")
-    if out.get("reasoning") in ({"effort": None, "summary": None},):
-        out.pop("reasoning")
-    for key in ("temperature", "top_p"):
-        if out.get(key) == 1.0:
-            out.pop(key)
+    found = run_settings.of_record(body)
+    out: dict[str, Any] = {key: found[key] for key in ("model",) if key in found}
+    tools = tool_list(source.get("tools"))  # only tool objects are resent (a stored [3] is none)
+    if tools:
+        out["tools"] = tools
+    out.update({key: found[key] for key in run_settings.INHERITED if key in found})
     return out
 
 
@@ -111,13 +103,14 @@ def plan_turn(
     tools: list[dict[str, Any]] | None = None,
 ) -> TurnPlan:
     """A reply to `parent` (a fork if it already has children), or a new conversation.
-    `tools` replaces the inherited tool set (an empty list sends none)."""
+    `tools` replaces the inherited tool set (an empty list sends none); `overrides` (run
+    settings, tui.run_settings) replace the inherited ones (None takes one out)."""
     if not text.strip():
         raise CannotSend("nothing to send: the message is empty")
     inherited = settings_of(index, server, parent)
-    body: dict[str, Any] = {**inherited, **(overrides or {})}
+    body = run_settings.write(dict(inherited), overrides or {})
     _set_tools(body, tools)
-    body["model"] = model or inherited.get("model") or default_model
+    body["model"] = model or body.get("model") or default_model
     items = normalize_input(text)
     if not store:
         body["store"] = False
@@ -243,8 +236,10 @@ def plan_sibling(
     text: str | None,
     default_model: str,
     tools: list[dict[str, Any]] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> TurnPlan:
-    """A sibling of `node_id`: same parent, new input (edit) or the same input (regenerate)."""
+    """A sibling of `node_id`: same parent, new input (edit) or the same input (regenerate),
+    the settings of `node_id` (`tools` and `overrides` as in `plan_turn`)."""
     node = index.get(server, node_id)
     if node is None:
         raise CannotSend(f"unknown response {node_id}")
@@ -266,9 +261,9 @@ def plan_sibling(
         item.pop("id", None)  # ids belong to the stored input of the other response
         if item.get("status") == "completed":
             item.pop("status")
-    body: dict[str, Any] = {**settings_of(index, server, node_id)}
+    body = run_settings.write(dict(settings_of(index, server, node_id)), overrides or {})
     _set_tools(body, tools)
-    body.setdefault("model", default_model)
+    body["model"] = body.get("model") or default_model
     plan = TurnPlan(body, node.parent, items, kind, settings_from=node_id)
     continue_from(index, server, plan)
     return plan

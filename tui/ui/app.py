@@ -75,12 +75,14 @@ from tui.ui.messages import (
 )
 from tui.ui.name_screens import LabelsScreen, NameScreen
 from tui.ui.screens import DeletePlan, DeleteScreen, HelpScreen, ProgressScreen
+from tui.ui.settings_screen import RunSettingsScreen
 from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, ToolPicker, ToolsScreen
 from tui.ui.transcript import Transcript
 
 Key = tuple[str, str]
 # Seconds between looks at the index for what other processes wrote (see `_poll_index`).
 INDEX_POLL = 0.5
+MODELS_WAIT = 10.0  # seconds the settings form waits for the server's models
 
 
 class ResponsesApp(App[None]):
@@ -125,6 +127,8 @@ class ResponsesApp(App[None]):
         self._guarded = False  # the app's handlers are guarded once it has mounted
         self._crash_lines: list[str] = []
         self.compare_mark: Key | None = None  # the first turn of a branch comparison (+, =)
+        # The models of each profile's server, asked once a session.
+        self._models: dict[str, tuple[list[str], str]] = {}
 
     @property
     def profile(self) -> Profile:
@@ -381,6 +385,44 @@ class ResponsesApp(App[None]):
                 self.conversation.set_tools(tools)
 
         self.push_screen(ToolPicker(presets, current), chosen)
+
+    # ------------------------------------------------------------ run settings
+
+    def action_run_settings(self) -> None:
+        """S or ctrl+o: the run settings of the next message (model, temperature...)."""
+        pane = self.conversation
+        parent = pane.edit_target if pane.mode == "edit" else pane.reply_parent()
+        where = (
+            f"For the next message from {parent[1]}; the turns below it inherit them."
+            if parent is not None
+            else "For the new conversation; its later turns inherit them."
+        )
+        screen = RunSettingsScreen(pane.run_settings(), one_line(where, 200))
+
+        def chosen(settings: dict[str, Any] | None) -> None:
+            if settings is not None:
+                pane.set_run_settings(settings)
+
+        self.push_screen(screen, chosen)
+        self._models_worker(screen)
+
+    @work(group="models", exclusive=True)
+    async def _models_worker(self, screen: RunSettingsScreen) -> None:
+        """The server's models for the form, asked once per profile in a session (a server
+        without /models once too: its client remembers; a failure is asked again)."""
+        name = self.profile.name
+        found = self._models.get(name)
+        if found is None:
+            try:
+                async with asyncio.timeout(MODELS_WAIT):
+                    found = (await self.client.list_models(), "")
+                self._models[name] = found
+            except TimeoutError:
+                found = ([], "the server did not answer in time")
+            except ApiError as error:
+                found = ([], one_line(str(error), 120))
+        if screen.is_attached:
+            screen.set_models(*found)
 
     def action_answer(self) -> None:
         if self.current is not None and self._ensure_server(self.current):

@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from tui import run_settings
 from tui.api import items
 from tui.api.errors import PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
@@ -71,6 +72,9 @@ class ConversationPane(Vertical):
         self.mode = "reply"  # reply | new | edit
         self.edit_target: Key | None = None
         self.next_tools: list[dict[str, Any]] | None = None  # None: inherit from the parent
+        # Run settings chosen for the next message (S, ctrl+o): what they change in the
+        # inherited ones (None: a setting taken out); None: inherit them all.
+        self.next_run: dict[str, Any] | None = None
         self.streaming = False
         self.live_key: Key | None = None  # the reply streaming in, once the server made it
         self._refresh_timer: Any = None
@@ -227,13 +231,26 @@ class ConversationPane(Vertical):
         model, tools = self.next_settings()
         # The model gives way to the tools in a narrow pane (its start names it well enough).
         room = max(12, min(40, self.composer.size.width - 14))
-        carries = Text(one_line(model, room), style="dim")
+        new_model = "model" in (self.next_run or {})
+        carries = Text(one_line(model, room), style="bold yellow" if new_model else "dim")
         names = self.tool_names(tools)
         changed = " (changed)" if self.next_tools is not None else ""
         many = carries.copy()
         carries.append(f"  ·  tools: {', '.join(names) or 'none'}{changed}", style="dim")
         many.append(f"  ·  {len(names)} tools{changed}: T lists them", style="dim")
+        differ = self.settings_changed()
+        if differ:  # what the next message changes in the parent's run settings, briefly
+            for line in (carries, many):
+                line.append(f"  ·  {differ}", style="yellow")
         self.composer.set_target(text, carries, many)
+
+    def settings_changed(self) -> str:
+        """The run settings the next message changes from its parent's, in a few words (the
+        model is named first on the status line)."""
+        if not self.next_run:
+            return ""
+        base = self.inherited_settings()
+        return one_line(run_settings.differences(base, self.run_settings(), skip=("model",)), 120)
 
     def tool_names(self, tools: list[Any]) -> list[str]:
         """How the user knows these tools: by the preset each was picked from."""
@@ -245,12 +262,32 @@ class ConversationPane(Vertical):
     def reply_parent(self) -> Key | None:
         return None if self.mode == "new" else self.current
 
+    def inherited_settings(self) -> dict[str, Any]:
+        """What the next message inherits (model, tools, run settings): from the turn it
+        follows, or from the one it is a sibling of (edit)."""
+        source = self.edit_target if self.mode == "edit" else self.reply_parent()
+        return settings_of(self.index, source[0], source[1]) if source is not None else {}
+
+    def run_settings(self) -> dict[str, Any]:
+        """The run settings (model included) the next message will be sent with."""
+        settings = run_settings.write(dict(self.inherited_settings()), self.next_run or {})
+        settings.pop("tools", None)
+        settings["model"] = settings.get("model") or self.session.default_model
+        return settings
+
     def next_settings(self) -> tuple[str, list[dict[str, Any]]]:
         """The model and tools the next message will be sent with."""
-        source = self.edit_target if self.mode == "edit" else self.reply_parent()
-        inherited = settings_of(self.index, source[0], source[1]) if source is not None else {}
+        inherited = self.inherited_settings()
         tools = self.next_tools if self.next_tools is not None else inherited.get("tools") or []
-        return str(inherited.get("model") or self.session.default_model), list(tools)
+        return str(self.run_settings()["model"]), list(tools)
+
+    def set_run_settings(self, chosen: dict[str, Any]) -> None:
+        """The settings form's answer (every setting): kept as what it changes."""
+        changes = run_settings.changes(self.inherited_settings(), chosen)
+        if changes.get("model") is None and not chosen.get("model"):
+            changes.pop("model", None)  # an empty model field: the inherited or default one
+        self.next_run = changes or None
+        self.update_target()
 
     def set_tools(self, tools: list[dict[str, Any]]) -> None:
         self.next_tools = tools
@@ -286,6 +323,7 @@ class ConversationPane(Vertical):
                 key[1],
                 text=None,
                 default_model=self.session.default_model,
+                overrides=self.next_run,
             )
         except CannotSend as error:
             self.notify(str(error), severity="error", title="Cannot regenerate")
@@ -306,6 +344,7 @@ class ConversationPane(Vertical):
                     text=text,
                     default_model=model,
                     tools=self.next_tools,
+                    overrides=self.next_run,
                 )
             else:
                 parent = self.reply_parent()
@@ -316,6 +355,7 @@ class ConversationPane(Vertical):
                     parent=parent[1] if parent else None,
                     default_model=model,
                     tools=self.next_tools,
+                    overrides=self.next_run,
                 )
         except CannotSend as error:
             self.notify(str(error), severity="warning")
@@ -419,6 +459,7 @@ class ConversationPane(Vertical):
         self.mode = "reply"
         self.edit_target = None
         self.next_tools = None
+        self.next_run = None
 
     async def _after_send(
         self,

@@ -89,7 +89,7 @@ def dialog(
 
 C, D = Command, dialog
 CLOSE = "cancel or close a dialog (q: tool presets and help, ?: help)"
-CONFIRM = "confirm: export, save the preset, send the function output"
+CONFIRM = "confirm: export, save the preset, use the run settings, send the function output"
 APPROVAL = "approval: approve / deny (esc: decide later)"
 PRESETS = "tool presets: add / edit / duplicate / delete"
 UPDOWN = "previous / next line"
@@ -144,6 +144,11 @@ COMMANDS: tuple[Command, ...] = (
     C("pick_tools", "T", "pick the tools for the next message", "Write", "tree"),
     C("pick_tools_composer", "ctrl+t", "pick the tools for the next message", "Write",
       "composer", footer="Tools", action="app.pick_tools", palette=False),
+    C("run_settings", "S", "run settings for the next message (model, temperature...)",
+      "Write", "tree"),
+    C("run_settings_composer", "ctrl+o", "run settings for the next message (model, "
+      "temperature...)", "Write", "composer", footer="Settings", action="app.run_settings",
+      palette=False),
     C("answer", "a", "answer a pending MCP approval or function call", "Write", "tree"),
     C("cancel_stream", "escape", "cancel a streaming reply (kept as partial), or the filter",
       "Write", "app", footer="Cancel"),
@@ -215,6 +220,8 @@ COMMANDS: tuple[Command, ...] = (
       footer="Use these", priority=True, help="tool picker: use the ticked tools"),
     D("picker_done_enter", "enter", "use the ticked tools", "ToolPicker", "done",
       priority=True, help="tool picker: use the ticked tools"),
+    D("settings_use", "ctrl+s", "use these run settings", "RunSettingsScreen", "save",
+      footer="Use", priority=True, help=CONFIRM),
     D("approve", "y", "approve", "ApprovalScreen", "answer(True)", footer="Approve",
       help=APPROVAL),
     D("deny", "n", "deny", "ApprovalScreen", "answer(False)", footer="Deny",
@@ -231,7 +238,8 @@ COMMANDS: tuple[Command, ...] = (
     D("copy_whole", "y", "copy the whole answer", "CopyPicker", "whole", footer="Whole answer",
       help="copy picker: y copies the whole answer (y y), enter the highlighted block"),
     D("dialog_cancel", "escape", "cancel", "NameScreen LabelsScreen ImportScreen ExportScreen "
-      "ProfileScreen ProgressScreen PresetForm ToolPicker CopyPicker ConfirmScreen", "cancel",
+      "ProfileScreen ProgressScreen PresetForm ToolPicker CopyPicker ConfirmScreen "
+      "RunSettingsScreen", "cancel",
       footer="Cancel", help=CLOSE),
     D("confirm_yes", "y", "confirm", "ConfirmScreen", "confirm", footer="Yes",
       help="confirmation (deleting a tool preset): y does it, esc does not"),

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from tui import run_settings
 from tui.api import items
 from tui.store.records import NodeSummary, status_words
 from tui.text import one_line, sanitize
@@ -37,6 +38,7 @@ LIVE_FLUSH = 1 / 120  # seconds between Markdown updates while a reply streams
 OLD_TURN_LINES = 4
 OLDER_SHOWN = 30  # compact turns shown above the rich ones; the rest is a count
 SHOWN_TURNS = RICH_TURNS + OLDER_SHOWN  # turns whose bodies the transcript reads
+SKIPPED = ("model", "store")  # run settings a turn's header already says
 OLD_LINE_CHARS = 160
 
 
@@ -114,6 +116,7 @@ class Turn(Vertical):
         current: bool,
         orphan: bool = False,
         place: tuple[int, int] | None = None,
+        settings: str = "",
     ) -> None:
         classes = "turn" + (" -current" if current else "") + (" -compact" if not rich else "")
         super().__init__(classes=classes)
@@ -124,6 +127,7 @@ class Turn(Vertical):
         self.current = current
         self.orphan = orphan
         self.place = place
+        self.settings = settings  # the run settings that differ from the parent's, in words
 
     def _head(self) -> Text:
         summary = self.summary
@@ -151,6 +155,8 @@ class Turn(Vertical):
     def compose(self) -> ComposeResult:
         summary, response = self.summary, _response(self.body)
         yield Static(self._head(), classes="turn-head")
+        if self.settings:
+            yield Static(Text(f"⚙ {self.settings}", style="dim"), classes="turn-settings")
         meta = meta_line(response)
         if meta:
             yield TurnMeta(Text(meta), classes="turn-meta")
@@ -296,6 +302,23 @@ def older_turns_text(turns: list[tuple[NodeSummary, dict[str, Any], bool]], now:
     return text
 
 
+def settings_notes(turns: list[tuple[NodeSummary, dict[str, Any], bool]], last: int) -> list[str]:
+    """For each of the `last` turns of the path (root first): the run settings it was sent
+    with that differ from its parent's, in words (the model is in its header, `store` in its
+    status). A parent whose body was not read (far up a long path) says nothing."""
+    out = []
+    for n in range(len(turns) - last, len(turns)):
+        body = turns[n][1]
+        parent = turns[n - 1][1] if n > 0 else None
+        if parent == {} or not body:
+            out.append("")
+            continue
+        before = run_settings.of_record(parent) if parent is not None else {}
+        said = run_settings.differences(before, run_settings.of_record(body), skip=SKIPPED)
+        out.append(one_line(said, 200))
+    return out
+
+
 class Transcript(VerticalScroll):
     """The conversation path; also hosts the live turn while a reply streams."""
 
@@ -350,10 +373,11 @@ class Transcript(VerticalScroll):
                 (summary, body, orphan, (places or {}).get(summary.key), summary.key == current)
                 for summary, body, orphan in recent
             ]
+            notes = settings_notes(turns, len(recent))
             with self.app.batch_update():
                 # One frame for the whole change, painted when it is done: none shows the
                 # old turns gone and the new ones not yet there.
-                await self._replace(turns, older, wanted, now, current, below, title)
+                await self._replace(turns, older, wanted, now, current, below, title, notes)
 
     async def _replace(
         self,
@@ -364,6 +388,7 @@ class Transcript(VerticalScroll):
         current: tuple[str, str] | None,
         below: str,
         title: str | None,
+        notes: list[str],
     ) -> None:
         kept = self._reusable(wanted)
         if kept:
@@ -386,7 +411,7 @@ class Transcript(VerticalScroll):
             head.append(Static(older_turns_text(older, now), classes="older"))
         kept_keys = {w.summary.key for w in kept}
         before_kept = True
-        for summary, body, orphan, place, is_current in wanted:
+        for (summary, body, orphan, place, is_current), note in zip(wanted, notes, strict=True):
             if summary.key in kept_keys:
                 before_kept = False
                 continue
@@ -398,6 +423,7 @@ class Transcript(VerticalScroll):
                 current=is_current,
                 orphan=orphan,
                 place=place,
+                settings=note,
             )
             (head if before_kept and first else tail).append(turn)
         if below:
