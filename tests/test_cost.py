@@ -15,7 +15,7 @@ from cost_kit import OPENAI, R1_PRICE, R2_PRICE, UNKNOWN_MODEL, WHEN, add_tree
 from tui import cost
 from tui.api.profiles import LOCAL_BASE_URL
 from tui.api.usage import Usage, parse_usage
-from tui.cost import TurnUsage, Totals
+from tui.cost import Totals, TurnUsage
 from tui.ops.usage_book import UsageBook
 from tui.paths import index_dir
 from tui.store.index import Index
@@ -32,11 +32,18 @@ def turn(usage: dict | None, model: str = "gpt-4o", server: str = OPENAI) -> Tur
     return TurnUsage(parse_usage(usage), model, server, WHEN)
 
 
-OPENAI_NAMES = {"input_tokens": 1000, "input_tokens_details": {"cached_tokens": 200},
-                "output_tokens": 500, "output_tokens_details": {"reasoning_tokens": 100}}  # fmt: skip
-FIREWORKS_NAMES = {"prompt_tokens": 2000, "prompt_tokens_details": {"cached_tokens": 50},
-                   "completion_tokens": 300,
-                   "completion_tokens_details": {"reasoning_tokens": 30}}  # fmt: skip
+OPENAI_NAMES = {
+    "input_tokens": 1000,
+    "input_tokens_details": {"cached_tokens": 200},
+    "output_tokens": 500,
+    "output_tokens_details": {"reasoning_tokens": 100},
+}
+FIREWORKS_NAMES = {
+    "prompt_tokens": 2000,
+    "prompt_tokens_details": {"cached_tokens": 50},
+    "completion_tokens": 300,
+    "completion_tokens_details": {"reasoning_tokens": 30},
+}
 
 
 # ------------------------------------------------------------------ prices
@@ -118,10 +125,8 @@ def test_all_priced_is_an_exact_sum():
 def test_unknown_price_and_a_mix_say_so():
     unknown = cost.total([turn(OPENAI_NAMES, UNKNOWN_MODEL)])
     assert cost.cost_text(unknown) == "unknown price"
-    mixed = cost.total(
-        [turn(OPENAI_NAMES), turn(OPENAI_NAMES, UNKNOWN_MODEL)] * 1
-        + [turn(OPENAI_NAMES, UNKNOWN_MODEL)]
-    )
+    unknown_turn = turn(OPENAI_NAMES, UNKNOWN_MODEL)
+    mixed = cost.total([turn(OPENAI_NAMES), unknown_turn, unknown_turn])
     assert cost.cost_text(mixed) == "≥ $0.00725, 2 turns unpriced"
 
 
