@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DRAWN = [
     *sorted((ROOT / "tui" / "ui").glob("*.py")),
     ROOT / "tui" / "turn_meta.py",
+    ROOT / "tui" / "cost.py",
     ROOT / "tui" / "graph.py",
     ROOT / "tui" / "ops" / "listing.py",
 ]

@@ -286,6 +286,17 @@ def totals_text(totals: Totals, *, turns: bool = True) -> str:
     return SEP.join(p for p in parts if p)
 
 
+def compact_text(totals: Totals) -> str:
+    """A subtree's totals in a few cells, for a line of the graph: "≥ $0.0153 · 3,910 tokens",
+    "unknown price · 110 tokens", "no usage"."""
+    if not totals.with_usage:
+        return "no usage"
+    tokens = plural(totals.input + totals.output, "token")
+    price = cost_text(totals).split(",", 1)[0]  # "≥ $0.0123" says it is a lower bound
+    more = " +" if totals.unread else ""
+    return SEP.join(p for p in (price, tokens + more) if p)
+
+
 def turn_text(turn: TurnUsage | None, *, pricer: Callable | None = price) -> str:
     """One turn's figures: "in 1,234 · out 56 · $0.00725", "… · unknown price", "no usage"."""
     usage = turn.usage if turn is not None else None
