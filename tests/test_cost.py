@@ -90,9 +90,14 @@ def test_the_price_table_is_never_fetched_from_the_network():
 
 
 def test_genai_prices_is_imported_only_when_a_price_is_asked_for():
+    """Not by importing the app, nor by pricing a turn of the offline backend (which has no
+    prices: the table is not loaded for it)."""
     code = (
         "import sys\n"
         "import tui.cost, tui.ops.usage_book, tui.ops.export, tui.ui.app\n"
+        "from tui.api.usage import Usage\n"
+        "offline = tui.cost.TurnUsage(Usage(10, None, 5), 'gpt-4o', 'http://offline.invalid/v1')\n"
+        "assert tui.cost.price(offline) is None\n"
         "print('genai_prices' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -230,3 +235,16 @@ def test_turn_text_and_the_billed_input():
 
 def test_totals_default_is_empty():
     assert cost.totals_text(Totals()) == "0 turns"
+
+
+def test_the_compact_text_of_a_graph_line():
+    unknown = turn(OPENAI_NAMES, UNKNOWN_MODEL)
+    assert cost.compact_text(cost.total([turn(OPENAI_NAMES)])) == "$0.00725 · 1,500 tokens"
+    assert cost.compact_text(cost.total([turn(OPENAI_NAMES), unknown])) == (
+        "≥ $0.00725 · 3,000 tokens"
+    )
+    assert cost.compact_text(cost.total([unknown])) == "unknown price · 1,500 tokens"
+    assert cost.compact_text(cost.total([None])) == "no usage"
+    over = cost.total([turn(OPENAI_NAMES)] * 3, limit=2)
+    assert cost.compact_text(over) == "≥ $0.0145 · 3,000 tokens +"
+    assert cost.compact_text(cost.total([turn(OPENAI_NAMES)], pricer=None)) == "1,500 tokens"

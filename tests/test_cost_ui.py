@@ -72,6 +72,8 @@ async def test_the_header_on_the_offline_backend_says_unknown_price_at_once(tmp_
         assert line.startswith(f"path: {len(path)} turn")
         assert "· unknown price · in " in line and "out " in line
         assert app.conversation.path_usage.display
+        app.conversation.path_usage.show_path([])  # no path (the welcome screen): no line
+        assert not app.conversation.path_usage.display
         await settle(pilot, app)
     index.close()
 
