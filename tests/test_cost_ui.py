@@ -171,3 +171,37 @@ async def test_the_composer_says_what_a_reply_will_be_billed_for(tmp_path):
         assert "≈ 1,500 input tokens billed" in status_line(app)
         await settle(pilot, app)
     index.close()
+
+
+async def test_the_price_table_loads_in_a_thread_once_and_the_lines_follow(tmp_path, monkeypatch):
+    """Until the table is in, the totals show their tokens; it is loaded once per widget
+    however many lines ask for it, off the UI thread; then the lines show the cost."""
+    import threading
+
+    loads = []
+    real_load = cost.load_prices
+
+    def slow_load() -> bool:
+        loads.append(threading.current_thread() is threading.main_thread())
+        threading.Event().wait(0.3)
+        return real_load()
+
+    monkeypatch.setattr(cost, "_calc", None)
+    monkeypatch.setattr(cost, "load_prices", slow_load)
+    monkeypatch.setattr("tui.cost._price", cost._price.__wrapped__)  # no cached prices
+    app, index, keys = openai_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, keys["r1"])
+        assert header(app).startswith("path: 1 turn · in 1,000")  # tokens, no cost yet
+        app.forest_view.focus()
+        await pilot.press("dollar_sign")
+        await pilot.pause()
+        assert line_of(app, keys["r1"]).endswith("  [3,910 tokens]")
+        for _ in range(5):
+            app.forest_view.forget_lines()  # drawn again: asks again
+            await pilot.pause()
+        await wait_for(pilot, lambda: "$" in line_of(app, keys["r1"]) and "$" in header(app))
+        assert header(app).startswith("path: 1 turn · $0.00725 · in 1,000")
+        assert loads == [False, False]  # once for the header, once for the graph; threads
+        await settle(pilot, app)
+    index.close()

@@ -93,7 +93,7 @@ def price(turn: TurnUsage) -> Decimal | None:
 
 @lru_cache(maxsize=65_536)
 def _price(model: str, server: str, tokens_in: int, cached: int, out: int, day: int) -> Any:
-    if not load_prices() or _calc is None:
+    if _calc is None and not load_prices():  # (the CLI's first price: loaded here)
         return None
     when = datetime.fromtimestamp(day * 86400, UTC) if day > 0 else None
     try:

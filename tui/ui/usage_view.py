@@ -30,6 +30,9 @@ def pricer(widget: Widget, servers: Iterable[str], then: Callable[[], None]) -> 
     loading in a thread, after which `then` runs (on the UI thread)."""
     if cost.prices_loaded() or not any(cost.priceable(server) for server in servers):
         return cost.price
+    if getattr(widget, "_prices_asked", False):
+        return None  # loading already (each line of the graph asks as it is drawn)
+    widget._prices_asked = True  # type: ignore[attr-defined]
 
     def load() -> None:
         cost.load_prices()
