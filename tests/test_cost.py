@@ -248,3 +248,12 @@ def test_the_compact_text_of_a_graph_line():
     over = cost.total([turn(OPENAI_NAMES)] * 3, limit=2)
     assert cost.compact_text(over) == "≥ $0.0145 · 3,000 tokens +"
     assert cost.compact_text(cost.total([turn(OPENAI_NAMES)], pricer=None)) == "1,500 tokens"
+
+
+def test_one_book_per_index(index):
+    from tui.ops.usage_book import book_of
+
+    assert book_of(index) is book_of(index)
+    other = Index.open(index_dir().parent / "other-index")
+    assert book_of(other) is not book_of(index)
+    other.close()

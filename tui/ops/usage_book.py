@@ -8,6 +8,8 @@ streaming when first read (no usage yet) is read again once it has finished.
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from tui.cost import TurnUsage, turn_usage
 from tui.store.index import Index
 from tui.store.records import Status
@@ -43,3 +45,15 @@ class UsageBook:
 
     def forget(self, key: Key) -> None:
         self._known.pop(key, None)
+
+
+_BOOKS: WeakKeyDictionary[Index, UsageBook] = WeakKeyDictionary()
+
+
+def book_of(index: Index) -> UsageBook:
+    """The one book of `index`: the path's line, the graph and the composer share it, so a
+    turn read again (`forget`) is read again for all of them."""
+    book = _BOOKS.get(index)
+    if book is None:
+        book = _BOOKS[index] = UsageBook(index)
+    return book

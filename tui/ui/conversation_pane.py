@@ -35,7 +35,7 @@ from tui.ops.conversation import (
     send_turn,
     settings_of,
 )
-from tui.ops.usage_book import UsageBook
+from tui.ops.usage_book import book_of
 from tui.session import Session
 from tui.store.index import Index
 from tui.store.records import NodeSummary
@@ -68,7 +68,7 @@ class ConversationPane(Vertical):
         self.session = session
         self.clock = clock
         self.debounce = debounce
-        self.usage = UsageBook(index)  # each turn's usage, read once (tui/cost.py sums it)
+        self.usage = book_of(index)  # each turn's usage, read once (tui/cost.py sums it)
         self.path_usage = PathUsage(self.usage, id="path-usage")
         self.transcript = Transcript(id="transcript")
         self.transcript.tool_namer = self.tool_names

@@ -23,7 +23,7 @@ from rich.text import Text
 from tui import cost
 from tui.forest import Forest
 from tui.graph import GraphState, Row, hidden_below
-from tui.ops.usage_book import UsageBook
+from tui.ops.usage_book import book_of
 from tui.store.index import Index
 from tui.store.records import NodeSummary
 from tui.text import one_line
@@ -87,7 +87,6 @@ class ForestGraph(GraphView):
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self._pending: set[Key] = set()  # replies still streaming
         self.show_usage = False  # $: each fork point's subtree totals at the end of its line
-        self._usage: UsageBook | None = None  # read on first use
         # What the graph says when the forest is empty (the App, which knows the keys and the
         # session, says what to do and what other servers hold): asked for only then.
         self.welcome: Callable[[], Text] = lambda: Text("No conversations yet.")
@@ -294,11 +293,9 @@ class ForestGraph(GraphView):
         forest = self._forest_of(key)
         if not self.show_usage or not forest.has_fork(key):
             return None
-        if self._usage is None:
-            self._usage = UsageBook(self.index)
         price = pricer(self, [key[0]], self.forget_lines)
         totals = cost.subtree_total(
-            forest.children, key, self._usage, pricer=price, limit=SUBTREE_LIMIT
+            forest.children, key, book_of(self.index), pricer=price, limit=SUBTREE_LIMIT
         )
         return Text(f"  [{cost.compact_text(totals)}]", style="green")
 
