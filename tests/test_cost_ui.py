@@ -205,3 +205,19 @@ async def test_the_price_table_loads_in_a_thread_once_and_the_lines_follow(tmp_p
         assert loads == [False, False]  # once for the header, once for the graph; threads
         await settle(pilot, app)
     index.close()
+
+
+async def test_in_a_narrow_graph_a_fork_point_keeps_its_cost(tmp_path):
+    app, index, keys = openai_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await goto(pilot, app, keys["r1"])
+        view = app.forest_view
+        view.focus()
+        await pilot.press("dollar_sign")
+        await wait_for(pilot, lambda: "$" in line_of(app, keys["r1"]))
+        total = cost.money(R1_PRICE + R2_PRICE)
+        drawn = "".join(s.text for s in view.render_line(view.row_of(keys["r1"]))).rstrip()
+        assert drawn.endswith(f"  [≥ {total}]"), drawn  # the tokens give way, the cost stays
+        assert "question r1"[:6] in drawn  # and what was said keeps some room
+        await settle(pilot, app)
+    index.close()

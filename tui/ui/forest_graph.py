@@ -35,6 +35,7 @@ from tui.ui.usage_view import pricer
 Key = tuple[str, str]
 REVEAL_MATCHES = 12  # filter matches whose conversations and branches are opened (newest first)
 SUBTREE_LIMIT = 5_000  # turns summed for one fork point's totals ($); more are "+"
+USAGE_ROOM = 16  # cells a line keeps for what was said beside a fork point's totals ($)
 
 
 @dataclass(frozen=True)
@@ -287,9 +288,9 @@ class ForestGraph(GraphView):
         self.show_usage = not self.show_usage
         self.forget_lines()
 
-    def usage_suffix(self, key: Key) -> Text | None:
+    def usage_suffix(self, key: Key, width: int) -> Text | None:
         """A fork point's subtree totals (the turn and every branch below it), while `$`
-        shows them; None for other turns."""
+        shows them; None for other turns. In a narrow line, the cost alone."""
         forest = self._forest_of(key)
         if not self.show_usage or not forest.has_fork(key):
             return None
@@ -297,7 +298,10 @@ class ForestGraph(GraphView):
         totals = cost.subtree_total(
             forest.children, key, book_of(self.index), pricer=price, limit=SUBTREE_LIMIT
         )
-        return Text(f"  [{cost.compact_text(totals)}]", style="green")
+        text = cost.compact_text(totals)
+        if width - len(text) - 4 < USAGE_ROOM:
+            text = text.split(" · ")[0]  # the cost ("≥ $0.0153"), or "no usage"
+        return Text(f"  [{text}]", style="green")
 
     # ------------------------------------------------------------ labels
 
@@ -316,7 +320,7 @@ class ForestGraph(GraphView):
         parent_summary = self._summary(parent) if parent is not None else None
         show_model = parent_summary is None or parent_summary.model != summary.model
         closed_conversation = row is not None and row.closed and parent is None
-        suffix = self.usage_suffix(key)
+        suffix = self.usage_suffix(key, width)
         if suffix is not None:
             width = max(12, width - suffix.cell_len)
         label = node_label(
