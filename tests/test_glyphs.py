@@ -20,6 +20,7 @@ DRAWN = [
     *sorted((ROOT / "tui" / "ui").glob("*.py")),
     ROOT / "tui" / "turn_meta.py",
     ROOT / "tui" / "compare.py",
+    ROOT / "tui" / "cost.py",
     ROOT / "tui" / "graph.py",
     ROOT / "tui" / "ops" / "listing.py",
 ]

@@ -644,8 +644,12 @@ def test_the_markdown_export_has_the_same_figures_sources_and_notes(tmp_path):
     )
     for export in (export_markdown, export_tree_markdown):
         text = export(index, SERVER, keys[-1][1])
-        assert "in 1,234 (cached 1,000) · out 56 (reasoning 20) · effort high, summary auto" in text
-        assert "in 1,083 (cached 512) · out 451 (reasoning 300)" in text
+        # The transcript's meta line, with the turn's cost (none known on the offline backend).
+        assert (
+            "in 1,234 (cached 1,000) · out 56 (reasoning 20) · unknown price · "
+            "effort high, summary auto"
+        ) in text
+        assert "in 1,083 (cached 512) · out 451 (reasoning 300) · unknown price" in text
         assert "- \\[1\\] The GIL — https://docs.example.com/gil" in text
         assert "- \\[2\\] report.pdf (file-abc)" in text
         assert "- \\[3\\] out.csv (cfile_9 in cntr_1)" in text

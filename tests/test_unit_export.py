@@ -264,7 +264,7 @@ def test_usage_and_reasoning_settings_form_the_meta_line_first(index):
         reasoning={"effort": "<high>", "summary": "[auto]"},
     )
     assert body_of_turn(export_markdown(index, SERVER, "r1")) == (
-        "in 1,234 · out 56 · effort \\<high\\>, summary \\[auto\\]\n"
+        "in 1,234 · out 56 · unknown price · effort \\<high\\>, summary \\[auto\\]\n"
         "\n"
         "**User**\n\nhello\n\n**Assistant**\n\nAn answer.\n"
     )

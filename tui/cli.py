@@ -141,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--all", action="store_true", help="every server in the index, not just this one"
     )
+    p.add_argument(
+        "--usage",
+        action="store_true",
+        help="each turn's tokens and cost (where the price is known), and the total",
+    )
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser(
@@ -516,9 +521,35 @@ def cmd_list(args: argparse.Namespace) -> int:
                     )
                 )
                 continue
-            for line in forest_lines(index, server):
+            figures = UsageColumn(index) if args.usage else None
+            for line in forest_lines(index, server, figures):
                 _say(fit(line))
+            if figures is not None:
+                _say(fit(figures.total_line(server)))
     return EXIT_OK
+
+
+class UsageColumn:
+    """`list --usage`: each turn's tokens and cost as one plain line, and the server's total
+    (each turn's body read once)."""
+
+    def __init__(self, index: Any) -> None:
+        from tui.ops.usage_book import UsageBook
+
+        self.index = index
+        self.book = UsageBook(index)
+
+    def __call__(self, key: Any) -> str:
+        from tui import cost
+
+        return cost.turn_text(self.book(key))
+
+    def total_line(self, server: str) -> str:
+        from tui import cost
+
+        keys = [node.key for node in self.index.nodes(server)]
+        totals = cost.total((self.book(k) for k in keys), limit=max(1, len(keys)))
+        return "total: " + cost.totals_text(totals)
 
 
 # ---------------------------------------------------------------- search

@@ -44,6 +44,8 @@ APP_SYMBOLS: dict[str, str] = {
     "▾": "v",  # the first turn of an open conversation
     "▸": ">",  # closed: l opens it
     "┊": ":",  # a folded run
+    "≥": ">",  # a cost that is a lower bound: ≥ $0.0123 (tui/cost.py)
+    "≈": "~",  # an estimate: ≈ 12,345 input tokens billed
     "│": "|",  # graph rails
     "├": "+",
     "└": "`",

@@ -70,9 +70,10 @@ def reasoning_setting(response: Any) -> str:
     return ", ".join(parts)
 
 
-def meta_line(response: Any) -> str:
-    """The turn's meta line: token usage, then the reasoning settings; "" when neither."""
-    parts = [usage_text(response_usage(response)), reasoning_setting(response)]
+def meta_line(response: Any, cost: str = "") -> str:
+    """The turn's meta line: token usage (then its `cost`, when given), then the reasoning
+    settings; "" when none."""
+    parts = [usage_text(response_usage(response)), cost, reasoning_setting(response)]
     return SEP.join(p for p in parts if p)
 
 

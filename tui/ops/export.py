@@ -18,6 +18,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from tui import cost
 from tui.api import items
 from tui.store.index import Index
 from tui.store.records import utc_text
@@ -150,6 +151,7 @@ def export_markdown(index: Index, server: str, response_id: str) -> str:
         "",
         f"Server: {server} · {len(records)} turn{'s' if len(records) != 1 else ''}",
         "",
+        *_usage_lines(records),
     ]
     for number, record in enumerate(records, start=1):
         lines.extend(_turn_markdown(f"Turn {number}", record))
@@ -178,6 +180,7 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
         f"Server: {sanitize(server)} · {turns} turn{'s' if turns != 1 else ''} · "
         f"{leaves} branch{'es' if leaves != 1 else ''}",
         "",
+        *_usage_lines(records),
     ]
     for record in records:
         summary = record["summary"]
@@ -189,6 +192,33 @@ def export_tree_markdown(index: Index, server: str, response_id: str) -> str:
             extra = [f"replying to `{_id(summary.parent)}` (not in the index)", ""]
         lines.extend(_turn_markdown(_label(record["label"]), record, extra))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _figures(record: dict[str, Any]) -> cost.TurnUsage:
+    summary = record["summary"]
+    return cost.turn_usage(
+        record["response"],
+        model=summary.model,
+        server=summary.server,
+        created_at=summary.created_at,
+    )
+
+
+def _turn_cost(figures: cost.TurnUsage) -> str:
+    """ "$0.00725" or "unknown price"; "" for a turn without usage."""
+    if figures.usage.empty:
+        return ""
+    amount = cost.price(figures)
+    return cost.money(amount) if amount is not None else "unknown price"
+
+
+def _usage_lines(records: list[dict[str, Any]]) -> list[str]:
+    """The total of the turns exported: tokens, and the cost where known (nothing when no
+    turn has usage)."""
+    totals = cost.total(_figures(r) for r in records)
+    if not totals.with_usage:
+        return []
+    return [f"Usage: {_md_text(cost.totals_text(totals, turns=False))}", ""]
 
 
 def _title_lines(root: dict[str, Any]) -> list[str]:
@@ -219,7 +249,8 @@ def _turn_markdown(label: str, record: dict[str, Any], extra: Sequence[str] = ()
         marks += f" · ★ {_md_text(bookmark)}" if bookmark else " · ★"
     out = [f"## {label} · `{_id(summary.id)}` · {sanitize(summary.model)} · {when}{marks}", ""]
     out += extra
-    meta = meta_line(response)  # the transcript's meta line: usage, reasoning settings
+    # The transcript's meta line (usage, reasoning settings), with the turn's cost.
+    meta = meta_line(response, _turn_cost(_figures(record)))
     if meta:
         out += [_md_text(meta), ""]
     if response.get("instructions"):

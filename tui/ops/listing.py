@@ -7,6 +7,8 @@ march off the right edge; each fork opens one level with tree glyphs. Iterative 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from tui.forest import Forest
 from tui.store.index import Index
@@ -32,15 +34,21 @@ def unmark(text: str) -> str:
     return _LINE_MARK.sub(r"\1", text)
 
 
-def forest_lines(index: Index, server: str) -> list[str]:
+def forest_lines(
+    index: Index, server: str, figures: Callable[[Any], str] | None = None
+) -> list[str]:
+    """The lines of `list`; `figures` (`list --usage`): a turn's usage and cost, in brackets
+    after its time."""
     forest = index.forest(server)
     lines: list[str] = []
     for root in forest.roots():
-        lines.extend(_conversation_lines(index, forest, root))
+        lines.extend(_conversation_lines(index, forest, root, figures))
     return lines
 
 
-def _conversation_lines(index: Index, forest: Forest, root) -> list[str]:
+def _conversation_lines(
+    index: Index, forest: Forest, root, figures: Callable[[Any], str] | None = None
+) -> list[str]:
     lines: list[str] = []
     # Stack of (segment head, prefix for its first line, prefix for the following lines).
     stack = [(root, "", "")]
@@ -49,7 +57,8 @@ def _conversation_lines(index: Index, forest: Forest, root) -> list[str]:
         segment = forest.segment_of(head)
         for n, key in enumerate(segment.keys):
             prefix = first_prefix if n == 0 else rest_prefix
-            line = node_line(index.get(*key), orphan=forest.is_orphan(key))
+            extra = f"[{figures(key)}]" if figures is not None else ""
+            line = node_line(index.get(*key), orphan=forest.is_orphan(key), figures=extra)
             lines.append(prefix + names(index, key, root=key == root) + line)
         children = forest.segment_children(head)
         for i in reversed(range(len(children))):
@@ -76,7 +85,7 @@ def names(index: Index, key, *, root: bool) -> str:
     return text
 
 
-def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
+def node_line(node: NodeSummary | None, *, orphan: bool = False, figures: str = "") -> str:
     if node is None:
         return "?"
     when = utc_text(node.created_at)
@@ -87,7 +96,8 @@ def node_line(node: NodeSummary | None, *, orphan: bool = False) -> str:
     )
     answer = one_line(unmark(node.output_preview), PREVIEW_WIDTH)
     return (
-        f"{one_line(node.id, 80)}  {one_line(node.model, 40)}  {when}  {said} → {answer}"
+        f"{one_line(node.id, 80)}  {one_line(node.model, 40)}  {when}  "
+        f"{figures + '  ' if figures else ''}{said} → {answer}"
         f"{markers(node, orphan)}"
     )
 

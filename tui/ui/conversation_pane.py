@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from tui import run_settings
+from tui import cost, run_settings
 from tui.api import items
 from tui.api.errors import PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
@@ -35,6 +35,7 @@ from tui.ops.conversation import (
     send_turn,
     settings_of,
 )
+from tui.ops.usage_book import book_of
 from tui.session import Session
 from tui.store.index import Index
 from tui.store.records import NodeSummary
@@ -46,8 +47,10 @@ from tui.ui.keys import key_of
 from tui.ui.labels import elsewhere_text, short_id
 from tui.ui.messages import AnchorLost, ComposerLeft, TurnEnded, TurnStarted
 from tui.ui.transcript import SHOWN_TURNS, Transcript
+from tui.ui.usage_view import PathUsage
 
 Key = tuple[str, str]
+BILLED_HINT_FROM = 1_000  # input tokens a reply re-reads from which the composer says so
 
 
 class ConversationPane(Vertical):
@@ -65,6 +68,8 @@ class ConversationPane(Vertical):
         self.session = session
         self.clock = clock
         self.debounce = debounce
+        self.usage = book_of(index)  # each turn's usage, read once (tui/cost.py sums it)
+        self.path_usage = PathUsage(self.usage, id="path-usage")
         self.transcript = Transcript(id="transcript")
         self.transcript.tool_namer = self.tool_names
         self.composer = Composer(id="composer")
@@ -82,6 +87,7 @@ class ConversationPane(Vertical):
         self._gc_settled = False
 
     def compose(self) -> ComposeResult:
+        yield self.path_usage
         yield self.transcript
         yield self.composer
 
@@ -150,6 +156,7 @@ class ConversationPane(Vertical):
             places=places,
             title=self.index.title(*path[0]),
         )
+        self.path_usage.show_path(path)
         self._first_screen_shown()
 
     def below_note(self, key: Key) -> str:
@@ -192,6 +199,7 @@ class ConversationPane(Vertical):
                 style="dim",
             )
         await self.transcript.show_message(text)
+        self.path_usage.show_path([])
         self._first_screen_shown()
 
     def _first_screen_shown(self) -> None:
@@ -228,6 +236,9 @@ class ConversationPane(Vertical):
                     "(the server cannot continue it)",
                     style="bold yellow",
                 )
+        billed = self.billed_input()
+        if billed:
+            text.append(f" · {cost.billed_text(billed)}", style="bold" if billed >= 10**5 else "")
         model, tools = self.next_settings()
         # The model gives way to the tools in a narrow pane (its start names it well enough).
         room = max(12, min(40, self.composer.size.width - 14))
@@ -251,6 +262,18 @@ class ConversationPane(Vertical):
             return ""
         base = self.inherited_settings()
         return one_line(run_settings.differences(base, self.run_settings(), skip=("model",)), 120)
+
+    def billed_input(self) -> int | None:
+        """The input tokens the next turn will re-read and be billed for, at least (what its
+        parent read and wrote), when that is `BILLED_HINT_FROM` or more; else None."""
+        if self.mode == "edit" and self.edit_target is not None:
+            forest = self.index.forest(self.edit_target[0])
+            target = self.edit_target
+            parent = forest.parent(target) if target in forest else None
+        else:
+            parent = self.reply_parent()
+        billed = cost.billed_input(self.usage(parent)) if parent is not None else None
+        return billed if billed is not None and billed >= BILLED_HINT_FROM else None
 
     def tool_names(self, tools: list[Any]) -> list[str]:
         """How the user knows these tools: by the preset each was picked from."""
@@ -500,6 +523,7 @@ class ConversationPane(Vertical):
         else:
             await self.transcript.end_live()
         if key is not None:
+            self.usage.forget(key)  # read when it was created: its usage came at the end
             self.current = key
             self.post_message(TurnEnded(key, cancelled=cancelled))
             await self.show_path(key)

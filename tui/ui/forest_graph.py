@@ -20,17 +20,22 @@ from typing import Any
 
 from rich.text import Text
 
+from tui import cost
 from tui.forest import Forest
 from tui.graph import GraphState, Row, hidden_below
+from tui.ops.usage_book import book_of
 from tui.store.index import Index
 from tui.store.records import NodeSummary
 from tui.text import one_line
 from tui.ui.graph_view import GraphView, Section
 from tui.ui.keys import bindings
 from tui.ui.labels import node_label
+from tui.ui.usage_view import pricer
 
 Key = tuple[str, str]
 REVEAL_MATCHES = 12  # filter matches whose conversations and branches are opened (newest first)
+SUBTREE_LIMIT = 5_000  # turns summed for one fork point's totals ($); more are "+"
+USAGE_ROOM = 16  # cells a line keeps for what was said beside a fork point's totals ($)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class ForestGraph(GraphView):
         self.highlight: list[str] = []  # filter words, highlighted in the labels
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self._pending: set[Key] = set()  # replies still streaming
+        self.show_usage = False  # $: each fork point's subtree totals at the end of its line
         # What the graph says when the forest is empty (the App, which knows the keys and the
         # session, says what to do and what other servers hold): asked for only then.
         self.welcome: Callable[[], Text] = lambda: Text("No conversations yet.")
@@ -276,6 +282,27 @@ class ForestGraph(GraphView):
             probe = forest.parent(probe)
         self.app.bell()
 
+    # ------------------------------------------------------------ usage and cost ($)
+
+    def action_toggle_usage(self) -> None:
+        self.show_usage = not self.show_usage
+        self.forget_lines()
+
+    def usage_suffix(self, key: Key, width: int) -> Text | None:
+        """A fork point's subtree totals (the turn and every branch below it), while `$`
+        shows them; None for other turns. In a narrow line, the cost alone."""
+        forest = self._forest_of(key)
+        if not self.show_usage or not forest.has_fork(key):
+            return None
+        price = pricer(self, [key[0]], self.forget_lines)
+        totals = cost.subtree_total(
+            forest.children, key, book_of(self.index), pricer=price, limit=SUBTREE_LIMIT
+        )
+        text = cost.compact_text(totals)
+        if width - len(text) - 4 < USAGE_ROOM:
+            text = text.split(" · ")[0]  # the cost ("≥ $0.0153"), or "no usage"
+        return Text(f"  [{text}]", style="green")
+
     # ------------------------------------------------------------ labels
 
     def _summary(self, key: Key) -> NodeSummary | None:
@@ -293,6 +320,9 @@ class ForestGraph(GraphView):
         parent_summary = self._summary(parent) if parent is not None else None
         show_model = parent_summary is None or parent_summary.model != summary.model
         closed_conversation = row is not None and row.closed and parent is None
+        suffix = self.usage_suffix(key, width)
+        if suffix is not None:
+            width = max(12, width - suffix.cell_len)
         label = node_label(
             summary,
             now=self.clock(),
@@ -308,6 +338,8 @@ class ForestGraph(GraphView):
         )
         if self.highlight:
             label.highlight_words(self.highlight, style="bold reverse", case_sensitive=False)
+        if suffix is not None:
+            label.append_text(suffix)
         return label
 
     def _line(self, row: Row) -> Line:

@@ -182,6 +182,8 @@ COMMANDS: tuple[Command, ...] = (
     C("switch_profile", "", "switch profile (server)", "Manage", "palette"),
     C("toggle_servers", "A", "show every server in the index / only this one", "Manage",
       "tree"),
+    C("toggle_usage", "dollar_sign", "show / hide usage and cost on fork points (subtree totals)",
+      "Manage", "tree", action="toggle_usage"),
     # ---- App
     C("help", "question_mark", "help: all keys", "App", "tree", footer="Help",
       action="app.help('forest')", help="this help (f1 from anywhere, the composer too)"),
