@@ -25,6 +25,7 @@ from tui.ops.conversation import (
     plan_sibling,
     plan_turn,
     send_turn,
+    settings_of,
 )
 from tui.store.index import Index
 from tui.store.records import NodeSummary
@@ -161,11 +162,25 @@ def reply_plans(
     ]
 
 
+def _temperature(value: Any) -> float | None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if number else None
+
+
 def run_settings(plan: TurnPlan) -> RunSettings:
-    """The settings a plan carries (the form's and the CLI's starting point)."""
-    temperature = plan.body.get("temperature")
-    number = isinstance(temperature, int | float) and not isinstance(temperature, bool)
-    return RunSettings(plan.model, float(temperature) if number else None)
+    """The settings a plan carries."""
+    return RunSettings(plan.model, _temperature(plan.body.get("temperature")))
+
+
+def own_settings(index: Index, server: str, node_id: str, *, default_model: str) -> RunSettings:
+    """The model and temperature a fan-out from `node_id` starts from (the form's fields, the
+    CLI's defaults): its own, as its siblings and its replies would inherit them."""
+    inherited = settings_of(index, server, node_id)
+    model = inherited.get("model")
+    return RunSettings(
+        model if isinstance(model, str) and model else default_model,
+        _temperature(inherited.get("temperature")),
+    )
 
 
 @dataclass
