@@ -15,6 +15,7 @@ from tui.ui import keys
 from tui.ui.app import ResponsesApp
 from tui.ui.composer import ComposerInput
 from tui.ui.copy_picker import CopyPicker
+from tui.ui.fanout_screen import FanoutScreen
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.graph_view import GraphView
 from tui.ui.history_screens import ExportScreen, ImportScreen, ProfileScreen, SearchScreen
@@ -45,6 +46,7 @@ DIALOGS = [
     FunctionOutputScreen,
     CopyPicker,
     ConfirmScreen,
+    FanoutScreen,
 ]
 # Where each scope is bound; a dialog's "scope" is its class name (the `where` of its keys).
 WIDGETS = {
