@@ -145,3 +145,37 @@ async def test_f_on_a_turn_without_recorded_input_says_why(tmp_path):
         assert len(index) == count
         assert any("not recorded" in str(n.message) for n in app._notifications)
     index.close()
+
+
+async def test_the_runs_show_while_they_stream_and_esc_cancels_them_all(tmp_path):
+    app, index, _ = build(tmp_path, delta_delay=0.05)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        key, form = await open_form(pilot, app, index)
+        form.query_one("#fanout-count", Input).value = "4"
+        before = set(index.forest(SERVER).siblings(key))
+        await pilot.press("ctrl+s")
+        graph = app.forest_view
+
+        def streaming_runs() -> set:
+            return set(index.forest(SERVER).siblings(key)) - before
+
+        await wait_for(pilot, lambda: len(streaming_runs()) == 3)  # 3 at once: not the 4th
+        assert app.streaming
+        for run in streaming_runs():  # in the graph while they stream, marked so
+            assert run in graph._pending and graph.node_for(run) is not None
+            assert str(index.get(*run).status) == "incomplete"
+        assert app.current in streaming_runs()
+        await pilot.press("F")  # one fan-out at a time
+        await pilot.pause()
+        assert not isinstance(app.screen, FanoutScreen)
+        assert any("still running" in str(n.message) for n in app._notifications)
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert not app.streaming
+        runs = streaming_runs()
+        assert len(runs) == 3  # the 4th never started
+        for run in runs:  # kept, marked incomplete, drawn as such
+            assert str(index.get(*run).status) == "incomplete"
+            assert run not in graph._pending
+        assert any("Fan-out cancelled" in str(n.message) for n in app._notifications)
+    index.close()
