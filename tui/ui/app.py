@@ -396,10 +396,10 @@ class ResponsesApp(App[None]):
             return
         self._fanning = True
         self.refresh_bindings()
-        self._fanout_worker(plans)
+        self._fanout_worker(key[0], plans)
 
     @work(group="fanout", exclusive=True)
-    async def _fanout_worker(self, plans: list[TurnPlan]) -> None:
+    async def _fanout_worker(self, server: str, plans: list[TurnPlan]) -> None:
         """Each run appears in the graph as the server creates it (the cursor goes to the
         first), and is drawn again when it ends; the transcript follows the cursor."""
         made: list[Key] = []
@@ -412,14 +412,14 @@ class ResponsesApp(App[None]):
 
         def done(outcome: RunResult) -> None:
             if outcome.created is not None:
-                self._fanout_run_ended((self.server, outcome.created))
+                self._fanout_run_ended((server, outcome.created))
 
         try:
             results = await run_fanout(
                 self.client,
                 self.index,
                 plans,
-                server=self.server,
+                server=server,
                 profile=self.profile.name,
                 env=self.env,
                 on_created=created,
