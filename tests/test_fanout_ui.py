@@ -9,6 +9,7 @@ from ui_helpers import SERVER, build, goto, key_of, settle, wait_for
 import tui.local.server as offline_server
 from tui.local.request import RequestError
 from tui.ops.conversation import settings_of
+from tui.ops.fanout import RunSettings
 from tui.ui.fanout_screen import FanoutScreen
 from tui.ui.transcript import Turn
 
@@ -178,4 +179,16 @@ async def test_the_runs_show_while_they_stream_and_esc_cancels_them_all(tmp_path
             assert str(index.get(*run).status) == "incomplete"
             assert run not in graph._pending
         assert any("Fan-out cancelled" in str(n.message) for n in app._notifications)
+    index.close()
+
+
+async def test_a_model_name_from_a_server_reaches_the_form_neutralised(tmp_path):
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        form = FanoutScreen("resp_1", RunSettings("evil\x1b[2J\nmodel", None))
+        await app.push_screen(form)
+        await pilot.pause()
+        value = form.query_one("#model-1", Input).value
+        assert "\x1b" not in value and "\n" not in value and value.startswith("evil")
     index.close()

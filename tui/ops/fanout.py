@@ -78,7 +78,7 @@ def parse_model(text: str) -> str:
     if not model:
         raise ValueError("type a model name")
     if len(model) > MODEL_CHARS or any(c.isspace() for c in model):
-        raise ValueError("not a model name (no spaces, at most 200 characters)")
+        raise ValueError(f"not a model name (no spaces, at most {MODEL_CHARS} characters)")
     return model
 
 

@@ -16,6 +16,7 @@ from tui.ops.fanout import (
     CONCURRENCY,
     MAX_RUNS,
     MIN_RUNS,
+    MODEL_CHARS,
     RunSettings,
     parse_runs,
     validate_runs,
@@ -63,6 +64,7 @@ class FanoutScreen(Dialog[list[RunSettings] | None]):
 
     def compose(self) -> ComposeResult:
         temperature = "" if self.own.temperature is None else f"{self.own.temperature:g}"
+        model = one_line(self.own.model, MODEL_CHARS)  # a server named it: no escapes
         with VerticalScroll(id="dialog"):
             yield Static(Text("Fan out", style="bold"))
             yield Static(
@@ -80,7 +82,7 @@ class FanoutScreen(Dialog[list[RunSettings] | None]):
                 with Horizontal(id=f"run-{n}", classes="fanout-run"):
                     yield Label(Content(f"run {n}"), classes="fanout-run-label")
                     yield Input(
-                        self.own.model, id=f"model-{n}", classes="fanout-model", max_length=200
+                        model, id=f"model-{n}", classes="fanout-model", max_length=MODEL_CHARS
                     )
                     yield Input(
                         temperature,
