@@ -12,9 +12,11 @@ from textual.geometry import Region
 from textual.widgets import Button, Input, Select, TextArea
 from ui_helpers import build, goto, key_of, settle, wait_for
 
+from tui.ops.fanout import RunSettings
 from tui.search import Hit
 from tui.tools import Preset
 from tui.ui.copy_picker import CopyPicker
+from tui.ui.fanout_screen import FanoutScreen
 from tui.ui.history_screens import ExportScreen, ImportScreen, ProfileScreen, SearchScreen
 from tui.ui.name_screens import LabelsScreen, NameScreen
 from tui.ui.screens import (
@@ -30,6 +32,7 @@ from tui.ui.tools_screen import ApprovalScreen, FunctionOutputScreen, PresetForm
 
 SIZES = [(60, 15), (80, 24), (120, 40)]
 LONG = "a question that goes on " * 12
+MODEL = "accounts/fireworks/models/a-model-with-a-rather-long-name-v3p1-instruct"
 MCP = {
     "type": "mcp",
     "server_label": "docs",
@@ -78,6 +81,7 @@ def dialogs(tmp_path: Path) -> dict[str, Any]:
         "function-output": lambda: FunctionOutputScreen(
             {"name": "get_weather", "call_id": "call_1", "arguments": {"city": LONG}}
         ),
+        "fanout": lambda: FanoutScreen("resp_0123456789abcdef", RunSettings(MODEL, 0.7), 8),
         "delete": lambda: DeleteScreen(
             DeletePlan(3, "the offline backend", "resp_0123456789", 0, True, False, LONG)
         ),

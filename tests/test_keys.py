@@ -16,6 +16,7 @@ from tui.ui.app import ResponsesApp
 from tui.ui.compare_screen import CompareScreen
 from tui.ui.composer import ComposerInput
 from tui.ui.copy_picker import CopyPicker
+from tui.ui.fanout_screen import FanoutScreen
 from tui.ui.forest_graph import ForestGraph
 from tui.ui.graph_view import GraphView
 from tui.ui.history_screens import ExportScreen, ImportScreen, ProfileScreen, SearchScreen
@@ -49,6 +50,7 @@ DIALOGS = [
     ConfirmScreen,
     CompareScreen,
     RunSettingsScreen,
+    FanoutScreen,
 ]
 # Where each scope is bound; a dialog's "scope" is its class name (the `where` of its keys).
 WIDGETS = {

@@ -222,11 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CALL_ID=OUTPUT",
         help="answer a function call with its output",
     )
+    p.add_argument(
+        "--fan-out",
+        type=int,
+        metavar="N",
+        help="send N times at once (2-8) as siblings: the --reply-to turn's input again, or "
+        "the message as N replies to it; --model and --temperature then take comma lists",
+    )
     run = p.add_argument_group(
         "run settings (default: those of the response replied to; --model too)"
     )
     run.add_argument("--instructions", metavar="TEXT", help="system instructions ('' for none)")
-    run.add_argument("--temperature", metavar="T", help="0 to 2")
+    run.add_argument("--temperature", metavar="T", help="0 to 2 (with --fan-out: T,T,...)")
     run.add_argument(
         "--reasoning-effort", metavar="EFFORT", help="none, minimal, low, medium, high"
     )
@@ -1059,6 +1066,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     from tui.text import sanitize
     from tui.tools import Preset, tool_names
 
+    if args.fan_out is not None:
+        return cmd_send_fanout(args)
     followups = [a for a in (args.approve, args.deny, args.function_output) if a]
     if len(followups) > 1:
         raise CliError("give one of --approve, --deny, --function-output", EXIT_USAGE)
@@ -1183,3 +1192,88 @@ def cmd_send(args: argparse.Namespace) -> int:
         if result.error is not None:
             raise CliError(failure_message(plan, result.error))
     return EXIT_OK
+
+
+def cmd_send_fanout(args: argparse.Namespace) -> int:
+    """`send --reply-to ID --fan-out N`: N siblings at once (tui/ops/fanout.py), one line per
+    run in run order, with the id it created or why it failed; exit 1 if any failed."""
+    from tui.ops.connect import make_client, server_id
+    from tui.ops.conversation import CannotSend
+    from tui.ops.fanout import (
+        CONCURRENCY,
+        own_settings,
+        parse_runs,
+        reply_plans,
+        run_fanout,
+        sibling_plans,
+        spread,
+        validate_runs,
+    )
+
+    others = [args.approve, args.deny, args.function_output, args.tools, args.no_store or None]
+    if any(other is not None for other in others):
+        raise CliError(
+            "--fan-out goes with --reply-to ID and, if you like, a message: not with --approve, "
+            "--deny, --function-output, --tools or --no-store",
+            EXIT_USAGE,
+        )
+    if not args.reply_to:
+        raise CliError("--fan-out needs --reply-to ID (the turn to fan out from)", EXIT_USAGE)
+    try:
+        count = parse_runs(args.fan_out)
+    except ValueError as error:
+        raise CliError(f"--fan-out: {error}", EXIT_USAGE) from None
+    models, args.model = args.model, None  # a list here, not the profile's default model
+    with open_index() as index:
+        profile = choose_profile(args, index)
+        server = server_id(profile)
+        node = index.resolve(args.reply_to, server)  # a unique prefix will do
+        if index.get(server, node) is None:
+            raise CliError(
+                f"unknown response id {node!r}: not in the index "
+                f"(import it first: responses-tui import {node})"
+            )
+        default_model = profile.default_model or "offline-echo"
+        text = args.text
+        own = own_settings(index, server, node, default_model=default_model)
+        own_temperature = "" if own.temperature is None else f"{own.temperature:g}"
+        try:
+            model_list = spread(_commas(models) if models else [own.model], count, "--model")
+            temps = _commas(args.temperature) if args.temperature is not None else [own_temperature]
+            temps = spread(temps, count, "--temperature")
+        except ValueError as error:
+            raise CliError(str(error), EXIT_USAGE) from None
+        runs, problem = validate_runs(list(zip(model_list, temps, strict=True)))
+        if problem:
+            raise CliError(f"cannot send: {problem}", EXIT_USAGE)
+        try:
+            if text is None:
+                plans = sibling_plans(index, server, node, runs, default_model=default_model)
+            else:
+                plans = reply_plans(index, server, node, text, runs, default_model=default_model)
+        except CannotSend as error:
+            raise CliError(str(error), EXIT_USAGE) from None
+
+        async def run():
+            async with _told(make_client(profile)) as client:
+                return await run_fanout(client, index, plans, server=server, profile=profile.name)
+
+        what = "its input again" if text is None else "the message as replies to it"
+        _say(
+            f"fanning out from {node}: {count} runs of {what}, at most {CONCURRENCY} at a time",
+            file=sys.stderr,
+        )
+        if plans[0].replayed:
+            turns = f"{plans[0].replayed} turn{'s' if plans[0].replayed != 1 else ''}"
+            _say(f"replaying {turns} as input: the server cannot continue it", file=sys.stderr)
+        results = asyncio.run(run())
+        for outcome in results:
+            _say(outcome.line())
+        failed = [outcome.run for outcome in results if not outcome.ok]
+        if failed:
+            raise CliError(f"{len(failed)} of {count} runs failed (run {failed[0]} first)")
+    return EXIT_OK
+
+
+def _commas(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",")]

@@ -30,6 +30,8 @@ from tui.gcpause import IdleCollector, tune_for_interaction
 from tui.glyphs import FORK
 from tui.local.server import OfflineBackend
 from tui.ops.conversation import (
+    CannotSend,
+    TurnPlan,
     approval_items,
     function_output_items,
     pending_requests,
@@ -37,6 +39,7 @@ from tui.ops.conversation import (
 )
 from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown, render_export
+from tui.ops.fanout import RunResult, RunSettings, own_settings, run_fanout, sibling_plans
 from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
 from tui.paths import config_file, default_export_dir, state_file
@@ -51,6 +54,7 @@ from tui.ui.compare_screen import CompareScreen
 from tui.ui.composer import Composer, ComposerInput
 from tui.ui.conversation_pane import ConversationPane
 from tui.ui.copy_picker import CopyPicker, code_blocks
+from tui.ui.fanout_screen import FanoutScreen
 from tui.ui.focus import focus_now
 from tui.ui.footer import FittingFooter
 from tui.ui.forest_graph import ForestGraph
@@ -125,6 +129,7 @@ class ResponsesApp(App[None]):
         self.unexpected_errors: list[BaseException] = []  # reported and survived
         self.collector = IdleCollector(time.monotonic)  # full collections when idle
         self._guarded = False  # the app's handlers are guarded once it has mounted
+        self._fanning = False  # a fan-out's runs are streaming (tui/ops/fanout.py)
         self._crash_lines: list[str] = []
         self.compare_mark: Key | None = None  # the first turn of a branch comparison (+, =)
         # The models of each profile's server, asked once a session.
@@ -180,7 +185,7 @@ class ResponsesApp(App[None]):
 
     @property
     def streaming(self) -> bool:
-        return self.conversation.streaming
+        return self.conversation.streaming or self._fanning
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -362,10 +367,101 @@ class ResponsesApp(App[None]):
 
     def action_cancel_stream(self) -> None:
         """esc: cancel the streaming reply; else, in the forest, clear the filter."""
-        if self.streaming:
+        if self.conversation.streaming:
             self.conversation.cancel()
+        elif self._fanning:
+            self.workers.cancel_group(self, "fanout")
         elif self.forest_pane.filtering:
             self.forest_pane.clear_filter()
+
+    # ------------------------------------------------------------ fan out
+
+    def action_fanout(self) -> None:
+        """F: the highlighted turn's input sent N times at once, as its siblings, each run
+        with the model and temperature the form gives it."""
+        key = self.current
+        if key is None or not self._ensure_server(key):
+            return
+        if self._fanning:
+            self.notify("A fan-out is still running (esc cancels it).", severity="warning")
+            return
+        own = own_settings(self.index, key[0], key[1], default_model=self.default_model)
+
+        def chosen(runs: list[RunSettings] | None) -> None:
+            if runs:
+                self._start_fanout(key, runs)
+
+        self.push_screen(FanoutScreen(key[1], own), chosen)
+
+    def _start_fanout(self, key: Key, runs: list[RunSettings]) -> None:
+        try:
+            plans = sibling_plans(
+                self.index, key[0], key[1], runs, default_model=self.default_model
+            )
+        except CannotSend as error:
+            self.notify(str(error), severity="error", title="Cannot fan out", markup=False)
+            return
+        self._fanning = True
+        self.refresh_bindings()
+        self._fanout_worker(key[0], plans)
+
+    @work(group="fanout", exclusive=True)
+    async def _fanout_worker(self, server: str, plans: list[TurnPlan]) -> None:
+        """Each run appears in the graph as the server creates it (the cursor goes to the
+        first), and is drawn again when it ends; the transcript follows the cursor."""
+        made: list[Key] = []
+
+        def created(_run: int, summary: Any) -> None:
+            self.forest_view.add_response(summary.key, pending=True)
+            if not made:
+                self.forest_view.reveal(summary.key)
+            made.append(summary.key)
+
+        def done(outcome: RunResult) -> None:
+            if outcome.created is not None:
+                self._fanout_run_ended((server, outcome.created))
+
+        try:
+            results = await run_fanout(
+                self.client,
+                self.index,
+                plans,
+                server=server,
+                profile=self.profile.name,
+                env=self.env,
+                on_created=created,
+                on_done=done,
+            )
+        except asyncio.CancelledError:
+            for key in made:  # kept by send_turn, marked incomplete
+                self._fanout_run_ended(key)
+            self.notify("Fan-out cancelled; the partial answers are kept.", severity="warning")
+            raise
+        finally:
+            self._fanning = False
+            self.refresh_bindings()
+        failed = [outcome for outcome in results if not outcome.ok]
+        said = f"{len(results) - len(failed)} of {len(results)} runs in"
+        if failed:
+            lines = "\n".join(outcome.line() for outcome in failed)
+            self.notify(
+                f"{said}; failed:\n{lines}",
+                title="Fan-out",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+        else:
+            self.notify(said, title="Fan-out", timeout=5, markup=False)
+
+    def _fanout_run_ended(self, key: Key) -> None:
+        if self.index.get(*key) is None:
+            return
+        self.forest_view.add_response(key)
+        self.forest_view.refresh_label(key)
+        self._search_changed(key)
+        if self.current == key:  # the transcript shows it as recorded now
+            self.call_later(self.show_path, key)
 
     # ------------------------------------------------------------ tools
 

@@ -89,7 +89,10 @@ def dialog(
 
 C, D = Command, dialog
 CLOSE = "cancel or close a dialog (q: tool presets and help, ?: help)"
-CONFIRM = "confirm: export, save the preset, use the run settings, send the function output"
+CONFIRM = (
+    "confirm: export, save the preset, use the run settings, send the function output or "
+    "the fan-out"
+)
 APPROVAL = "approval: approve / deny (esc: decide later)"
 PRESETS = "tool presets: add / edit / duplicate / delete"
 UPDOWN = "previous / next line"
@@ -127,6 +130,8 @@ COMMANDS: tuple[Command, ...] = (
       footer="Edit", needs_node=True),
     C("regenerate", "r", "regenerate: same input, new sibling", "Write", "tree",
       footer="Regen", needs_node=True),
+    C("fanout", "F", "fan out: send this turn's input N times at once, as siblings (each "
+      "with its own model and temperature)", "Write", "tree", needs_node=True),
     C("submit", "ctrl+s,ctrl+enter", "send the message", "Write", "composer", footer="Send",
       priority=True, palette=False),
     C("leave", "escape", "leave the composer", "Write", "composer", footer="Back",
@@ -241,11 +246,13 @@ COMMANDS: tuple[Command, ...] = (
       help="copy picker: y copies the whole answer (y y), enter the highlighted block"),
     D("dialog_cancel", "escape", "cancel", "NameScreen LabelsScreen ImportScreen ExportScreen "
       "ProfileScreen ProgressScreen PresetForm ToolPicker CopyPicker ConfirmScreen "
-      "RunSettingsScreen", "cancel",
+      "RunSettingsScreen FanoutScreen", "cancel",
       footer="Cancel", help=CLOSE),
     D("confirm_yes", "y", "confirm", "ConfirmScreen", "confirm", footer="Yes",
       help="confirmation (deleting a tool preset): y does it, esc does not"),
     D("export_save", "ctrl+s", "export", "ExportScreen", "export", footer="Export",
+      priority=True, help=CONFIRM),
+    D("fanout_send", "ctrl+s", "send the runs", "FanoutScreen", "send", footer="Send",
       priority=True, help=CONFIRM),
     D("tools_back", "escape", "back from the tool presets", "ToolsScreen", "close",
       footer="Back", help=CLOSE),
