@@ -7,7 +7,17 @@ import asyncio
 import httpx
 import pytest
 from textual.command import CommandList, CommandPalette
-from ui_helpers import LOCAL, SERVER, build, goto, key_of, settle, type_and_send, wait_for
+from ui_helpers import (
+    LOCAL,
+    SERVER,
+    build,
+    forget_input,
+    goto,
+    key_of,
+    settle,
+    type_and_send,
+    wait_for,
+)
 
 from tui.api.client import ResponsesClient
 from tui.api.items import input_text, response_text
@@ -141,10 +151,7 @@ async def test_regenerate_without_recorded_input_says_why(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         key = key_of(index, "Explain Python's GIL")
-        body = index.load_body(*key)
-        index.add_response(
-            body["response"], server=SERVER, profile="local", input_items=None, keep_input=False
-        )
+        forget_input(index, key)
         await goto(pilot, app, key)
         count = len(index)
         await pilot.press("r")

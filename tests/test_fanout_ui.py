@@ -4,7 +4,7 @@ the turn), its validation, and the runs appearing in the graph as siblings of th
 from __future__ import annotations
 
 from textual.widgets import Button, Input
-from ui_helpers import SERVER, build, goto, key_of, settle, wait_for
+from ui_helpers import SERVER, build, forget_input, goto, key_of, settle, wait_for
 
 import tui.local.server as offline_server
 from tui.local.request import RequestError
@@ -133,10 +133,7 @@ async def test_f_on_a_turn_without_recorded_input_says_why(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         key = key_of(index, "Explain Python's GIL")
-        body = index.load_body(*key)
-        index.add_response(
-            body["response"], server=SERVER, profile="local", input_items=None, keep_input=False
-        )
+        forget_input(index, key)
         await goto(pilot, app, key)
         count = len(index)
         await pilot.press("F")

@@ -61,6 +61,14 @@ def key_of(index: Index, text: str) -> tuple[str, str]:
     raise KeyError(text)
 
 
+def forget_input(index: Index, key: tuple[str, str]) -> None:
+    """Record the response again as if its input had never been recorded (an import)."""
+    body = index.load_body(*key)
+    index.add_response(
+        body["response"], server=key[0], profile="local", input_items=None, keep_input=False
+    )
+
+
 async def settle(pilot: Any, app: ResponsesApp, *, errors: int = 0) -> None:
     """Let workers finish (sends, imports, the filter's thread) and the UI catch up."""
     for _ in range(200):
