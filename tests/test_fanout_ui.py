@@ -3,10 +3,13 @@ the turn), its validation, and the runs appearing in the graph as siblings of th
 
 from __future__ import annotations
 
-from textual.widgets import Button, Input
+import asyncio
+
+from textual.widgets import Button, Input, Markdown, Static
 from ui_helpers import SERVER, build, forget_input, goto, key_of, settle, wait_for
 
 import tui.local.server as offline_server
+from tui.api import items
 from tui.local.request import RequestError
 from tui.ops.conversation import settings_of
 from tui.ops.fanout import RunSettings
@@ -189,3 +192,62 @@ async def test_a_model_name_from_a_server_reaches_the_form_neutralised(tmp_path)
         value = form.query_one("#model-1", Input).value
         assert "\x1b" not in value and "\n" not in value and value.startswith("evil")
     index.close()
+
+
+def live_head(app) -> str:
+    return str(app.transcript.query_one(".-live .turn-head", Static).render())
+
+
+async def test_the_run_under_the_cursor_streams_into_the_transcript(tmp_path):
+    """Each run streams into its own node: the transcript shows the run the cursor is on,
+    with its text so far and then its own deltas only; moved to another run still streaming,
+    it shows that one's; a run that ends is shown as recorded."""
+    app, index, _ = build(tmp_path, delta_delay=0.05)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        key, form = await open_form(pilot, app, index)
+        form.query_one("#fanout-count", Input).value = "2"
+        form.query_one("#model-2", Input).value = "other-model"
+        form.query_one("#temperature-2", Input).value = "1.5"
+        parent = (key[0], index.get(*key).parent)
+        before = set(index.forest(SERVER).siblings(key))
+        await pilot.press("ctrl+s")
+        fan, transcript = app.conversation.fan, app.transcript
+
+        def runs() -> list:
+            return [k for k in fan.made if k not in before]
+
+        await wait_for(pilot, lambda: len(runs()) == 2)
+        first, second = sorted(runs(), key=lambda k: fan.live[k].run)
+        await wait_for(pilot, lambda: fan.shown == first and len(transcript.live_text) > 10)
+        for _ in range(3):  # its own text, all of it, and no other run's
+            assert transcript.live_text == fan.live[first].text
+            await asyncio.sleep(0.02)
+        assert transcript.path_keys[-1] == parent  # under the turn it answers
+        assert "run 1 of 2" in live_head(app)
+        assert not transcript.query(".-live .turn-settings")  # the same settings as before
+
+        await goto(pilot, app, second)
+        await wait_for(pilot, lambda: fan.shown == second)
+        assert second in fan.live, "the second run ended before the test looked at it"
+        assert "run 2 of 2 · other-model" in live_head(app)
+        said = str(transcript.query_one(".-live .turn-settings", Static).render())
+        assert said == "⚙ temperature 1.5"  # while it streams, as once it is recorded
+        assert transcript.live_text == fan.live[second].text
+        await asyncio.sleep(0.02)
+        if second in fan.live:
+            assert transcript.live_text == fan.live[second].text
+
+        await settle(pilot, app)
+        assert fan.shown is None and not transcript.query(".-live")
+        assert transcript.path_keys[-1] == second  # as recorded now
+        turn = next(t for t in transcript.query(Turn) if t.summary.key == second)
+        assert turn.settings == "temperature 1.5"
+        assert app.current == second  # the cursor stayed where the user put it
+        recorded = index.load_body(*second)["response"]
+        assert items.response_text(recorded).startswith(transcript_text_of(turn)[:20])
+    index.close()
+
+
+def transcript_text_of(turn: Turn) -> str:
+    return turn.query_one(Markdown).source
+

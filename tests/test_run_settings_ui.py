@@ -147,6 +147,28 @@ async def test_ctrl_o_while_typing_and_a_refused_value(tmp_path):
     index.close()
 
 
+async def test_a_reply_says_its_settings_while_it_streams(tmp_path):
+    """The ⚙ line is under the live turn from its first frame, as it is once recorded."""
+    app, index, _ = build(tmp_path, delta_delay=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await goto(pilot, app, key_of(index, TAIL))
+        await pilot.press("enter")
+        await settle(pilot, app)
+        app.conversation.set_run_settings({"temperature": 1.2, "max_output_tokens": 300})
+        app.composer.set_text("warmer, please")
+        await pilot.press("ctrl+s")
+        transcript = app.transcript
+        await wait_for(pilot, lambda: transcript.query(".-live .turn-settings"))
+        said = shown(transcript.query_one(".-live .turn-settings", Static))
+        assert said == "⚙ temperature 1.2 · max 300 tokens"
+        assert app.streaming  # said while it streams, not only once it is in
+        await settle(pilot, app)
+        turn = next(t for t in transcript.query(Turn) if t.summary.key == app.current)
+        assert turn.settings == "temperature 1.2 · max 300 tokens"
+    index.close()
+
+
 async def test_edit_sends_with_the_settings_chosen(tmp_path):
     app, index, _ = build(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -16,8 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tui.api.accumulate import StreamAccumulator
 from tui.api.client import ResponsesClient
 from tui.api.errors import ApiError
+from tui.api.events import StreamEvent
 from tui.ops.conversation import (
     TurnPlan,
     TurnResult,
@@ -225,12 +227,15 @@ async def run_fanout(
     concurrency: int = CONCURRENCY,
     env: Mapping[str, str] | None = None,
     on_created: Callable[[int, NodeSummary], Any] | None = None,
+    on_event: Callable[[int, StreamEvent, StreamAccumulator], Any] | None = None,
     on_done: Callable[[RunResult], Any] | None = None,
 ) -> list[RunResult]:
     """Send every plan, at most `concurrency` at once; one RunResult per plan, in their order.
     A run that fails (the server refused it, the stream broke, even a bug) is reported with
     its reason and the others go on. `on_created(run, summary)` when the server has created a
-    run's turn (it is in the index then), `on_done(result)` when a run has ended.
+    run's turn (it is in the index then), `on_event(run, event, accumulator)` for each event
+    of its stream (after `on_created` for its `response.created`; the accumulator holds the
+    run's text so far), `on_done(result)` when a run has ended.
     Cancelling cancels every run (each keeps its partial answer, as `send_turn` does)."""
     gate = asyncio.Semaphore(max(1, concurrency))
     results = [RunResult(n, plan) for n, plan in enumerate(plans[:MAX_RUNS], start=1)]
@@ -239,6 +244,12 @@ async def run_fanout(
         def created(summary: NodeSummary) -> None:
             if on_created is not None:
                 on_created(outcome.run, summary)
+
+        async def event(streamed: StreamEvent, acc: StreamAccumulator) -> None:
+            if on_event is not None:
+                said = on_event(outcome.run, streamed, acc)
+                if asyncio.iscoroutine(said):
+                    await said
 
         async with gate:
             try:
@@ -249,6 +260,7 @@ async def run_fanout(
                     server=server,
                     profile=profile,
                     on_created=created,
+                    on_event=event,
                     env=env,
                 )
             except ApiError as error:

@@ -30,8 +30,6 @@ from tui.gcpause import IdleCollector, tune_for_interaction
 from tui.glyphs import FORK
 from tui.local.server import OfflineBackend
 from tui.ops.conversation import (
-    CannotSend,
-    TurnPlan,
     approval_items,
     function_output_items,
     pending_requests,
@@ -39,7 +37,7 @@ from tui.ops.conversation import (
 )
 from tui.ops.deleter import delete_responses, subtree_ids
 from tui.ops.export import export_markdown, render_export
-from tui.ops.fanout import RunResult, RunSettings, own_settings, run_fanout, sibling_plans
+from tui.ops.fanout import RunSettings, own_settings
 from tui.ops.importer import describe_import, import_chain
 from tui.ops.sync import sync
 from tui.paths import config_file, default_export_dir, state_file
@@ -129,7 +127,6 @@ class ResponsesApp(App[None]):
         self.unexpected_errors: list[BaseException] = []  # reported and survived
         self.collector = IdleCollector(time.monotonic)  # full collections when idle
         self._guarded = False  # the app's handlers are guarded once it has mounted
-        self._fanning = False  # a fan-out's runs are streaming (tui/ops/fanout.py)
         self._crash_lines: list[str] = []
         self.compare_mark: Key | None = None  # the first turn of a branch comparison (+, =)
         # The models of each profile's server, asked once a session.
@@ -185,7 +182,7 @@ class ResponsesApp(App[None]):
 
     @property
     def streaming(self) -> bool:
-        return self.conversation.streaming or self._fanning
+        return self.conversation.streaming or self.conversation.fanning
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -300,7 +297,8 @@ class ResponsesApp(App[None]):
     @on(TurnStarted)
     def _turn_started(self, event: TurnStarted) -> None:
         self.forest_view.add_response(event.key, pending=True)
-        self.forest_view.reveal(event.key)
+        if event.reveal:
+            self.forest_view.reveal(event.key)
 
     @on(TurnEnded)
     def _turn_ended(self, event: TurnEnded) -> None:
@@ -308,6 +306,8 @@ class ResponsesApp(App[None]):
         self.forest_view.add_response(key)
         self.forest_view.refresh_label(key)
         self._search_changed(key)
+        if event.fanned:
+            return  # one of a fan-out's runs: the cursor stays where the user put it
         self.forest_view.reveal(key)
         if not event.cancelled:
             self._prompt_pending(key, quiet=True)
@@ -369,8 +369,8 @@ class ResponsesApp(App[None]):
         """esc: cancel the streaming reply; else, in the forest, clear the filter."""
         if self.conversation.streaming:
             self.conversation.cancel()
-        elif self._fanning:
-            self.workers.cancel_group(self, "fanout")
+        elif self.conversation.fanning:
+            self.conversation.cancel_fanout()
         elif self.forest_pane.filtering:
             self.forest_pane.clear_filter()
 
@@ -382,86 +382,16 @@ class ResponsesApp(App[None]):
         key = self.current
         if key is None or not self._ensure_server(key):
             return
-        if self._fanning:
+        if self.conversation.fanning:
             self.notify("A fan-out is still running (esc cancels it).", severity="warning")
             return
         own = own_settings(self.index, key[0], key[1], default_model=self.default_model)
 
         def chosen(runs: list[RunSettings] | None) -> None:
             if runs:
-                self._start_fanout(key, runs)
+                self.conversation.fan_out(key, runs)
 
         self.push_screen(FanoutScreen(key[1], own), chosen)
-
-    def _start_fanout(self, key: Key, runs: list[RunSettings]) -> None:
-        try:
-            plans = sibling_plans(
-                self.index, key[0], key[1], runs, default_model=self.default_model
-            )
-        except CannotSend as error:
-            self.notify(str(error), severity="error", title="Cannot fan out", markup=False)
-            return
-        self._fanning = True
-        self.refresh_bindings()
-        self._fanout_worker(key[0], plans)
-
-    @work(group="fanout", exclusive=True)
-    async def _fanout_worker(self, server: str, plans: list[TurnPlan]) -> None:
-        """Each run appears in the graph as the server creates it (the cursor goes to the
-        first), and is drawn again when it ends; the transcript follows the cursor."""
-        made: list[Key] = []
-
-        def created(_run: int, summary: Any) -> None:
-            self.forest_view.add_response(summary.key, pending=True)
-            if not made:
-                self.forest_view.reveal(summary.key)
-            made.append(summary.key)
-
-        def done(outcome: RunResult) -> None:
-            if outcome.created is not None:
-                self._fanout_run_ended((server, outcome.created))
-
-        try:
-            results = await run_fanout(
-                self.client,
-                self.index,
-                plans,
-                server=server,
-                profile=self.profile.name,
-                env=self.env,
-                on_created=created,
-                on_done=done,
-            )
-        except asyncio.CancelledError:
-            for key in made:  # kept by send_turn, marked incomplete
-                self._fanout_run_ended(key)
-            self.notify("Fan-out cancelled; the partial answers are kept.", severity="warning")
-            raise
-        finally:
-            self._fanning = False
-            self.refresh_bindings()
-        failed = [outcome for outcome in results if not outcome.ok]
-        said = f"{len(results) - len(failed)} of {len(results)} runs in"
-        if failed:
-            lines = "\n".join(outcome.line() for outcome in failed)
-            self.notify(
-                f"{said}; failed:\n{lines}",
-                title="Fan-out",
-                severity="error",
-                timeout=15,
-                markup=False,
-            )
-        else:
-            self.notify(said, title="Fan-out", timeout=5, markup=False)
-
-    def _fanout_run_ended(self, key: Key) -> None:
-        if self.index.get(*key) is None:
-            return
-        self.forest_view.add_response(key)
-        self.forest_view.refresh_label(key)
-        self._search_changed(key)
-        if self.current == key:  # the transcript shows it as recorded now
-            self.call_later(self.show_path, key)
 
     # ------------------------------------------------------------ tools
 

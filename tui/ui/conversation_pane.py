@@ -21,6 +21,7 @@ from textual.containers import Vertical
 
 from tui import cost, run_settings
 from tui.api import items
+from tui.api.accumulate import StreamAccumulator
 from tui.api.errors import PreviousResponseNotFound
 from tui.api.events import ResponseEvent, StreamEvent, TextDelta
 from tui.gcpause import freeze_once
@@ -35,6 +36,7 @@ from tui.ops.conversation import (
     send_turn,
     settings_of,
 )
+from tui.ops.fanout import RunResult, RunSettings, run_fanout, sibling_plans
 from tui.ops.usage_book import book_of
 from tui.session import Session
 from tui.store.index import Index
@@ -42,11 +44,12 @@ from tui.store.records import NodeSummary
 from tui.text import one_line
 from tui.tools import Preset, tool_names
 from tui.ui.composer import Composer, ComposerInput, edit_externally, send_keys
+from tui.ui.fanout_runs import FanoutRuns
 from tui.ui.focus import focus_now
 from tui.ui.keys import key_of
 from tui.ui.labels import elsewhere_text, short_id
 from tui.ui.messages import AnchorLost, ComposerLeft, TurnEnded, TurnStarted
-from tui.ui.transcript import SHOWN_TURNS, Transcript
+from tui.ui.transcript import SHOWN_TURNS, Transcript, settings_note
 from tui.ui.usage_view import PathUsage
 
 Key = tuple[str, str]
@@ -82,6 +85,7 @@ class ConversationPane(Vertical):
         self.next_run: dict[str, Any] | None = None
         self.streaming = False
         self.live_key: Key | None = None  # the reply streaming in, once the server made it
+        self.fan = FanoutRuns()  # a fan-out's runs (F), while they stream
         self._refresh_timer: Any = None
         self._last_follow = -1e9  # when the cursor last moved (monotonic seconds)
         self._gc_settled = False
@@ -106,7 +110,8 @@ class ConversationPane(Vertical):
         if self._refresh_timer is not None:  # a redraw for a line the cursor already left
             self._refresh_timer.stop()
             self._refresh_timer = None
-        if self.live_key is not None and key == self.live_key and self.streaming:
+        live = self.live_key if self.streaming else self.fan.shown
+        if live is not None and key == live:
             self.update_target()  # the live turn is on screen: keep it, do not redraw
             return
         if self.debounce <= 0 or single:
@@ -122,6 +127,9 @@ class ConversationPane(Vertical):
             # The transcript stays on the reply that is streaming in (the forest may still be
             # browsed); it follows the cursor again when the reply ends.
             return
+        if self.current in self.fan.live:
+            await self._show_run_live(self.current)
+            return
         await self.show_path(self.current)
 
     def latest(self) -> Key | None:
@@ -129,6 +137,9 @@ class ConversationPane(Vertical):
         return latest.key if latest is not None else None
 
     async def show_path(self, key: Key | None) -> None:
+        if self.fan.shown is not None:  # a fan-out's run was shown live: no longer
+            self.fan.shown = None
+            await self.transcript.end_live()
         if key is None or self.index.get(*key) is None:
             if self.latest() is None:
                 await self.welcome()
@@ -432,7 +443,8 @@ class ConversationPane(Vertical):
             await self.show_path((server, plan.parent))
         else:
             await self.transcript.show([], now=self.clock(), current=None)
-        await self.transcript.start_live(text, f"{plan.kind} · {plan.model}")
+        settings = self.live_settings(plan)
+        await self.transcript.start_live(text, f"{plan.kind} · {plan.model}", settings=settings)
         created = False
 
         async def on_event(event: StreamEvent, _acc: Any) -> None:
@@ -530,3 +542,122 @@ class ConversationPane(Vertical):
         elif self.current is not None and not failed:
             await self.show_path(self.current)
         self.update_target()
+
+    def live_settings(self, plan: TurnPlan) -> str:
+        """The ⚙ line of a turn while it streams: what its settings change from its parent's,
+        as the transcript says it once the turn is recorded."""
+        server = self.session.server
+        parent = None
+        if plan.parent and self.index.get(server, plan.parent) is not None:
+            parent = self.index.load_body(server, plan.parent)
+        return settings_note(parent, {"request": plan.body})
+
+    # ------------------------------------------------------------ fan out
+
+    @property
+    def fanning(self) -> bool:
+        return self.fan.running
+
+    def fan_out(self, key: Key, runs: list[RunSettings]) -> None:
+        """F: the input of `key` sent again once per run, at once, as its siblings; each run
+        appears in the forest as the server creates it and streams into the transcript while
+        the cursor is on it."""
+        try:
+            plans = sibling_plans(
+                self.index, key[0], key[1], runs, default_model=self.session.default_model
+            )
+        except CannotSend as error:
+            self.notify(str(error), severity="error", title="Cannot fan out", markup=False)
+            return
+        self.fan.start(plans)
+        self.app.refresh_bindings()
+        self._fanout_worker(key[0])
+
+    def cancel_fanout(self) -> None:
+        """Cancel every run of the fan-out (each keeps its partial answer)."""
+        self.workers.cancel_group(self, "fanout")
+
+    @work(group="fanout", exclusive=True)
+    async def _fanout_worker(self, server: str) -> None:
+        def created(run: int, summary: NodeSummary) -> None:
+            first = self.fan.created(run, summary.key)
+            self.post_message(TurnStarted(summary.key, reveal=first))  # the cursor: the first
+
+        async def streamed(run: int, event: StreamEvent, acc: StreamAccumulator) -> None:
+            delta = self.fan.event(run, event, acc)
+            if delta:
+                await self.transcript.live_delta(delta)
+
+        def done(outcome: RunResult) -> None:
+            if outcome.created is not None:
+                self._run_ended((server, outcome.created))
+
+        try:
+            results = await run_fanout(
+                self.session.client,
+                self.index,
+                self.fan.plans,
+                server=server,
+                profile=self.session.profile.name,
+                env=self.session.env,
+                on_created=created,
+                on_event=streamed,
+                on_done=done,
+            )
+        except asyncio.CancelledError:
+            for key in list(self.fan.live):  # kept by send_turn, marked incomplete
+                self._run_ended(key)
+            self.notify("Fan-out cancelled; the partial answers are kept.", severity="warning")
+            raise
+        finally:
+            self.fan.finish()
+            self.app.refresh_bindings()
+        failed = [outcome for outcome in results if not outcome.ok]
+        said = f"{len(results) - len(failed)} of {len(results)} runs in"
+        if failed:
+            lines = "\n".join(outcome.line() for outcome in failed)
+            self.notify(
+                f"{said}; failed:\n{lines}",
+                title="Fan-out",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+        else:
+            self.notify(said, title="Fan-out", timeout=5, markup=False)
+
+    def _run_ended(self, key: Key) -> None:
+        shown = self.fan.ended(key)
+        if self.index.get(*key) is None:
+            return
+        self.usage.forget(key)  # read when it was created: its usage came at the end
+        self.post_message(TurnEnded(key, cancelled=False, fanned=True))
+        if shown or self.current == key:
+            self.call_later(self._show_ended_run, key, shown)
+
+    async def _show_ended_run(self, key: Key, shown: bool) -> None:
+        if shown:
+            await self.transcript.end_live()
+        if self.current == key and not self.streaming:  # now as it is recorded
+            await self.show_path(key)
+
+    async def _show_run_live(self, key: Key) -> None:
+        """The path of a run still streaming, with its text so far in a live turn that the
+        run's further deltas fill."""
+        live = self.fan.live[key]
+        if live.plan.parent:
+            await self.show_path((key[0], live.plan.parent))
+        else:
+            await self.transcript.show([], now=self.clock(), current=None)
+        if self.current != key or self.streaming:
+            return  # the cursor moved on (or a send began) while the path was drawn
+        await self.transcript.start_live(
+            live.user_text, live.target, settings=self.live_settings(live.plan)
+        )
+        if self.current != key or self.streaming:
+            return
+        if key not in self.fan.live:  # it ended meanwhile: as it is recorded
+            await self.show_path(key)
+            return
+        self.fan.shown = key
+        await self.transcript.live_delta(live.text)

@@ -33,20 +33,24 @@ class FullTextWanted(Message):
 
 
 class TurnStarted(Message):
-    """The server created the turn `key` (a reply streaming in), recorded provisionally."""
+    """The server created the turn `key` (a reply streaming in), recorded provisionally;
+    `reveal`: the forest's cursor goes to it (a fan-out's first run only)."""
 
-    def __init__(self, key: Key) -> None:
+    def __init__(self, key: Key, *, reveal: bool = True) -> None:
         super().__init__()
         self.key = key
+        self.reveal = reveal
 
 
 class TurnEnded(Message):
-    """A send ended; `key` is the turn it recorded (None: nothing was recorded)."""
+    """A send ended; `key` is the turn it recorded (None: nothing was recorded). `fanned`:
+    one run of a fan-out (the cursor stays where the user put it; nothing is prompted)."""
 
-    def __init__(self, key: Key | None, *, cancelled: bool) -> None:
+    def __init__(self, key: Key | None, *, cancelled: bool, fanned: bool = False) -> None:
         super().__init__()
         self.key = key
         self.cancelled = cancelled
+        self.fanned = fanned
 
 
 class AnchorLost(Message):

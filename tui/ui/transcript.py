@@ -156,7 +156,7 @@ class Turn(Vertical):
         summary, response = self.summary, _response(self.body)
         yield Static(self._head(), classes="turn-head")
         if self.settings:
-            yield Static(Text(f"⚙ {self.settings}", style="dim"), classes="turn-settings")
+            yield settings_line(self.settings)
         meta = meta_line(response)
         if meta:
             yield TurnMeta(Text(meta), classes="turn-meta")
@@ -310,13 +310,21 @@ def settings_notes(turns: list[tuple[NodeSummary, dict[str, Any], bool]], last: 
     for n in range(len(turns) - last, len(turns)):
         body = turns[n][1]
         parent = turns[n - 1][1] if n > 0 else None
-        if parent == {} or not body:
-            out.append("")
-            continue
-        before = run_settings.of_record(parent) if parent is not None else {}
-        said = run_settings.differences(before, run_settings.of_record(body), skip=SKIPPED)
-        out.append(one_line(said, 200))
+        out.append("" if parent == {} or not body else settings_note(parent, body))
     return out
+
+
+def settings_line(settings: str) -> Static:
+    """The ⚙ line under a turn's head (recorded or live)."""
+    return Static(Text(f"⚙ {settings}", style="dim"), classes="turn-settings")
+
+
+def settings_note(parent: dict[str, Any] | None, body: dict[str, Any]) -> str:
+    """The run settings the turn recorded as `body` was sent with that differ from those of
+    its parent's record (None: it has no parent), in words (the ⚙ line under its head)."""
+    before = run_settings.of_record(parent) if parent is not None else {}
+    said = run_settings.differences(before, run_settings.of_record(body), skip=SKIPPED)
+    return one_line(said, 200)
 
 
 class Transcript(VerticalScroll):
@@ -398,6 +406,8 @@ class Transcript(VerticalScroll):
             await self.remove_children([w for w in self.children if id(w) not in keep])
         else:
             await self.remove_children()
+        if self._stream is not None:  # a live turn replaced before it ended
+            await self._stream.stop()
         self._live = None
         self._stream = None
         first = [s.key for s in (w.summary for w in kept)][:1]
@@ -523,8 +533,9 @@ class Transcript(VerticalScroll):
 
     # ------------------------------------------------------------ live turn
 
-    async def start_live(self, user_text: str, target: str) -> None:
-        """Show the user's message and an empty reply that fills as deltas arrive."""
+    async def start_live(self, user_text: str, target: str, *, settings: str = "") -> None:
+        """Show the user's message and an empty reply that fills as deltas arrive; `settings`:
+        the run settings it is sent with that differ from its parent's (`settings_note`)."""
         async with self._busy:
             self._shown_as = None  # the path below the live turn is drawn anew after it
             self._live_closed = False
@@ -541,8 +552,10 @@ class Transcript(VerticalScroll):
             self._live_written = ""
             self._stream = None
             self._live_head = Static(head, classes="turn-head")
+            said = [settings_line(settings)] if settings else []
             box = Vertical(
                 self._live_head,
+                *said,
                 Static(user, classes="user"),
                 self._thinking,
                 self._live,
