@@ -143,6 +143,8 @@ async def test_equals_on_a_turn_without_versions_marks_it_then_compares_the_bran
         await goto(pilot, app, budget)
         screen = await open_compare(pilot, app)
         assert screen.branches and app.compare_mark is None
+        # The note that said how to compare is taken back: done, and not over the view.
+        assert not [n for n in app._notifications if "branch comparison" in n.message]
         comparison = screen.comparison
         assert comparison.ancestor == trip
         assert comparison.left.keys == (porto, wine) and comparison.right.keys == (veg, budget)
@@ -161,6 +163,18 @@ async def test_equals_on_a_turn_without_versions_marks_it_then_compares_the_bran
     index.close()
 
 
+def marked_lines(app) -> list:
+    """The turns the graph draws marked ⇔ for a branch comparison (what the terminal shows)."""
+    view = app.forest_view
+    top, height = int(view.scroll_y), view.size.height
+
+    def drawn(key) -> str:
+        row = view.row_of(key) - top
+        return "".join(s.text for s in view.render_line(row)) if 0 <= row < height else ""
+
+    return [line.key for line in view.lines() if "⇔" in drawn(line.key)]
+
+
 async def test_plus_marks_a_turn_with_versions_and_unmarks_it(tmp_path):
     app, index, _ = build(tmp_path)
     veg, wine = key_of(index, "Make it veg"), key_of(index, "Which port")
@@ -171,9 +185,11 @@ async def test_plus_marks_a_turn_with_versions_and_unmarks_it(tmp_path):
         await pilot.pause()
         assert app.compare_mark == veg
         assert "Go to another turn and press =" in list(app._notifications)[-1].message
+        assert marked_lines(app) == [veg]  # the graph shows which turn is marked
+        assert app.forest_view.node_for(veg).label.plain.startswith("⇔ ")
         await pilot.press("plus")
         await pilot.pause()
-        assert app.compare_mark is None
+        assert app.compare_mark is None and marked_lines(app) == []
         await pilot.press("plus")
         await pilot.pause()
         await pilot.press("equals_sign")  # on the marked turn itself: unmarks it
@@ -181,8 +197,10 @@ async def test_plus_marks_a_turn_with_versions_and_unmarks_it(tmp_path):
         assert app.compare_mark is None and not isinstance(app.screen, CompareScreen)
         await pilot.press("plus")
         await goto(pilot, app, wine)
+        assert marked_lines(app) == [veg]
         screen = await open_compare(pilot, app)
         assert screen.branches and screen.left == veg and screen.right == wine
+        assert marked_lines(app) == []  # compared: the mark is used up
         assert screen.comparison.left.keys == (veg,)  # below the trip: veg vs porto → wine
         await pilot.press("escape")
         await settle(pilot, app)
@@ -262,3 +280,20 @@ def test_snapshot_compare_80x24(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_two_branches_100x30(snap_compare, tmp_path):
+    """Two whole branches from their common ancestor: the Porto branch (marked with +) and
+    the vegetarian one."""
+    app, index, _ = build(tmp_path)
+
+    async def run_before(pilot):
+        await show_turn(pilot, key_of(index, "Which port"))
+        await pilot.press("plus")
+        await show_turn(pilot, key_of(index, "Now a budget"))
+        await pilot.press("equals_sign")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

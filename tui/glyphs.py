@@ -27,6 +27,7 @@ APP_SYMBOLS: dict[str, str] = {
     "‹": "<",  # place among siblings: ‹ 2/3 ›
     "›": ">",
     "★": "*",  # a bookmark
+    "⇔": "=",  # the turn marked for a branch comparison (+, =)
     "✗": "x",  # deleted, failed
     "⚙": "%",  # tools
     "ƒ": "f",  # a function call

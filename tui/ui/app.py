@@ -84,6 +84,7 @@ from tui.ui.transcript import Transcript
 Key = tuple[str, str]
 # Seconds between looks at the index for what other processes wrote (see `_poll_index`).
 INDEX_POLL = 0.5
+COMPARE_NOTE = "Compare"  # the title of the note that says a turn is marked (+)
 MODELS_WAIT = 10.0  # seconds the settings form waits for the server's models
 
 
@@ -128,9 +129,17 @@ class ResponsesApp(App[None]):
         self.collector = IdleCollector(time.monotonic)  # full collections when idle
         self._guarded = False  # the app's handlers are guarded once it has mounted
         self._crash_lines: list[str] = []
-        self.compare_mark: Key | None = None  # the first turn of a branch comparison (+, =)
         # The models of each profile's server, asked once a session.
         self._models: dict[str, tuple[list[str], str]] = {}
+
+    @property
+    def compare_mark(self) -> Key | None:
+        """The first turn of a branch comparison (+, =): the graph shows it marked ⇔."""
+        return self.forest_view.compare_mark
+
+    @compare_mark.setter
+    def compare_mark(self, key: Key | None) -> None:
+        self.forest_view.mark_for_compare(key)
 
     @property
     def profile(self) -> Profile:
@@ -832,6 +841,7 @@ class ResponsesApp(App[None]):
             self.action_compare_mark()
         elif mark is not None:
             self.compare_mark = None
+            self.withdraw_notes(COMPARE_NOTE)  # "marked... press =": done, not over the view
             self.push_screen(CompareScreen(self.index, mark, [key], branches=True))
         elif others := other_siblings(self.index.forest(key[0]), key):
             self.push_screen(CompareScreen(self.index, key, others))
@@ -858,10 +868,17 @@ class ResponsesApp(App[None]):
         self.notify(
             f"{said} for a branch comparison. Go to another turn and press {compare} to "
             f"compare the two branches ({mark} on this turn unmarks it).",
-            title="Compare",
+            title=COMPARE_NOTE,
             timeout=12,
             markup=False,
         )
+
+    def withdraw_notes(self, title: str) -> None:
+        """Take back the notifications titled `title` still on screen (what they advised is
+        done). Textual has no public call for one notification; its version is pinned."""
+        for note in [n for n in self._notifications if n.title == title]:
+            self._unnotify(note, refresh=False)
+        self._refresh_notifications()
 
     # ------------------------------------------------------------ copy
 

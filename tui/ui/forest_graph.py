@@ -88,6 +88,7 @@ class ForestGraph(GraphView):
         self.server_names: dict[str, str] = {}  # server -> profile names, for the headings
         self._pending: set[Key] = set()  # replies still streaming
         self.show_usage = False  # $: each fork point's subtree totals at the end of its line
+        self.compare_mark: Key | None = None  # marked ⇔: the first of two branches to compare
         # What the graph says when the forest is empty (the App, which knows the keys and the
         # session, says what to do and what other servers hold): asked for only then.
         self.welcome: Callable[[], Text] = lambda: Text("No conversations yet.")
@@ -219,6 +220,11 @@ class ForestGraph(GraphView):
             self._pending.discard(key)
         self.relayout()
 
+    def mark_for_compare(self, key: Key | None) -> None:
+        """Mark `key` (None: no turn) as the first of two branches to compare (+, =)."""
+        self.compare_mark = key
+        self.forget_lines()
+
     def refresh_label(self, key: Key) -> None:
         if key not in self._pending or self.index.get(*key) is None:
             self._pending.discard(key)
@@ -335,6 +341,7 @@ class ForestGraph(GraphView):
             title=self.index.title(*key) if parent is None else None,
             label=self.index.label(*key),
             place=row.place if row is not None else None,
+            compared=key == self.compare_mark,
         )
         if self.highlight:
             label.highlight_words(self.highlight, style="bold reverse", case_sensitive=False)

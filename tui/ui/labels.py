@@ -82,12 +82,14 @@ def node_label(
     title: str | None = None,
     label: str | None = None,
     place: tuple[int, int] | None = None,
+    compared: bool = False,
 ) -> Text:
     """One line of at most `width` cells: markers, what the user said (or the answer when the
     input was not recorded), then dim details (turns, forks, tools, model, age). The model is
     shown when asked (conversation roots, and turns whose model differs from their parent's)
     and only when the preview keeps room to be read. A conversation's `title` (given with `R`)
-    replaces what the user said; a turn's `label` (`b`) shows as `★ word` first."""
+    replaces what the user said; a turn's `label` (`b`) shows as `★ word` first, and the
+    turn marked for a branch comparison (`+`) as `⇔`."""
     prefix = Text()
     if pending:
         prefix.append("● ", style="bold cyan")
@@ -96,6 +98,8 @@ def node_label(
         prefix.append(glyph + " ", style=colour)
     if node.ancestor_missing or orphan:
         prefix.append("↥ ", style="red")
+    if compared:
+        prefix.append("⇔ ", style="bold yellow")
     if label is not None:
         prefix.append(f"★ {label} " if label else "★ ", style="bold magenta")
     # Details, most important first; when the line is short they go from the end, whole (a
