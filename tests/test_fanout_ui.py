@@ -250,4 +250,3 @@ async def test_the_run_under_the_cursor_streams_into_the_transcript(tmp_path):
 
 def transcript_text_of(turn: Turn) -> str:
     return turn.query_one(Markdown).source
-
