@@ -16,7 +16,9 @@ import pytest
 from wire import (
     BASE_URLS,
     LLAMA,
+    LLAMA_MODELS,
     ORS,
+    ORS_MODELS,
     WireServer,
     request_of,
     response_of,
@@ -440,3 +442,31 @@ async def test_the_app_draws_one_tree_with_a_fork_on_a_server_that_echoes_no_par
             assert app.forest_view.node_for((LS, T1)).row.forks == 2
             assert "Ψ2" in app.forest_view.node_for((LS, T1)).label.plain
             assert index.get(LS, FORK).parent == T1
+
+
+# ------------------------------------------------------------------ GET /models
+
+
+async def test_llama_stack_lists_its_language_models_not_its_embedding_ones():
+    """Llama Stack 0.7.3 lists every registered model; the run settings form offers only the
+    ones that write text (custom_metadata.model_type "llm")."""
+    server = WireServer(LLAMA_MODELS)
+    listed = [m["id"] for m in server.exchange(0).json["data"]]
+    assert "openai/text-embedding-3-small" in listed  # it is in what the server sent
+    async with wire_client(server) as client:
+        assert await client.list_models() == ["openai/fake-model"]
+    assert server.answered == [0]
+
+
+async def test_open_responses_server_passes_models_through_to_its_upstream():
+    server = WireServer(ORS_MODELS, only=[0])
+    async with wire_client(server) as client:
+        assert await client.list_models() == ["fake-model"]
+    # With /v1 in its base URL, the upstream's 404 comes back: "cannot list", said once.
+    server = WireServer(ORS_MODELS, only=[1])
+    async with wire_client(server, base_url="http://ors.test/v1") as client:
+        with pytest.raises(EndpointNotSupported, match="cannot list its models: Not Found"):
+            await client.list_models()
+        with pytest.raises(EndpointNotSupported):
+            await client.list_models()
+    assert server.answered == [1]

@@ -25,8 +25,16 @@ from tui.api.profiles import Profile
 WIRE = Path(__file__).parent / "wire"
 LLAMA = "llama-stack-0.7.3.jsonl"
 ORS = "open-responses-server-0.4.3.jsonl"
+# GET /models of each, recorded here with scripts/record_models.py (tests/wire/README.md).
+LLAMA_MODELS = "llama-stack-0.7.3-models.jsonl"
+ORS_MODELS = "open-responses-server-0.4.3-models.jsonl"
 # Where each recording's server lived (its base URL, with or without /v1, as recorded).
-BASE_URLS = {LLAMA: "http://llama.test/v1", ORS: "http://ors.test"}
+BASE_URLS = {
+    LLAMA: "http://llama.test/v1",
+    ORS: "http://ors.test",
+    LLAMA_MODELS: "http://llama.test/v1",
+    ORS_MODELS: "http://ors.test",
+}
 
 
 @dataclass(frozen=True)
@@ -120,13 +128,15 @@ class WireServer(httpx.AsyncBaseTransport):
         )
 
 
-def wire_client(server: WireServer, **kw: Any) -> ResponsesClient:
-    """A client of the recorded server, with no retry waits."""
+def wire_client(server: WireServer, *, base_url: str = "", **kw: Any) -> ResponsesClient:
+    """A client of the recorded server, with no retry waits (`base_url`: another than the
+    recording's own, such as a user would type by mistake)."""
 
     async def no_sleep(_seconds: float) -> None:
         return None
 
-    profile = Profile(name="wire", base_url=BASE_URLS[server.name], default_model="")
+    base_url = base_url or BASE_URLS[server.name]
+    profile = Profile(name="wire", base_url=base_url, default_model="")
     return ResponsesClient(profile, env={}, transport=server, sleep=no_sleep, **kw)
 
 

@@ -103,6 +103,15 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _writes_text(model: dict[str, Any]) -> bool:
+    """False for a model its server says is not a language model: Llama Stack's
+    `custom_metadata.model_type` ("llm", "embedding", "rerank"; llama_stack_api 0.7.3,
+    models/models.py). A server that says nothing of it: every model is offered."""
+    meta = model.get("custom_metadata")
+    kind = meta.get("model_type") if isinstance(meta, dict) else None
+    return not isinstance(kind, str) or kind == "llm"
+
+
 class ResponsesClient:
     def __init__(
         self,
@@ -585,7 +594,9 @@ class ResponsesClient:
     async def list_models(self) -> list[str]:
         """The model ids `GET /models` lists (OpenAI's `{"data": [{"id": ...}]}`), sorted,
         at most MAX_MODELS; ids that are not one printable line of at most MAX_MODEL_ID
-        characters are left out. EndpointNotSupported where the server has no /models."""
+        characters are left out, and so are models a server says do not write text (Llama
+        Stack lists its embedding models too). EndpointNotSupported where the server has
+        no /models."""
         self._check_unsupported("models")
         try:
             response = await self._send("GET", "models", what="models")
@@ -600,7 +611,9 @@ class ResponsesClient:
             raise ProtocolError("models: expected a list object")
         found: set[str] = set()
         for item in data[: MAX_MODELS * 4]:
-            name = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(item, dict) or not _writes_text(item):
+                continue
+            name = item.get("id")
             if (
                 isinstance(name, str)
                 and 0 < len(name) <= MAX_MODEL_ID
