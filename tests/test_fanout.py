@@ -304,3 +304,35 @@ async def test_cancelling_a_fan_out_keeps_what_was_created(index, tmp_path):
     assert len(created) == 2
     for rid in created:
         assert str(index.get(SERVER, rid).status) == "incomplete"
+
+
+async def test_a_run_the_server_fails_mid_stream_is_kept_and_said_as_recorded(index, backend):
+    """Llama Stack 0.7.3 answers an unknown model with a 200 stream that creates the response,
+    then says `data: {"error": ...}` (tests/wire, exchange 27): the run's turn is kept, marked
+    failed, and its line says so, in the server's words."""
+    from wire import LLAMA, load
+
+    recorded = next(e for e in load(LLAMA) if e.n == 27)
+    assert recorded.request["model"] == "no-such-model"
+    async with make_client(LOCAL, {}, backend=backend) as client:
+        node = await first_turn(client, index)
+    inner = OfflineTransport(backend)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if b"no-such-model" in request.content:
+            return httpx.Response(
+                200, headers={"content-type": recorded.content_type}, content=recorded.body
+            )
+        return await inner.handle_async_request(request)
+
+    runs = [RunSettings("a"), RunSettings("no-such-model"), RunSettings("c")]
+    plans = sibling_plans(index, SERVER, node, runs, default_model="offline-echo")
+    async with ResponsesClient(LOCAL, env={}, transport=httpx.MockTransport(handler)) as client:
+        results = await run_fanout(client, index, plans, server=SERVER, profile="local")
+    assert [r.ok for r in results] == [True, False, True]
+    failed = results[1]
+    assert failed.created is not None
+    assert str(index.get(SERVER, failed.created).status) == "failed"
+    line = failed.line()
+    assert f"run 2 · no-such-model: failed ({failed.created} kept, marked failed): " in line
+    assert "Model 'no-such-model' not found" in line

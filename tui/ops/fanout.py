@@ -213,7 +213,8 @@ class RunResult:
             head += f" · T {settings.temperature:g}"
         if self.ok:
             return f"{head}: {self.created}"
-        kept = f" ({self.created} kept, incomplete)" if self.created else ""
+        summary = self.result.summary if self.result is not None else None
+        kept = f" ({summary.id} kept, marked {summary.status})" if summary is not None else ""
         return one_line(f"{head}: failed{kept}: {self.error}", LINE_CHARS)
 
 
