@@ -436,3 +436,29 @@ async def test_the_url_placeholder_does_not_look_like_a_value(tmp_path):
         assert placeholder == "the server's address (https://…)"
         assert not placeholder.startswith("http")  # an empty field must not read as filled
     index.close()
+
+
+async def test_the_tools_screens_keys_are_not_offered_under_its_forms(tmp_path):
+    """The presets screen's footer, the one line a form leaves visible below it, offers its
+    keys (Add, Edit, ...) only while nothing is in front of it."""
+    from textual.widgets._footer import FooterKey
+
+    def offered(screen) -> set[str]:
+        return {key.description for key in screen.query(FooterKey) if key.display}
+
+    app, index, _ = build(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ToolsScreen))
+        await pilot.pause()
+        tools = app.screen
+        assert {"Add", "Edit", "Delete"} <= offered(tools)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, PresetForm))
+        await pilot.pause()
+        assert not {"Add", "Edit", "Duplicate", "Delete", "Back"} & offered(tools)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is tools)
+        await pilot.pause()
+        assert {"Add", "Edit", "Delete"} <= offered(tools)
+    index.close()

@@ -445,6 +445,11 @@ class ToolsScreen(Screen[None]):
         super().__init__()
         self.index = index
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A form or a confirmation in front of this screen takes the keys: its footer (the
+        # one line left below a dialog) must not offer these.
+        return self.app.screen is self
+
     def presets(self) -> list[Preset]:
         return sorted(
             (Preset.from_doc(doc) for doc in self.index.presets()), key=lambda p: p.name.lower()
