@@ -9,6 +9,7 @@ import asyncio
 import httpx
 import pytest
 
+from tui.api import items
 from tui.api.client import ResponsesClient
 from tui.api.profiles import resolve_profile
 from tui.local.transport import OfflineTransport
@@ -336,3 +337,47 @@ async def test_a_run_the_server_fails_mid_stream_is_kept_and_said_as_recorded(in
     line = failed.line()
     assert f"run 2 · no-such-model: failed ({failed.created} kept, marked failed): " in line
     assert "Model 'no-such-model' not found" in line
+
+
+async def test_each_runs_events_reach_on_event_with_its_number_and_its_text_so_far(index, backend):
+    """What the app's live view is fed: every event of every run, after `on_created` for
+    that run, with the run's own accumulator (its text so far); a coroutine is awaited."""
+    from tui.api.events import ResponseEvent, TextDelta
+
+    async with make_client(LOCAL, {}, backend=backend) as client:
+        node = await first_turn(client, index)
+        runs = [RunSettings("a"), RunSettings("b")]
+        plans = sibling_plans(index, SERVER, node, runs, default_model="offline-echo")
+        created: dict[int, str] = {}
+        texts: dict[int, str] = {1: "", 2: ""}
+        order: list[tuple[int, str]] = []
+
+        def on_created(run, summary):
+            created[run] = summary.id
+            order.append((run, "created"))
+
+        async def on_event(run, event, acc):
+            await asyncio.sleep(0)  # a coroutine: awaited, in the stream's order
+            if isinstance(event, ResponseEvent) and event.type == "response.created":
+                assert run in created  # the turn is in the index before its first event
+                order.append((run, "event"))
+            if isinstance(event, TextDelta):
+                texts[run] += event.delta
+                assert acc.text == texts[run]  # the run's own text so far, no other's
+                assert acc.response_id == created[run]
+
+        results = await run_fanout(
+            client,
+            index,
+            plans,
+            server=SERVER,
+            profile="local",
+            on_created=on_created,
+            on_event=on_event,
+        )
+    assert all(r.ok for r in results)
+    for r in results:
+        recorded = index.load_body(SERVER, r.created)["response"]
+        assert texts[r.run] and items.response_text(recorded).startswith(texts[r.run][:20])
+    for run in (1, 2):
+        assert order.index((run, "created")) < order.index((run, "event"))
