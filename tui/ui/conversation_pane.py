@@ -2,9 +2,11 @@
 
 It owns what is shown (following the forest's cursor, once it rests), what the next message
 replies to and carries (reply, new conversation, edit; the model and tools), and sending and
-streaming. Upward, with `tui.ui.messages`: a reply the server created (`TurnStarted`), a send
-that ended (`TurnEnded`), a turn the server no longer has (`AnchorLost`), and leaving the
-composer (`ComposerLeft`). The App calls down: `follow`, `reply`, `edit`, `regenerate`, ...
+streaming, a fan-out's runs included (`fan_out`: each run streams into the transcript while
+the cursor is on it; `tui.ui.fanout_runs` keeps their texts). Upward, with `tui.ui.messages`:
+a reply the server created (`TurnStarted`), a send that ended (`TurnEnded`), a turn the
+server no longer has (`AnchorLost`), and leaving the composer (`ComposerLeft`). The App calls
+down: `follow`, `reply`, `edit`, `regenerate`, `fan_out`, ...
 """
 
 from __future__ import annotations
