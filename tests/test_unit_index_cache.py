@@ -188,14 +188,15 @@ def test_a_cache_of_current_shards_is_taken_as_it_stands(warm, parsed):
 # ------------------------------------------------------------ stamping the shard files
 
 
-def test_a_shard_file_that_is_a_symlink_is_stamped_as_the_link(warm, tmp_path):
+def test_a_shard_file_that_is_a_symlink_is_stamped_as_the_file_it_names(warm, tmp_path):
+    """As the storage stamps what it reads (fstat): the file, not the link."""
     path = shard_file(warm, 3)
     target = tmp_path / "elsewhere.json"
     os.replace(path, target)
     path.symlink_to(target)
     with Index.open(warm) as index:
         stamps = index._node_file_stamps()
-    assert stamps[3] == stamp_of(os.lstat(path)) != stamp_of(os.stat(path))
+    assert stamps[3] == stamp_of(os.stat(path)) != stamp_of(os.lstat(path))
     assert sorted(stamps) == list(range(SHARDS))
 
 
@@ -216,7 +217,7 @@ def test_a_shard_file_gone_while_stamping_leaves_the_others(warm, monkeypatch):
     [name] = gone
     expected = sorted(n for n in range(SHARDS) if f"{n:06d}.nodes.json" != name)
     assert sorted(stamps) == expected
-    assert all(stamps[n] == stamp_of(os.lstat(shard_file(warm, n))) for n in expected)
+    assert all(stamps[n] == stamp_of(os.stat(shard_file(warm, n))) for n in expected)
 
 
 # ------------------------------------------------------------ just opened

@@ -142,6 +142,26 @@ def test_files_just_written_by_this_index_are_not_looked_at_again(directory, mon
         assert index.refresh() is False and looks == []
 
 
+def test_a_shard_file_that_is_a_link_is_not_news_at_every_look(directory, monkeypatch, tmp_path):
+    """A summary shard that is a symbolic link (put there by hand) is stamped as the file it
+    names, as its storage stamps what it reads: looking again finds nothing new (stamping
+    the link itself said "changed" at every look, and read the shard again each time)."""
+    with Index.open(directory) as first, Index.open(directory) as second:
+        add(first, "r1")
+        path = shard_path(directory, 0, "nodes")
+        target = tmp_path / "elsewhere.json"
+        os.replace(path, target)
+        path.symlink_to(target)
+        bump(directory)
+        assert second.refresh() is True  # the directory changed: the shard is read
+        assert ids(second) == ["r1"]
+        looks = looks_of(monkeypatch, second)
+        opened = opens_of(monkeypatch, second)
+        bump(directory)  # a look, and nothing changed since
+        assert second.refresh() is False
+        assert looks == [1] and opened == []
+
+
 def test_a_write_hidden_in_the_directorys_mtime_is_seen_until_it_settles(directory):
     with Index.open(directory) as first, Index.open(directory) as second:
         add(first, "r1")
@@ -398,7 +418,7 @@ def test_a_shard_rebuilt_at_a_look_reads_its_bodies_as_they_are_then(directory, 
         def listed_then_replaced(path):
             entries = list(real(path))
             for entry in entries:
-                entry.stat(follow_symlinks=False)  # as listed: before the owner's write
+                entry.stat()  # as listed: before the owner's write
             temp = bodies.with_name("owner")
             temp.write_text(json.dumps({"bodies": later}))
             os.replace(temp, bodies)

@@ -217,7 +217,7 @@ class Index:
             if kind != "nodes.json" or not (name.isascii() and name.isdigit()):
                 continue
             try:
-                stamps[int(name)] = stamp_of(entry.stat(follow_symlinks=False))
+                stamps[int(name)] = stamp_of(entry.stat())  # the file read: a link followed
             except OSError:
                 continue
         return stamps
@@ -599,7 +599,9 @@ class Index:
             if kind != "nodes.json" and not (kind == "bodies.json" and number in self._body_shards):
                 continue
             try:
-                stamp = stamp_of(entry.stat(follow_symlinks=False))
+                # The file a storage reads and stamps (fstat): a link is followed, or a
+                # shard that is a link would look changed at every look.
+                stamp = stamp_of(entry.stat())
             except OSError:
                 continue
             (nodes if kind == "nodes.json" else bodies)[number] = stamp
