@@ -15,6 +15,7 @@ from tui.store.atomic import (
     AtomicJSONStorage,
     move_aside,
     remove_stale_temp_files,
+    stamp_of,
     write_private_file,
 )
 
@@ -265,6 +266,7 @@ def test_the_timestamp_is_year_month_day_hour_minute_second(tmp_path, monkeypatc
 def test_a_missing_file_reads_as_nothing_and_is_not_created(tmp_path):
     storage = AtomicJSONStorage(tmp_path / "t.json")
     assert storage.read() is None
+    assert storage.stamp is None  # no file
     assert storage.warnings == [] and storage.moved_aside is None
     assert names(tmp_path) == []
 
@@ -291,6 +293,14 @@ def test_a_tinydb_file_is_read_as_it_is(tmp_path, data):
     (tmp_path / "t.json").write_text(json.dumps(data))
     storage = AtomicJSONStorage(tmp_path / "t.json")
     assert storage.read() == data
+    assert storage.stamp == stamp_of(os.stat(tmp_path / "t.json"))
+    assert storage.warnings == [] and storage.moved_aside is None
+
+
+def test_a_file_an_editor_saved_with_a_byte_order_mark_is_read(tmp_path):
+    (tmp_path / "t.json").write_bytes(b'\xef\xbb\xbf{"nodes": {"1": {"id": "r"}}}')
+    storage = AtomicJSONStorage(tmp_path / "t.json")
+    assert storage.read() == {"nodes": {"1": {"id": "r"}}}
     assert storage.warnings == [] and storage.moved_aside is None
 
 
@@ -302,6 +312,7 @@ def unreadable(tmp_path: Path, content: bytes, warnings: list[str] | None = None
     assert moved is not None and moved.parent == tmp_path
     assert moved.read_bytes() == content
     assert storage.read() is None  # starts empty
+    assert storage.stamp is None  # no file now
     assert not path.exists()
     return storage
 
