@@ -86,6 +86,25 @@ async def test_no_header_on_the_welcome_screen(tmp_path):
     index.close()
 
 
+async def test_no_path_totals_above_a_new_conversation_while_it_streams(tmp_path):
+    """A new conversation's first turn has no path above it: the totals of the path shown
+    before are not left standing over it."""
+    app, index, _backend = build(tmp_path, delta_delay=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, app, key_of(index, "Show a tiny example"))
+        await wait_for(pilot, lambda: app.conversation.path_usage.display)
+        await pilot.press("n")
+        await pilot.pause()
+        app.composer.set_text("a fresh start")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(app.transcript.live_text) > 10)
+        assert app.streaming
+        assert not app.conversation.path_usage.display
+        await settle(pilot, app)
+        assert header(app).startswith("path: 1 turn")  # its own, once recorded
+    index.close()
+
+
 # ------------------------------------------------------------------ $ on the graph
 
 

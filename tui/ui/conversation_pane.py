@@ -172,6 +172,11 @@ class ConversationPane(Vertical):
         self.path_usage.show_path(path)
         self._first_screen_shown()
 
+    async def show_no_path(self) -> None:
+        """Nothing above a new conversation's first turn: no turns, and no path totals."""
+        await self.transcript.show([], now=self.clock(), current=None)
+        self.path_usage.show_path([])
+
     def below_note(self, key: Key) -> str:
         """What continues below the shown turn: the turns after it in its run (not the whole
         run), and the fork the run ends in, if any."""
@@ -444,7 +449,7 @@ class ConversationPane(Vertical):
         if plan.parent:
             await self.show_path((server, plan.parent))
         else:
-            await self.transcript.show([], now=self.clock(), current=None)
+            await self.show_no_path()
         settings = self.live_settings(plan)
         await self.transcript.start_live(text, f"{plan.kind} · {plan.model}", settings=settings)
         created = False
@@ -650,7 +655,7 @@ class ConversationPane(Vertical):
         if live.plan.parent:
             await self.show_path((key[0], live.plan.parent))
         else:
-            await self.transcript.show([], now=self.clock(), current=None)
+            await self.show_no_path()
         if self.current != key or self.streaming:
             return  # the cursor moved on (or a send began) while the path was drawn
         await self.transcript.start_live(
