@@ -9,6 +9,7 @@ from textual.widgets import Button, Input, Markdown, Static
 from ui_helpers import SERVER, build, forget_input, goto, key_of, settle, wait_for
 
 import tui.local.server as offline_server
+import tui.local.transport as offline_transport
 from tui.api import items
 from tui.local.request import RequestError
 from tui.ops.conversation import settings_of
@@ -198,11 +199,31 @@ def live_head(app) -> str:
     return str(app.transcript.query_one(".-live .turn-head", Static).render())
 
 
-async def test_the_run_under_the_cursor_streams_into_the_transcript(tmp_path):
+def held_streams(monkeypatch, after: int) -> asyncio.Event:
+    """The offline backend's streams pause after their first `after` chunks until the event
+    is set: a run is still streaming when the test looks, however slow the machine."""
+    body = offline_transport._Body
+    real = body.__aiter__
+    gate = asyncio.Event()
+
+    async def held(self):
+        n = 0
+        async for chunk in real(self):
+            n += 1
+            if n > after:
+                await gate.wait()
+            yield chunk
+
+    monkeypatch.setattr(body, "__aiter__", held)
+    return gate
+
+
+async def test_the_run_under_the_cursor_streams_into_the_transcript(tmp_path, monkeypatch):
     """Each run streams into its own node: the transcript shows the run the cursor is on,
     with its text so far and then its own deltas only; moved to another run still streaming,
     it shows that one's; a run that ends is shown as recorded."""
-    app, index, _ = build(tmp_path, delta_delay=0.05)
+    gate = held_streams(monkeypatch, after=16)
+    app, index, _ = build(tmp_path, delta_delay=0.02)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         key, form = await open_form(pilot, app, index)
         form.query_one("#fanout-count", Input).value = "2"
@@ -217,31 +238,46 @@ async def test_the_run_under_the_cursor_streams_into_the_transcript(tmp_path):
             return [k for k in fan.made if k not in before]
 
         await wait_for(pilot, lambda: len(runs()) == 2)
-        first, second = sorted(runs(), key=lambda k: fan.live[k].run)
-        await wait_for(pilot, lambda: fan.shown == first and len(transcript.live_text) > 10)
-        for _ in range(3):  # its own text, all of it, and no other run's
-            assert transcript.live_text == fan.live[first].text
-            await asyncio.sleep(0.02)
-        assert transcript.path_keys[-1] == parent  # under the turn it answers
-        assert "run 1 of 2" in live_head(app)
-        assert not transcript.query(".-live .turn-settings")  # the same settings as before
+        # The cursor goes to the run the server created first (run 1 or 2: they start at once).
+        await wait_for(pilot, lambda: fan.shown is not None and len(transcript.live_text) > 10)
+        first = fan.shown
+        [second] = [k for k in runs() if k != first]
+        assert app.current == first and first == runs()[0]
 
+        def settings_line() -> str:
+            said = transcript.query(".-live .turn-settings")
+            return str(said.first(Static).render()) if said else ""
+
+        def looks_right(run: tuple[str, str]) -> None:
+            live = fan.live[run]
+            assert transcript.live_text == live.text  # all of its text so far, no other's
+            assert transcript.path_keys[-1] == parent  # under the turn it answers
+            if live.run == 1:
+                assert f"run 1 of 2 · {live.plan.model}" in live_head(app)
+                assert settings_line() == ""  # the same settings as its parent's
+            else:  # while it streams, as once it is recorded
+                assert "run 2 of 2 · other-model" in live_head(app)
+                assert settings_line() == "⚙ temperature 1.5"
+
+        looks_right(first)
         await goto(pilot, app, second)
         await wait_for(pilot, lambda: fan.shown == second)
-        assert second in fan.live, "the second run ended before the test looked at it"
-        assert "run 2 of 2 · other-model" in live_head(app)
-        said = str(transcript.query_one(".-live .turn-settings", Static).render())
-        assert said == "⚙ temperature 1.5"  # while it streams, as once it is recorded
-        assert transcript.live_text == fan.live[second].text
-        await asyncio.sleep(0.02)
-        if second in fan.live:
+        looks_right(second)
+        before_release = len(transcript.live_text)
+        gate.set()  # the runs go on: the one shown takes its own deltas, and no other's
+        await wait_for(pilot, lambda: len(fan.live[second].text) > before_release)
+        for _ in range(3):
+            if second not in fan.live:
+                break
             assert transcript.live_text == fan.live[second].text
+            await asyncio.sleep(0.02)
 
         await settle(pilot, app)
         assert fan.shown is None and not transcript.query(".-live")
         assert transcript.path_keys[-1] == second  # as recorded now
         turn = next(t for t in transcript.query(Turn) if t.summary.key == second)
-        assert turn.settings == "temperature 1.5"
+        two = index.load_body(*second)["request"].get("temperature") == 1.5
+        assert turn.settings == ("temperature 1.5" if two else "")
         assert app.current == second  # the cursor stayed where the user put it
         recorded = index.load_body(*second)["response"]
         assert items.response_text(recorded).startswith(transcript_text_of(turn)[:20])
